@@ -1,0 +1,61 @@
+"""A customer-managed KMS key with rotation on and an explicit, wildcard-free key policy."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+KEY_ADMIN_AND_USE_ACTIONS: tuple[str, ...] = (
+    "kms:CancelKeyDeletion", "kms:CreateAlias", "kms:CreateGrant", "kms:Decrypt", "kms:DeleteAlias",
+    "kms:DescribeKey", "kms:DisableKey", "kms:DisableKeyRotation", "kms:EnableKey", "kms:EnableKeyRotation",
+    "kms:Encrypt", "kms:GenerateDataKey", "kms:GenerateDataKeyWithoutPlaintext", "kms:GetKeyPolicy",
+    "kms:GetKeyRotationStatus", "kms:ListAliases", "kms:ListGrants", "kms:ListKeyPolicies",
+    "kms:ListResourceTags", "kms:PutKeyPolicy", "kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:RetireGrant",
+    "kms:RevokeGrant", "kms:ScheduleKeyDeletion", "kms:TagResource", "kms:UntagResource", "kms:UpdateAlias",
+    "kms:UpdateKeyDescription",
+)
+"""What the owning account's IAM may do with the key: everything it needs, so the key can never be orphaned,
+named action by action instead of `kms:*`."""
+
+
+@dataclass(frozen=True)
+class PlatformKeyArgs:
+    description: str
+    account_id: str
+    alias: str
+    protect: bool
+
+
+def key_policy(account_id: str) -> str:
+    return json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Sid": "OwningAccountAdministersThroughIam",
+            "Effect": "Allow",
+            "Principal": {"AWS": f"arn:aws:iam::{account_id}:root"},
+            "Action": list(KEY_ADMIN_AND_USE_ACTIONS),
+            "Resource": "*",
+        }],
+    })
+
+
+class PlatformKey(pulumi.ComponentResource):
+    arn: pulumi.Output[str]
+
+    def __init__(self, name: str, args: PlatformKeyArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("mlops:security:PlatformKey", name, None, opts)
+        key = aws.kms.Key(
+            name,
+            description=args.description,
+            enable_key_rotation=True,
+            deletion_window_in_days=30,
+            policy=key_policy(args.account_id),
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
+        )
+        aws.kms.Alias(name, name=f"alias/{args.alias}", target_key_id=key.key_id,
+                      opts=pulumi.ResourceOptions(parent=self))
+        self.arn = key.arn
+        self.register_outputs({"arn": key.arn})

@@ -1,0 +1,316 @@
+"""Typed, validated platform configuration.
+
+`parse_config` is pure: it turns the raw `mlops-platform:*` values into one immutable `PlatformConfig`
+or raises one `ConfigError` that names the key, the value and what is allowed. `load_config` feeds it
+from `pulumi.Config`. Nothing is declared before the whole config has been validated.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+
+from mlops_platform import topology
+from mlops_platform.contract import CONFIG_NAMESPACE
+from mlops_platform.topology import Size
+
+FEATURES: tuple[str, ...] = ("featureStore", "clarify", "modelMonitor")
+FEATURE_DEFAULTS: Mapping[Size, Mapping[str, bool]] = {
+    Size.SMALL: {"featureStore": False, "clarify": False, "modelMonitor": False},
+    Size.MEDIUM: {"featureStore": False, "clarify": False, "modelMonitor": True},
+    Size.LARGE: {"featureStore": True, "clarify": True, "modelMonitor": True},
+}
+
+DEFAULT_SIZE = Size.LARGE
+DEFAULT_DEPLOY_ROLE = "mlops-platform-deploy"
+DEFAULT_OWNER = "platform-team"
+DEFAULT_INSTANCE_TYPE = "ml.m5.large"
+USE_CASE_NAME_MAX = 32
+"""Use-case names prefix SageMaker resource names (63 characters at most), so they stay short."""
+
+KNOWN_KEYS: tuple[str, ...] = (
+    "size",
+    "region",
+    "accounts",
+    "deployRoleName",
+    "stackOrganization",
+    "owner",
+    "useCases",
+    "dataScientists",
+    "features",
+)
+OBJECT_KEYS = frozenset({"accounts", "useCases", "dataScientists", "features"})
+
+_ACCOUNT_ID = re.compile(r"^\d{12}$")
+_SAGEMAKER_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
+_IAM_ROLE_NAME = re.compile(r"^[\w+=,.@-]{1,64}$")
+_STACK_ORG = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9._-]{0,99}$")
+
+
+class ConfigError(pulumi.RunError):
+    """One invalid configuration value. Its message names the key, the value and what is allowed."""
+
+    def __init__(self, key: str, value: Any, allowed: str) -> None:
+        self.key = key
+        self.value = value
+        self.allowed = allowed
+        shown = json.dumps(value) if not isinstance(value, str) else repr(value)
+        super().__init__(f"invalid config {CONFIG_NAMESPACE}:{key} = {shown}: {allowed}")
+
+
+@dataclass(frozen=True)
+class UseCase:
+    name: str
+    instance_type: str = DEFAULT_INSTANCE_TYPE
+    min_instances: int = 1
+    max_instances: int = 2
+
+
+@dataclass(frozen=True)
+class Features:
+    feature_store: bool
+    clarify: bool
+    model_monitor: bool
+
+
+@dataclass(frozen=True)
+class PlatformConfig:
+    size: Size
+    stack: topology.StackSpec
+    region: str
+    accounts: Mapping[str, str]
+    deploy_role_name: str
+    stack_organization: str
+    owner: str
+    use_cases: tuple[UseCase, ...]
+    data_scientists: tuple[str, ...]
+    features: Features
+
+    @property
+    def account_id(self) -> str:
+        """The account this stack deploys into."""
+        return self.accounts[self.stack.account]
+
+    def account_of_tier(self, tier: str) -> str:
+        return self.accounts[topology.stack_hosting(self.size, tier).account]
+
+
+def parse_config(raw: Mapping[str, Any], stack_name: str, default_organization: str) -> PlatformConfig:
+    """Validate raw `mlops-platform:*` values (without the namespace) for the stack `stack_name`."""
+    unknown = sorted(set(raw) - set(KNOWN_KEYS))
+    if unknown:
+        raise ConfigError(unknown[0], raw[unknown[0]], f"unknown key; known keys are: {', '.join(KNOWN_KEYS)}")
+    size = _size(raw.get("size", DEFAULT_SIZE.value))
+    stack = _stack(size, stack_name)
+    return PlatformConfig(
+        size=size,
+        stack=stack,
+        region=_region(raw.get("region")),
+        accounts=_accounts(size, raw.get("accounts")),
+        deploy_role_name=_pattern("deployRoleName", raw.get("deployRoleName", DEFAULT_DEPLOY_ROLE), _IAM_ROLE_NAME,
+                                  "an IAM role name (1-64 of letters, digits and +=,.@_-)"),
+        stack_organization=_pattern("stackOrganization", raw.get("stackOrganization", default_organization),
+                                    _STACK_ORG, "a Pulumi organization name"),
+        owner=_non_empty_string("owner", raw.get("owner", DEFAULT_OWNER)),
+        use_cases=_use_cases(raw.get("useCases", [])),
+        data_scientists=_data_scientists(raw.get("dataScientists", [])),
+        features=_features(size, raw.get("features", {})),
+    )
+
+
+def load_config() -> PlatformConfig:
+    """Read and validate this stack's config from the Pulumi runtime."""
+    return parse_config(raw_from_pulumi(), pulumi.get_stack(), pulumi.get_organization() or "organization")
+
+
+def raw_from_pulumi() -> dict[str, Any]:
+    """Every `mlops-platform:*` value set for this stack, objects decoded from their JSON form."""
+    prefix = CONFIG_NAMESPACE + ":"
+    values: dict[str, Any] = {}
+    for full_key, value in _all_runtime_config().items():
+        if not full_key.startswith(prefix):
+            continue
+        key = full_key[len(prefix) :]
+        values[key] = _decode(key, value) if key in OBJECT_KEYS else value
+    return values
+
+
+def _all_runtime_config() -> dict[str, Any]:
+    from pulumi.runtime import config as runtime_config
+
+    merged = dict(runtime_config.get_config_env())
+    merged.update(runtime_config.CONFIG.get())
+    return merged
+
+
+def _decode(key: str, value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    try:
+        return json.loads(value)
+    except json.JSONDecodeError as err:
+        raise ConfigError(key, value, f"not valid JSON/YAML structure ({err.msg})") from None
+
+
+def _size(value: Any) -> Size:
+    try:
+        return Size(value)
+    except ValueError:
+        raise ConfigError("size", value, f"allowed sizes are: {', '.join(s.value for s in Size)}") from None
+
+
+def _stack(size: Size, stack_name: str) -> topology.StackSpec:
+    names = topology.stack_names(size)
+    if stack_name not in topology.TIERS:
+        raise ConfigError("stack", stack_name,
+                          f"unknown tier; a stack is named after its tier, one of: {', '.join(topology.TIERS)}")
+    if stack_name not in names:
+        raise ConfigError("stack", stack_name,
+                          f"size {size.value!r} has no stack {stack_name!r}; its stacks are: {', '.join(names)}")
+    return topology.stack(size, stack_name)
+
+
+@functools.cache
+def aws_regions() -> frozenset[str]:
+    """Region names from botocore's own endpoint data (every partition)."""
+    import botocore.loaders
+
+    endpoints = botocore.loaders.Loader().load_data("endpoints")
+    return frozenset(region for partition in endpoints["partitions"] for region in partition["regions"])
+
+
+def _region(value: Any) -> str:
+    if value is None:
+        raise ConfigError("region", value, "required: the AWS region the platform runs in, e.g. 'eu-west-1'")
+    if not isinstance(value, str) or value not in aws_regions():
+        raise ConfigError("region", value, "not an AWS region name, e.g. 'us-east-1', 'eu-west-1'")
+    return value
+
+
+def _accounts(size: Size, value: Any) -> Mapping[str, str]:
+    required = topology.accounts(size)
+    if not isinstance(value, Mapping):
+        raise ConfigError("accounts", value,
+                          f"a map of account name to 12-digit account id with keys: {', '.join(required)}")
+    for name in value:
+        if name not in required:
+            raise ConfigError(f"accounts.{name}", value[name],
+                              f"size {size.value!r} has no account {name!r}; its accounts are: {', '.join(required)}")
+    for name in required:
+        account_id = value.get(name)
+        if account_id is None:
+            raise ConfigError(f"accounts.{name}", None, "missing: a 12-digit AWS account id (quoted, as a string)")
+        if not isinstance(account_id, str) or not _ACCOUNT_ID.match(account_id):
+            raise ConfigError(f"accounts.{name}", account_id,
+                              "an AWS account id is exactly 12 digits, written as a quoted string")
+    seen: dict[str, str] = {}
+    for name in required:
+        account_id = value[name]
+        if account_id in seen:
+            raise ConfigError(f"accounts.{name}", account_id,
+                              f"already used by accounts.{seen[account_id]}; size {size.value!r} "
+                              "needs a separate account for each")
+        seen[account_id] = name
+    return {name: value[name] for name in required}
+
+
+def _use_cases(value: Any) -> tuple[UseCase, ...]:
+    if not isinstance(value, Sequence) or isinstance(value, str):
+        raise ConfigError("useCases", value, "a list of use cases, each {name, instanceType, minInstances, maxInstances}")
+    use_cases: list[UseCase] = []
+    for index, item in enumerate(value):
+        use_case = _use_case(f"useCases[{index}]", item)
+        if any(existing.name == use_case.name for existing in use_cases):
+            raise ConfigError(f"useCases[{index}].name", use_case.name, "duplicated: use-case names must be unique")
+        use_cases.append(use_case)
+    return tuple(use_cases)
+
+
+_USE_CASE_FIELDS = ("name", "instanceType", "minInstances", "maxInstances")
+
+
+def _use_case(key: str, item: Any) -> UseCase:
+    if isinstance(item, str):
+        item = {"name": item}
+    if not isinstance(item, Mapping):
+        raise ConfigError(key, item, "a use case is a name or a map {name, instanceType, minInstances, maxInstances}")
+    for field_name in item:
+        if field_name not in _USE_CASE_FIELDS:
+            raise ConfigError(f"{key}.{field_name}", item[field_name],
+                              f"unknown field; use-case fields are: {', '.join(_USE_CASE_FIELDS)}")
+    name = item.get("name")
+    if not isinstance(name, str) or not name:
+        raise ConfigError(f"{key}.name", name, "required: a non-empty use-case name")
+    if len(name) > USE_CASE_NAME_MAX or not _SAGEMAKER_NAME.match(name):
+        raise ConfigError(f"{key}.name", name,
+                          f"a SageMaker resource name: letters, digits and hyphens, starting and ending with a "
+                          f"letter or digit, at most {USE_CASE_NAME_MAX} characters")
+    instance_type = item.get("instanceType", DEFAULT_INSTANCE_TYPE)
+    if instance_type not in endpoint_instance_types():
+        raise ConfigError(f"{key}.instanceType", instance_type,
+                          "not a SageMaker endpoint instance type (botocore's ProductionVariantInstanceType), "
+                          "e.g. 'ml.m5.large'")
+    minimum = _positive_int(f"{key}.minInstances", item.get("minInstances", 1))
+    maximum = _positive_int(f"{key}.maxInstances", item.get("maxInstances", max(2, minimum)))
+    if minimum > maximum:
+        raise ConfigError(f"{key}.minInstances", minimum, f"must not exceed {key}.maxInstances ({maximum})")
+    return UseCase(name=name, instance_type=instance_type, min_instances=minimum, max_instances=maximum)
+
+
+@functools.cache
+def endpoint_instance_types() -> frozenset[str]:
+    """SageMaker endpoint instance types, from botocore's SageMaker service model."""
+    import botocore.session
+
+    model = botocore.session.get_session().get_service_model("sagemaker")
+    return frozenset(model.shape_for("ProductionVariantInstanceType").enum)
+
+
+def _positive_int(key: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(key, value, "a whole number of at least 1")
+    return value
+
+
+def _data_scientists(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, Sequence) or isinstance(value, str):
+        raise ConfigError("dataScientists", value, "a list of Studio user names")
+    names: list[str] = []
+    for index, name in enumerate(value):
+        key = f"dataScientists[{index}]"
+        if not isinstance(name, str) or not _SAGEMAKER_NAME.match(name):
+            raise ConfigError(key, name, "a Studio user name: letters, digits and hyphens, at most 63 characters")
+        if name in names:
+            raise ConfigError(key, name, "duplicated: each data scientist is listed once")
+        names.append(name)
+    return tuple(names)
+
+
+def _features(size: Size, value: Any) -> Features:
+    if not isinstance(value, Mapping):
+        raise ConfigError("features", value, f"a map of feature flag to true/false; flags are: {', '.join(FEATURES)}")
+    for flag, enabled in value.items():
+        if flag not in FEATURES:
+            raise ConfigError(f"features.{flag}", enabled, f"unknown feature flag; flags are: {', '.join(FEATURES)}")
+        if not isinstance(enabled, bool):
+            raise ConfigError(f"features.{flag}", enabled, "true or false")
+    flags = {**FEATURE_DEFAULTS[size], **value}
+    return Features(feature_store=flags["featureStore"], clarify=flags["clarify"], model_monitor=flags["modelMonitor"])
+
+
+def _pattern(key: str, value: Any, pattern: re.Pattern[str], allowed: str) -> str:
+    if not isinstance(value, str) or not pattern.match(value):
+        raise ConfigError(key, value, allowed)
+    return value
+
+
+def _non_empty_string(key: str, value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(key, value, "a non-empty string")
+    return value

@@ -1,0 +1,76 @@
+"""The cross-tier contract: every name that one tier writes and another reads, in one place.
+
+Tiers publish only the outputs listed in `TIER_EXPORTS` and read only those; the stack output a tier's
+value lands under is `export_key(tier, name)`. The policy pack reads the tag keys and the tier
+component type from here too, so the program and its guardrails cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from mlops_platform import topology
+
+PROJECT = "mlops-platform"
+CONFIG_NAMESPACE = PROJECT
+
+TAG_TIER = "mlops:tier"
+TAG_SIZE = "mlops:size"
+TAG_STACK = "mlops:stack"
+TAG_OWNER = "mlops:owner"
+TAG_MANAGED_BY = "managed-by"
+MANAGED_BY = "pulumi/mlops-platform"
+REQUIRED_TAGS: tuple[str, ...] = (TAG_TIER, TAG_SIZE, TAG_STACK, TAG_OWNER, TAG_MANAGED_BY)
+
+TIER_COMPONENT_PREFIX = "mlops:tier:"
+
+TIER_EXPORTS: Mapping[str, tuple[str, ...]] = {
+    "org": (),
+    "data": (),
+    "artifact": ("keyArn", "modelBucketName", "modelBucketArn"),
+    "cicd": (),
+    "ops": (),
+    "dev": ("workspaceBucketName", "modelArtifactReadPolicyArn"),
+    "staging": (),
+    "prod": (),
+}
+"""The outputs each tier exports for other tiers; asking for any other name is a program-time error."""
+
+
+class ContractError(Exception):
+    """A tier asked for, or published, an output that is not in the contract."""
+
+
+def tier_component_type(tier: str) -> str:
+    """The type token of the component that parents everything a tier builds, e.g. `mlops:tier:Artifact`."""
+    return TIER_COMPONENT_PREFIX + tier.capitalize()
+
+
+def tier_from_component_type(type_token: str) -> str | None:
+    if not type_token.startswith(TIER_COMPONENT_PREFIX):
+        return None
+    tier = type_token[len(TIER_COMPONENT_PREFIX) :].lower()
+    return tier if tier in topology.TIERS else None
+
+
+def export_key(tier: str, name: str) -> str:
+    """The stack output name a tier's contract value is exported under: `artifact` + `modelBucketArn`."""
+    require_declared(tier, name)
+    return tier + name[0].upper() + name[1:]
+
+
+def require_declared(tier: str, name: str) -> None:
+    if tier not in TIER_EXPORTS:
+        raise ContractError(f"unknown tier {tier!r}; tiers are: {', '.join(topology.TIERS)}")
+    declared = TIER_EXPORTS[tier]
+    if name not in declared:
+        allowed = ", ".join(declared) if declared else "nothing"
+        raise ContractError(f"tier {tier!r} does not export {name!r}; it exports: {allowed}")
+
+
+def deploy_role_arn(account_id: str, role_name: str) -> str:
+    return f"arn:aws:iam::{account_id}:role/{role_name}"
+
+
+def stack_reference_name(organization: str, stack: str) -> str:
+    return f"{organization}/{PROJECT}/{stack}"

@@ -1,0 +1,225 @@
+"""Run one stack's program under Pulumi's mock engine and record every registration the engine would see.
+
+`CaptureMonitor` subclasses `pulumi.runtime.mocks.MockMonitor`: URNs are built the way the engine builds
+them (children of the root stack carry no `pulumi:pulumi:Stack$` prefix), and each `RegisterResource`
+request is kept whole: type, name, parent, provider, protect, dependencies, property dependencies and
+inputs as the engine receives them (camelCase, via `MessageToDict`). StackReferences resolve to the
+outputs of stacks captured earlier in the same preview.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+from google.protobuf import json_format
+from pulumi.runtime import mocks, rpc, settings
+from pulumi.runtime.stack import run_in_stack
+from pulumi.runtime.sync_await import _sync_await
+
+from mlops_platform.contract import PROJECT
+
+STACK_TYPE = "pulumi:pulumi:Stack"
+STACK_REFERENCE_TYPE = "pulumi:pulumi:StackReference"
+AWS_PROVIDER_TYPE = "pulumi:providers:aws"
+UNKNOWN_ACCOUNT = "000000000000"
+
+
+@dataclass(frozen=True)
+class CapturedResource:
+    urn: str
+    type: str
+    name: str
+    custom: bool
+    parent: str
+    provider: str
+    protect: bool
+    dependencies: tuple[str, ...]
+    property_dependencies: Mapping[str, tuple[str, ...]]
+    inputs: Mapping[str, Any]
+    outputs: Mapping[str, Any]
+
+
+@dataclass
+class CapturedStack:
+    name: str
+    organization: str
+    resources: list[CapturedResource] = field(default_factory=list)
+    outputs: dict[str, Any] = field(default_factory=dict)
+    stack_references: list[str] = field(default_factory=list)
+
+    def by_urn(self) -> dict[str, CapturedResource]:
+        return {resource.urn: resource for resource in self.resources}
+
+
+class CaptureError(Exception):
+    """The stack's program failed under the mock engine."""
+
+
+class PlatformMocks(mocks.Mocks):
+    """Resource outputs and invoke results in the shapes AWS returns, derived from the provider's account."""
+
+    def __init__(self, stack_outputs: Mapping[str, Mapping[str, Any]], default_region: str) -> None:
+        self._stack_outputs = stack_outputs
+        self._default_region = default_region
+        self._provider_accounts: dict[str, tuple[str, str]] = {}
+
+    def new_resource(self, args: mocks.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+        if args.typ == STACK_REFERENCE_TYPE:
+            return self._stack_reference(args)
+        if args.typ == AWS_PROVIDER_TYPE:
+            return self._provider(args)
+        account, region = self._account_and_region(args.provider)
+        return synthesize_outputs(args.typ, args.name, dict(args.inputs), account, region)
+
+    def call(self, args: mocks.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+        account, region = self._account_and_region(args.provider)
+        if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
+            return {"accountId": account, "arn": f"arn:aws:sts::{account}:assumed-role/{PROJECT}-deploy/preview",
+                    "userId": "AROAPREVIEW:preview", "id": account}, None
+        if args.token == "aws:index/getRegion:getRegion":
+            return {"name": region, "region": region, "id": region}, None
+        if args.token == "aws:index/getPartition:getPartition":
+            return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}, None
+        raise CaptureError(f"the offline preview has no mock for invoke {args.token!r}")
+
+    def _account_and_region(self, provider_reference: str | None) -> tuple[str, str]:
+        """A provider reference is `<provider urn>::<provider id>`; the id names the provider's account."""
+        provider_id = (provider_reference or "").rsplit("::", 1)[-1]
+        return self._provider_accounts.get(provider_id, (UNKNOWN_ACCOUNT, self._default_region))
+
+    def _stack_reference(self, args: mocks.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        full_name = str(args.inputs.get("name", args.name))
+        stack_name = full_name.rsplit("/", 1)[-1]
+        if stack_name not in self._stack_outputs:
+            raise CaptureError(f"stack reference {full_name!r}: stack {stack_name!r} has not been captured before "
+                               "this one (stacks must read only from stacks that deploy earlier)")
+        outputs = dict(self._stack_outputs[stack_name])
+        return full_name, {"name": full_name, "outputs": outputs, "secretOutputNames": []}
+
+    def _provider(self, args: mocks.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        provider_id = f"{args.name}-provider-id"
+        allowed = args.inputs.get("allowedAccountIds") or []
+        if isinstance(allowed, str):
+            allowed = json.loads(allowed)
+        region = str(args.inputs.get("region") or self._default_region)
+        if allowed:
+            self._provider_accounts[provider_id] = (str(allowed[0]), region)
+        return provider_id, dict(args.inputs)
+
+
+def synthesize_outputs(type_token: str, name: str, inputs: dict[str, Any], account: str,
+                       region: str) -> tuple[str, dict[str, Any]]:
+    """Deterministic, realistic outputs: what AWS would hand back for this resource (ids, names, ARNs)."""
+    digest = hashlib.sha256(f"{type_token}/{name}".encode()).hexdigest()
+    outputs = dict(inputs)
+    if type_token == "aws:s3/bucket:Bucket":
+        bucket = inputs.get("bucket") or f"{name}-{digest[:7]}"
+        outputs.update(bucket=bucket, arn=f"arn:aws:s3:::{bucket}")
+        return bucket, outputs
+    if type_token == "aws:kms/key:Key":
+        key_id = f"{digest[:8]}-{digest[8:12]}-{digest[12:16]}-{digest[16:20]}-{digest[20:32]}"
+        outputs.update(keyId=key_id, arn=f"arn:aws:kms:{region}:{account}:key/{key_id}")
+        return key_id, outputs
+    if type_token == "aws:iam/role:Role":
+        role = inputs.get("name") or f"{name}-{digest[:7]}"
+        outputs.update(name=role, arn=f"arn:aws:iam::{account}:role/{role}", uniqueId=f"AROA{digest[:17].upper()}")
+        return role, outputs
+    if type_token == "aws:iam/policy:Policy":
+        policy = inputs.get("name") or f"{name}-{digest[:7]}"
+        outputs.update(name=policy, arn=f"arn:aws:iam::{account}:policy/{policy}")
+        return outputs["arn"], outputs
+    resource_id = f"{name}-{digest[:8]}"
+    if "arn" not in outputs and type_token.startswith("aws:"):
+        service = type_token.split(":")[1].split("/")[0]
+        kind = type_token.rsplit(":", 1)[-1].lower()
+        outputs["arn"] = f"arn:aws:{service}:{region}:{account}:{kind}/{name}"
+    return resource_id, outputs
+
+
+class CaptureMonitor(mocks.MockMonitor):
+    def __init__(self, platform_mocks: PlatformMocks, captured: CapturedStack) -> None:
+        super().__init__(platform_mocks)
+        self._captured = captured
+        self._root_urn = ""
+
+    def make_urn(self, parent: str, type_: str, name: str) -> str:
+        qualified = type_
+        if parent and parent != self._root_urn:
+            qualified = parent.split("::")[2] + "$" + type_
+        return "urn:pulumi:" + "::".join([pulumi.get_stack(), pulumi.get_project(), qualified, name])
+
+    def RegisterResource(self, request: Any) -> Any:
+        if request.type == STACK_TYPE:
+            self._root_urn = self.make_urn("", request.type, request.name)
+        response = super().RegisterResource(request)
+        if request.type != STACK_TYPE:
+            self._captured.resources.append(_captured_resource(request, response))
+        return response
+
+    def ReadResource(self, request: Any) -> Any:
+        response = super().ReadResource(request)
+        if request.type == STACK_REFERENCE_TYPE:
+            self._captured.stack_references.append(request.id)
+        return response
+
+    def RegisterResourceOutputs(self, request: Any) -> Any:
+        if request.urn == self._root_urn:
+            self._captured.outputs.update(rpc.deserialize_properties(request.outputs))
+        return super().RegisterResourceOutputs(request)
+
+
+def _captured_resource(request: Any, response: Any) -> CapturedResource:
+    return CapturedResource(
+        urn=response.urn,
+        type=request.type,
+        name=request.name,
+        custom=bool(request.custom),
+        parent=request.parent,
+        provider=request.provider,
+        protect=request.HasField("protect") and request.protect,
+        dependencies=tuple(request.dependencies),
+        property_dependencies={key: tuple(value.urns) for key, value in request.propertyDependencies.items()},
+        inputs=json_format.MessageToDict(request.object),
+        outputs=json_format.MessageToDict(response.object),
+    )
+
+
+def capture_stack(
+    program: Callable[[], None],
+    *,
+    stack: str,
+    config: Mapping[str, str],
+    stack_outputs: Mapping[str, Mapping[str, Any]],
+    default_region: str,
+    organization: str = "organization",
+) -> CapturedStack:
+    """Run `program` as stack `stack` with `config` (full `namespace:key` names, string values)."""
+    captured = CapturedStack(name=stack, organization=organization)
+    monitor = CaptureMonitor(PlatformMocks(stack_outputs, default_region), captured)
+    _reset_runtime()
+    pulumi.runtime.set_all_config(dict(config))
+    settings.configure(mocks.MockSettings(
+        monitor=monitor,
+        monitor_features=set(monitor.GetDeploymentInfo(None).supportedFeatures),
+        engine=mocks.MockEngine(None),
+        project=PROJECT,
+        stack=stack,
+        dry_run=True,
+        organization=organization,
+        callbacks=None,
+    ))
+    try:
+        _sync_await(run_in_stack(program))
+    finally:
+        _reset_runtime()
+    return captured
+
+
+def _reset_runtime() -> None:
+    settings.ROOT.set(None)
+    pulumi.runtime.set_all_config({})

@@ -1,0 +1,56 @@
+"""What a tier builder gets: its config, its provider-bound parent component, and cross-tier refs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_aws as aws
+
+from mlops_platform import contract
+from mlops_platform.components.secure_bucket import SecureBucket, SecureBucketArgs
+from mlops_platform.config import PlatformConfig
+from mlops_platform.refs import Refs
+
+
+class TierComponent(pulumi.ComponentResource):
+    """Parents everything one tier builds; its type (`mlops:tier:<Tier>`) tells the policy pack the tier."""
+
+    def __init__(self, tier: str, provider: aws.Provider) -> None:
+        super().__init__(contract.tier_component_type(tier), tier, None,
+                         pulumi.ResourceOptions(providers=[provider]))
+
+
+@dataclass
+class TierContext:
+    cfg: PlatformConfig
+    tier: str
+    refs: Refs
+    component: TierComponent
+    _access_logs: SecureBucket | None = field(default=None, init=False)
+
+    @property
+    def account_id(self) -> str:
+        return self.cfg.account_of_tier(self.tier)
+
+    @property
+    def protects_state(self) -> bool:
+        """Stateful resources are protected in every tier but dev, where experiments come and go."""
+        return self.tier != "dev"
+
+    def child(self) -> pulumi.ResourceOptions:
+        return pulumi.ResourceOptions(parent=self.component)
+
+    def name(self, suffix: str) -> str:
+        """A logical name unique within the stack, even where one stack hosts several tiers."""
+        return f"{self.tier}-{suffix}"
+
+    def access_log_bucket(self) -> pulumi.Output[str]:
+        """The tier's S3 server-access-log target, created the first time a bucket of the tier needs one."""
+        if self._access_logs is None:
+            self._access_logs = SecureBucket(
+                self.name("access-logs"),
+                SecureBucketArgs(account_id=self.account_id, protect=self.protects_state),
+                self.child(),
+            )
+        return self._access_logs.bucket
