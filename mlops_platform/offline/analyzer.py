@@ -1,0 +1,205 @@
+"""Drive the policy pack through its real gRPC analyzer protocol, the way the Pulumi CLI does.
+
+The pack is started as `python -u -m pulumi.policy <engineAddress> .` in its folder; its first stdout line
+is the port of its `pulumirpc.Analyzer` service. One pack process serves a whole preview: the pack tells
+stacks and tiers apart by each resource's URN and provider, as it does under the CLI.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from concurrent import futures
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import grpc
+from google.protobuf import empty_pb2, struct_pb2
+from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc, engine_pb2_grpc
+
+from mlops_platform.contract import PROJECT
+from mlops_platform.offline.capture import STACK_REFERENCE_TYPE, CapturedResource, CapturedStack
+
+STARTUP_TIMEOUT_SECONDS = 60.0
+
+
+@dataclass(frozen=True)
+class Violation:
+    policy: str
+    level: str
+    urn: str
+    message: str
+
+
+@dataclass(frozen=True)
+class PolicyInfo:
+    name: str
+    level: str
+    description: str
+
+
+class AnalyzerError(Exception):
+    """The policy pack could not be started or answered with an error."""
+
+
+class _Engine(engine_pb2_grpc.EngineServicer):
+    """The engine service the pack logs to."""
+
+    def __init__(self) -> None:
+        self.messages: list[str] = []
+
+    def Log(self, request: Any, context: Any) -> empty_pb2.Empty:
+        self.messages.append(request.message)
+        return empty_pb2.Empty()
+
+
+class PolicyAnalyzer:
+    def __init__(self, pack_dir: Path, organization: str = "organization") -> None:
+        self._pack_dir = pack_dir
+        self._organization = organization
+        self._engine = _Engine()
+        self._engine_server: grpc.Server | None = None
+        self._process: subprocess.Popen[bytes] | None = None
+        self._channel: grpc.Channel | None = None
+        self._stub: analyzer_pb2_grpc.AnalyzerStub | None = None
+
+    def __enter__(self) -> PolicyAnalyzer:
+        self.start()
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    def start(self) -> None:
+        """Launch the pack; returns at once. The first call that needs the pack waits for its port."""
+        self._engine_server = grpc.server(futures.ThreadPoolExecutor(max_workers=1))
+        engine_pb2_grpc.add_EngineServicer_to_server(self._engine, self._engine_server)
+        engine_port = self._engine_server.add_insecure_port("127.0.0.1:0")
+        self._engine_server.start()
+        env = {**os.environ, "PULUMI_PROJECT": PROJECT, "PULUMI_ORGANIZATION": self._organization,
+               "PULUMI_DRY_RUN": "true", "PULUMI_CONFIG": "{}"}
+        env.pop("PULUMI_STACK", None)
+        self._process = subprocess.Popen(
+            [sys.executable, "-u", "-m", "pulumi.policy", f"127.0.0.1:{engine_port}", "."],
+            cwd=self._pack_dir, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+    def _analyzer(self) -> analyzer_pb2_grpc.AnalyzerStub:
+        if self._stub is None:
+            port = self._read_port()
+            self._channel = grpc.insecure_channel(f"127.0.0.1:{port}")
+            self._stub = analyzer_pb2_grpc.AnalyzerStub(self._channel)
+        return self._stub
+
+    def _read_port(self) -> int:
+        process = self._process
+        if process is None or process.stdout is None:
+            raise AnalyzerError("the policy pack was not started")
+        deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
+        line = b""
+        while not line.endswith(b"\n"):
+            remaining = deadline - time.monotonic()
+            ready, _, _ = select.select([process.stdout], [], [], max(remaining, 0))
+            if not ready:
+                raise AnalyzerError(f"the policy pack in {self._pack_dir} did not report its port in time")
+            chunk = os.read(process.stdout.fileno(), 64)
+            if not chunk:
+                stderr = process.stderr.read().decode(errors="replace") if process.stderr else ""
+                raise AnalyzerError(f"the policy pack in {self._pack_dir} exited before serving:\n{stderr}")
+            line += chunk
+        try:
+            return int(line.strip())
+        except ValueError:
+            raise AnalyzerError(f"the policy pack printed {line!r} instead of its port") from None
+
+    def close(self) -> None:
+        if self._channel is not None:
+            self._channel.close()
+        if self._process is not None:
+            self._process.terminate()
+            try:
+                self._process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+            for stream in (self._process.stdout, self._process.stderr):
+                if stream is not None:
+                    stream.close()
+        if self._engine_server is not None:
+            self._engine_server.stop(0)
+
+    def info(self) -> list[PolicyInfo]:
+        response = self._analyzer().GetAnalyzerInfo(empty_pb2.Empty())
+        return [PolicyInfo(p.name, _level(p.enforcementLevel), p.description) for p in response.policies]
+
+    def analyze(self, stack: CapturedStack,
+                policy_config: Mapping[str, Mapping[str, Any]] | None = None) -> list[Violation]:
+        """Configure the pack for the stack, Analyze each resource, then AnalyzeStack over all of them."""
+        analyzer = self._analyzer()
+        analyzer.Configure(analyzer_pb2.ConfigureAnalyzerRequest(policyConfig=_policy_config(policy_config or {})))
+        analyzer.ConfigureStack(analyzer_pb2.AnalyzerStackConfigureRequest(
+            stack=stack.name, project=PROJECT, organization=self._organization, dry_run=True))
+        by_urn = stack.by_urn()
+        judged = [r for r in stack.resources if r.type != STACK_REFERENCE_TYPE]
+        diagnostics: list[Any] = []
+        for resource in judged:
+            response = analyzer.Analyze(analyzer_pb2.AnalyzeRequest(
+                type=resource.type, properties=_struct(resource.inputs), urn=resource.urn, name=resource.name,
+                options=_options(resource), provider=_provider(resource, by_urn)))
+            diagnostics.extend(response.diagnostics)
+        response = analyzer.AnalyzeStack(analyzer_pb2.AnalyzeStackRequest(
+            resources=[_analyzer_resource(resource, by_urn) for resource in judged]))
+        diagnostics.extend(response.diagnostics)
+        return [Violation(d.policyName, _level(d.enforcementLevel), d.urn, d.message) for d in diagnostics]
+
+
+def _level(value: int) -> str:
+    return str(analyzer_pb2.EnforcementLevel.Name(value)).lower()  # type: ignore[arg-type]
+
+
+def _struct(values: Mapping[str, Any]) -> struct_pb2.Struct:
+    struct = struct_pb2.Struct()
+    struct.update(dict(values))
+    return struct
+
+
+def _policy_config(config: Mapping[str, Mapping[str, Any]]) -> dict[str, analyzer_pb2.PolicyConfig]:
+    """Every PolicyConfig carries a `properties` Struct, even an empty one (the SDK reads it unconditionally)."""
+    levels = {name: value for name, value in analyzer_pb2.EnforcementLevel.items()}
+    result: dict[str, analyzer_pb2.PolicyConfig] = {}
+    for policy, settings in config.items():
+        properties = {key: value for key, value in settings.items() if key != "enforcementLevel"}
+        entry = analyzer_pb2.PolicyConfig(properties=_struct(properties))
+        if "enforcementLevel" in settings:
+            entry.enforcementLevel = levels[str(settings["enforcementLevel"]).upper()]  # type: ignore[assignment]
+        result[policy] = entry
+    return result
+
+
+def _options(resource: CapturedResource) -> analyzer_pb2.AnalyzerResourceOptions:
+    return analyzer_pb2.AnalyzerResourceOptions(protect=resource.protect, parent=resource.parent)
+
+
+def _provider(resource: CapturedResource,
+              by_urn: Mapping[str, CapturedResource]) -> analyzer_pb2.AnalyzerProviderResource | None:
+    provider_urn = resource.provider.rsplit("::", 1)[0] if resource.provider else ""
+    provider = by_urn.get(provider_urn)
+    if provider is None:
+        return None
+    return analyzer_pb2.AnalyzerProviderResource(
+        type=provider.type, properties=_struct(provider.inputs), urn=provider.urn, name=provider.name)
+
+
+def _analyzer_resource(resource: CapturedResource,
+                       by_urn: Mapping[str, CapturedResource]) -> analyzer_pb2.AnalyzerResource:
+    return analyzer_pb2.AnalyzerResource(
+        type=resource.type, properties=_struct(resource.outputs), urn=resource.urn, name=resource.name,
+        options=_options(resource), provider=_provider(resource, by_urn), parent=resource.parent,
+        dependencies=list(resource.dependencies),
+        propertyDependencies={key: analyzer_pb2.AnalyzerPropertyDependencies(urns=list(urns))
+                              for key, urns in resource.property_dependencies.items()})

@@ -1,0 +1,1 @@
+"""mlops-platform guardrails: one rule per module-level object, judged per resource tier."""

@@ -1,0 +1,14 @@
+"""The policy pack: every rule of the catalog, as a mandatory policy and (where it applies) a dev advisory twin."""
+
+from __future__ import annotations
+
+from pulumi_policy import EnforcementLevel, PolicyPack
+
+from guardrails.catalog import RULES
+
+PACK_NAME = "mlops-platform-guardrails"
+
+
+def build_pack() -> PolicyPack:
+    policies = [policy for rule in RULES for policy in rule.policies()]
+    return PolicyPack(name=PACK_NAME, policies=policies, enforcement_level=EnforcementLevel.MANDATORY)

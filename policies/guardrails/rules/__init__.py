@@ -1,0 +1,1 @@
+"""The guardrail rules, one module per area."""
