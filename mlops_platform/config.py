@@ -106,7 +106,7 @@ def parse_config(raw: Mapping[str, Any], stack_name: str, default_organization: 
     unknown = sorted(set(raw) - set(KNOWN_KEYS))
     if unknown:
         raise ConfigError(unknown[0], raw[unknown[0]], f"unknown key; known keys are: {', '.join(KNOWN_KEYS)}")
-    size = _size(raw.get("size", DEFAULT_SIZE.value))
+    size = parse_size(raw.get("size", DEFAULT_SIZE.value))
     stack = _stack(size, stack_name)
     return PlatformConfig(
         size=size,
@@ -158,7 +158,7 @@ def _decode(key: str, value: Any) -> Any:
         raise ConfigError(key, value, f"not valid JSON/YAML structure ({err.msg})") from None
 
 
-def _size(value: Any) -> Size:
+def parse_size(value: Any) -> Size:
     try:
         return Size(value)
     except ValueError:

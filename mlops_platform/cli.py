@@ -1,0 +1,72 @@
+"""`mlops-platform preview`: the credential-free preview of every stack of a size.
+
+Exit status: 0 when every policy passes, 1 on any mandatory violation, 2 on invalid configuration.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from mlops_platform.config import ConfigError
+from mlops_platform.contract import ContractError
+from mlops_platform.offline.analyzer import AnalyzerError
+from mlops_platform.offline.capture import CaptureError
+from mlops_platform.offline.preview import run_preview
+from mlops_platform.offline.report import preview_document, print_preview
+from mlops_platform.offline.stack_config import ConfigFileError, load_project_config
+
+EXIT_VIOLATIONS = 1
+EXIT_INVALID_CONFIG = 2
+EXIT_INTERNAL = 3
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="mlops-platform: the MLOps platform on AWS.")
+
+
+@app.callback()
+def _root() -> None:
+    """Keeps `preview` a subcommand."""
+
+
+def default_project_dir() -> Path:
+    cwd = Path.cwd()
+    if (cwd / "Pulumi.yaml").exists():
+        return cwd
+    return Path(__file__).resolve().parent.parent
+
+
+@app.command()
+def preview(
+    size: Annotated[str | None, typer.Option(help="small, medium or large (default: the project's size)")] = None,
+    stack: Annotated[str | None, typer.Option(help="preview only this stack (tier)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON document on stdout")] = False,
+    config: Annotated[Path | None, typer.Option(help="a Pulumi.<stack>.yaml-style file applied to every stack")]
+    = None,
+    project_dir: Annotated[Path | None, typer.Option(help="folder holding Pulumi.yaml")] = None,
+) -> None:
+    """Capture every stack of a size offline, judge it with the policy pack, and report what would be created."""
+    err = Console(stderr=True)
+    try:
+        project = load_project_config(project_dir or default_project_dir(), size, config)
+        result = run_preview(project, only_stack=stack, progress=lambda message: err.print(f"[dim]{message}[/dim]"))
+    except (ConfigError, ConfigFileError, ContractError) as problem:
+        err.print(f"[red]error:[/red] {problem}", highlight=False)
+        raise typer.Exit(EXIT_INVALID_CONFIG) from None
+    except (AnalyzerError, CaptureError) as problem:
+        err.print(f"[red]error:[/red] {problem}", highlight=False)
+        raise typer.Exit(EXIT_INTERNAL) from None
+    if as_json:
+        sys.stdout.write(json.dumps(preview_document(result), indent=2, sort_keys=False) + "\n")
+    else:
+        print_preview(result, Console())
+    if result.mandatory_violations:
+        raise typer.Exit(EXIT_VIOLATIONS)
+
+
+def main() -> None:
+    app()

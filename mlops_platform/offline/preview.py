@@ -1,0 +1,104 @@
+"""The offline preview: capture every stack of a size in deploy order, wire StackReferences between them,
+and judge each with the policy pack through the analyzer protocol."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mlops_platform import topology
+from mlops_platform.config import ConfigError, PlatformConfig, parse_config
+from mlops_platform.offline.analyzer import PolicyAnalyzer, PolicyInfo, Violation
+from mlops_platform.offline.capture import CapturedStack, capture_stack
+from mlops_platform.offline.stack_config import ProjectConfig
+from mlops_platform.program import build_stack
+
+PREVIEW_ORGANIZATION = "organization"
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class StackPreview:
+    config: PlatformConfig
+    captured: CapturedStack
+    violations: list[Violation] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return self.config.stack.name
+
+    @property
+    def mandatory(self) -> list[Violation]:
+        return [v for v in self.violations if v.level == "mandatory"]
+
+
+@dataclass
+class Preview:
+    size: topology.Size
+    stacks: list[StackPreview]
+    policies: list[PolicyInfo]
+
+    @property
+    def mandatory_violations(self) -> int:
+        return sum(len(stack.mandatory) for stack in self.stacks)
+
+
+def validate_stacks(project: ProjectConfig) -> list[PlatformConfig]:
+    """Every stack's config, validated before anything is captured (raises ConfigError on the first problem)."""
+    return [parse_config(project.platform_values(spec.name), spec.name, PREVIEW_ORGANIZATION)
+            for spec in topology.stacks(project.size)]
+
+
+def run_preview(project: ProjectConfig, only_stack: str | None = None, evaluate_policies: bool = True,
+                progress: Progress | None = None) -> Preview:
+    configs = validate_stacks(project)
+    wanted = _wanted_stacks(project.size, only_stack)
+    analyzer = PolicyAnalyzer(project.root / "policies", PREVIEW_ORGANIZATION) if evaluate_policies else None
+    if analyzer is not None:
+        analyzer.start()  # boots while the stacks are captured
+    try:
+        captured = _capture_all(project, configs, wanted, progress)
+        previews = [StackPreview(config, captured[config.stack.name])
+                    for config in configs if config.stack.name in wanted]
+        policies: list[PolicyInfo] = []
+        if analyzer is not None:
+            policies = analyzer.info()
+            for stack in previews:
+                _report(progress, f"evaluating policies on {stack.name}")
+                stack.violations = analyzer.analyze(stack.captured)
+    finally:
+        if analyzer is not None:
+            analyzer.close()
+    return Preview(size=project.size, stacks=previews, policies=policies)
+
+
+def _wanted_stacks(size: topology.Size, only_stack: str | None) -> set[str]:
+    names = topology.stack_names(size)
+    if only_stack is None:
+        return set(names)
+    if only_stack not in names:
+        raise ConfigError("stack (--stack)", only_stack,
+                          f"size {size.value!r} has stacks: {', '.join(names)}")
+    return {only_stack}
+
+
+def _capture_all(project: ProjectConfig, configs: list[PlatformConfig], wanted: set[str],
+                 progress: Progress | None) -> dict[str, CapturedStack]:
+    """Capture stacks in deploy order, up to the last wanted one: later stacks read earlier ones' outputs."""
+    last = max(topology.deploy_position(project.size, name) for name in wanted)
+    captured: dict[str, CapturedStack] = {}
+    for config in configs[: last + 1]:
+        name = config.stack.name
+        _report(progress, f"capturing stack {name}")
+        captured[name] = capture_stack(
+            build_stack, stack=name, config=project.runtime_config(name),
+            stack_outputs={stack: c.outputs for stack, c in captured.items()},
+            default_region=config.region, organization=PREVIEW_ORGANIZATION)
+    return captured
+
+
+def _report(progress: Progress | None, message: str) -> None:
+    if progress is not None:
+        progress(message)

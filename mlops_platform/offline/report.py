@@ -1,0 +1,97 @@
+"""Render a preview: the `--json` document (a public contract) and the readable rich summary."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from mlops_platform.offline.capture import CapturedResource
+from mlops_platform.offline.preview import Preview, StackPreview
+
+SCHEMA_VERSION = 1
+
+
+def preview_document(preview: Preview) -> dict[str, Any]:
+    """The `preview --json` document. Documented in the README; fields are only ever added, never renamed."""
+    return {
+        "schemaVersion": SCHEMA_VERSION,
+        "size": preview.size.value,
+        "mandatoryViolations": preview.mandatory_violations,
+        "policies": [{"name": p.name, "level": p.level, "description": p.description} for p in preview.policies],
+        "stacks": [_stack_document(stack) for stack in preview.stacks],
+    }
+
+
+def _stack_document(stack: StackPreview) -> dict[str, Any]:
+    return {
+        "name": stack.name,
+        "tiers": list(stack.config.stack.tiers),
+        "account": stack.config.account_id,
+        "region": stack.config.region,
+        "resources": [_resource_document(resource) for resource in stack.captured.resources],
+        "stackReferences": list(stack.captured.stack_references),
+        "outputs": dict(stack.captured.outputs),
+        "violations": [{"policy": v.policy, "level": v.level, "urn": v.urn, "message": v.message}
+                       for v in stack.violations],
+    }
+
+
+def _resource_document(resource: CapturedResource) -> dict[str, Any]:
+    return {
+        "urn": resource.urn,
+        "type": resource.type,
+        "name": resource.name,
+        "custom": resource.custom,
+        "parent": resource.parent,
+        "provider": resource.provider,
+        "protect": resource.protect,
+        "dependencies": list(resource.dependencies),
+        "propertyDependencies": {key: list(urns) for key, urns in resource.property_dependencies.items()},
+        "inputs": dict(resource.inputs),
+        "outputs": dict(resource.outputs),
+    }
+
+
+def print_preview(preview: Preview, console: Console) -> None:
+    console.print(f"[bold]mlops-platform preview[/bold] — size [cyan]{preview.size.value}[/cyan], "
+                  f"{len(preview.stacks)} stack(s), {len(preview.policies)} policies")
+    for stack in preview.stacks:
+        _print_stack(stack, console)
+    total = sum(len(s.captured.resources) for s in preview.stacks)
+    verdict = ("[green]no mandatory violations[/green]" if preview.mandatory_violations == 0
+               else f"[red]{preview.mandatory_violations} mandatory violation(s)[/red]")
+    console.print(f"\n{total} resources in {len(preview.stacks)} stack(s): {verdict}")
+
+
+def _print_stack(stack: StackPreview, console: Console) -> None:
+    resources = stack.captured.resources
+    console.rule(f"[bold]{stack.name}[/bold]  tiers: {', '.join(stack.config.stack.tiers)}  "
+                 f"account: {stack.config.account_id}  ({len(resources)} resources)")
+    by_component = Counter((_component_of(resource), resource.type) for resource in resources if resource.custom)
+    table = Table("component", "resource type", "count", title="to create", title_justify="left")
+    for (component, type_token), count in sorted(by_component.items()):
+        table.add_row(component, type_token, str(count))
+    console.print(table)
+    if stack.captured.stack_references:
+        console.print("reads from: " + ", ".join(stack.captured.stack_references))
+    if stack.captured.outputs:
+        console.print("exports: " + ", ".join(sorted(stack.captured.outputs)))
+    if not stack.violations:
+        console.print("[green]policies: all passed[/green]")
+        return
+    verdicts = Table("level", "policy", "resource", "message", title="policy verdicts", title_justify="left")
+    for violation in stack.violations:
+        style = "red" if violation.level == "mandatory" else "yellow"
+        verdicts.add_row(f"[{style}]{violation.level}[/{style}]", violation.policy,
+                         violation.urn.rsplit("::", 1)[-1], violation.message.split("\n", 1)[-1])
+    console.print(verdicts)
+
+
+def _component_of(resource: CapturedResource) -> str:
+    """The capability a resource belongs to: the component type under the tier, e.g. `SecureBucket`."""
+    qualified = resource.urn.split("::")[2].split("$")
+    components = [token.rsplit(":", 1)[-1] for token in qualified[:-1]]
+    return " / ".join(components) or "(stack)"
