@@ -55,10 +55,14 @@ def preview(
         project = load_project_config(project_dir or default_project_dir(), size, config)
         result = run_preview(project, only_stack=stack, progress=lambda message: err.print(f"[dim]{message}[/dim]"))
     except (ConfigError, ConfigFileError, ContractError) as problem:
-        err.print(f"[red]error:[/red] {problem}", highlight=False)
+        err.print(f"[red]error:[/red] {problem}", highlight=False, soft_wrap=True)
         raise typer.Exit(EXIT_INVALID_CONFIG) from None
-    except (AnalyzerError, CaptureError) as problem:
-        err.print(f"[red]error:[/red] {problem}", highlight=False)
+    except CaptureError as problem:
+        err.print(f"[red]error:[/red] {problem}", highlight=False, soft_wrap=True)
+        invalid_input = isinstance(problem.__cause__, ConfigError | ContractError)
+        raise typer.Exit(EXIT_INVALID_CONFIG if invalid_input else EXIT_INTERNAL) from None
+    except AnalyzerError as problem:
+        err.print(f"[red]error:[/red] {problem}", highlight=False, soft_wrap=True)
         raise typer.Exit(EXIT_INTERNAL) from None
     if as_json:
         sys.stdout.write(json.dumps(preview_document(result), indent=2, sort_keys=False) + "\n")

@@ -47,10 +47,10 @@ KNOWN_KEYS: tuple[str, ...] = (
 )
 OBJECT_KEYS = frozenset({"accounts", "useCases", "dataScientists", "features"})
 
-_ACCOUNT_ID = re.compile(r"^\d{12}$")
-_SAGEMAKER_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
-_IAM_ROLE_NAME = re.compile(r"^[\w+=,.@-]{1,64}$")
-_STACK_ORG = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9._-]{0,99}$")
+_ACCOUNT_ID = re.compile(r"[0-9]{12}")
+_SAGEMAKER_NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")
+_IAM_ROLE_NAME = re.compile(r"[a-zA-Z0-9_+=,.@-]{1,64}")
+_STACK_ORG = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9._-]{0,99}")
 
 
 class ConfigError(pulumi.RunError):
@@ -60,7 +60,7 @@ class ConfigError(pulumi.RunError):
         self.key = key
         self.value = value
         self.allowed = allowed
-        shown = json.dumps(value) if not isinstance(value, str) else repr(value)
+        shown = repr(value) if isinstance(value, str) else json.dumps(value, default=repr)
         super().__init__(f"invalid config {CONFIG_NAMESPACE}:{key} = {shown}: {allowed}")
 
 
@@ -206,7 +206,7 @@ def _accounts(size: Size, value: Any) -> Mapping[str, str]:
         account_id = value.get(name)
         if account_id is None:
             raise ConfigError(f"accounts.{name}", None, "missing: a 12-digit AWS account id (quoted, as a string)")
-        if not isinstance(account_id, str) or not _ACCOUNT_ID.match(account_id):
+        if not isinstance(account_id, str) or not _ACCOUNT_ID.fullmatch(account_id):
             raise ConfigError(f"accounts.{name}", account_id,
                               "an AWS account id is exactly 12 digits, written as a quoted string")
     seen: dict[str, str] = {}
@@ -222,7 +222,8 @@ def _accounts(size: Size, value: Any) -> Mapping[str, str]:
 
 def _use_cases(value: Any) -> tuple[UseCase, ...]:
     if not isinstance(value, Sequence) or isinstance(value, str):
-        raise ConfigError("useCases", value, "a list of use cases, each {name, instanceType, minInstances, maxInstances}")
+        raise ConfigError("useCases", value,
+                          "a list of use cases, each {name, instanceType, minInstances, maxInstances}")
     use_cases: list[UseCase] = []
     for index, item in enumerate(value):
         use_case = _use_case(f"useCases[{index}]", item)
@@ -247,12 +248,12 @@ def _use_case(key: str, item: Any) -> UseCase:
     name = item.get("name")
     if not isinstance(name, str) or not name:
         raise ConfigError(f"{key}.name", name, "required: a non-empty use-case name")
-    if len(name) > USE_CASE_NAME_MAX or not _SAGEMAKER_NAME.match(name):
+    if len(name) > USE_CASE_NAME_MAX or not _SAGEMAKER_NAME.fullmatch(name):
         raise ConfigError(f"{key}.name", name,
                           f"a SageMaker resource name: letters, digits and hyphens, starting and ending with a "
                           f"letter or digit, at most {USE_CASE_NAME_MAX} characters")
     instance_type = item.get("instanceType", DEFAULT_INSTANCE_TYPE)
-    if instance_type not in endpoint_instance_types():
+    if not isinstance(instance_type, str) or instance_type not in endpoint_instance_types():
         raise ConfigError(f"{key}.instanceType", instance_type,
                           "not a SageMaker endpoint instance type (botocore's ProductionVariantInstanceType), "
                           "e.g. 'ml.m5.large'")
@@ -284,7 +285,7 @@ def _data_scientists(value: Any) -> tuple[str, ...]:
     names: list[str] = []
     for index, name in enumerate(value):
         key = f"dataScientists[{index}]"
-        if not isinstance(name, str) or not _SAGEMAKER_NAME.match(name):
+        if not isinstance(name, str) or not _SAGEMAKER_NAME.fullmatch(name):
             raise ConfigError(key, name, "a Studio user name: letters, digits and hyphens, at most 63 characters")
         if name in names:
             raise ConfigError(key, name, "duplicated: each data scientist is listed once")
@@ -305,7 +306,7 @@ def _features(size: Size, value: Any) -> Features:
 
 
 def _pattern(key: str, value: Any, pattern: re.Pattern[str], allowed: str) -> str:
-    if not isinstance(value, str) or not pattern.match(value):
+    if not isinstance(value, str) or not pattern.fullmatch(value):
         raise ConfigError(key, value, allowed)
     return value
 

@@ -158,8 +158,8 @@ class PolicyAnalyzer:
         return [Violation(d.policyName, _level(d.enforcementLevel), d.urn, d.message) for d in diagnostics]
 
 
-def _level(value: int) -> str:
-    return str(analyzer_pb2.EnforcementLevel.Name(value)).lower()  # type: ignore[arg-type]
+def _level(value: analyzer_pb2.EnforcementLevel.ValueType) -> str:
+    return analyzer_pb2.EnforcementLevel.Name(value).lower()
 
 
 def _struct(values: Mapping[str, Any]) -> struct_pb2.Struct:
@@ -176,7 +176,7 @@ def _policy_config(config: Mapping[str, Mapping[str, Any]]) -> dict[str, analyze
         properties = {key: value for key, value in settings.items() if key != "enforcementLevel"}
         entry = analyzer_pb2.PolicyConfig(properties=_struct(properties))
         if "enforcementLevel" in settings:
-            entry.enforcementLevel = levels[str(settings["enforcementLevel"]).upper()]  # type: ignore[assignment]
+            entry.enforcementLevel = levels[str(settings["enforcementLevel"]).upper()]
         result[policy] = entry
     return result
 

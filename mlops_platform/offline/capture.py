@@ -57,7 +57,11 @@ class CapturedStack:
 
 
 class CaptureError(Exception):
-    """The stack's program failed under the mock engine."""
+    """The stack's program failed under the mock engine; `captured` holds what it registered before failing."""
+
+    def __init__(self, message: str, captured: CapturedStack | None = None) -> None:
+        super().__init__(message)
+        self.captured = captured
 
 
 class PlatformMocks(mocks.Mocks):
@@ -215,6 +219,10 @@ def capture_stack(
     ))
     try:
         _sync_await(run_in_stack(program))
+    except CaptureError:
+        raise
+    except Exception as err:
+        raise CaptureError(f"stack {stack!r}: {err}", captured) from err
     finally:
         _reset_runtime()
     return captured

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from mlops_platform import topology
 from mlops_platform.config import ConfigError, PlatformConfig, parse_config

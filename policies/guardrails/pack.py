@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pulumi_policy import EnforcementLevel, PolicyPack
+from pulumi_policy import EnforcementLevel, Policy, PolicyPack
 
 from guardrails.catalog import RULES
 
@@ -10,5 +10,5 @@ PACK_NAME = "mlops-platform-guardrails"
 
 
 def build_pack() -> PolicyPack:
-    policies = [policy for rule in RULES for policy in rule.policies()]
+    policies: list[Policy] = [policy for rule in RULES for policy in rule.policies()]
     return PolicyPack(name=PACK_NAME, policies=policies, enforcement_level=EnforcementLevel.MANDATORY)

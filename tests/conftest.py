@@ -1,0 +1,31 @@
+"""Shared fixtures: the project's own config files, captured and judged once per size per session."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from mlops_platform.offline.preview import Preview, run_preview
+from mlops_platform.offline.stack_config import load_project_config
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def project_root() -> Path:
+    return ROOT
+
+
+@pytest.fixture(scope="session")
+def shipped_preview() -> Callable[[str], Preview]:
+    """The preview (capture + policy verdicts) of a size's shipped configuration, computed once per size."""
+    cache: dict[str, Preview] = {}
+
+    def get(size: str) -> Preview:
+        if size not in cache:
+            cache[size] = run_preview(load_project_config(ROOT, size))
+        return cache[size]
+
+    return get

@@ -1,0 +1,134 @@
+"""`mlops-platform preview`: what a user and CI see — stacks per size, exit codes, the --json contract."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+import pytest
+from typer.testing import CliRunner
+
+from mlops_platform import tiers
+from mlops_platform.cli import app
+from mlops_platform.tiers.context import TierContext
+
+ROOT = Path(__file__).resolve().parent.parent
+RESOURCE_FIELDS = {"urn", "type", "name", "parent", "provider", "protect", "dependencies", "propertyDependencies",
+                   "inputs", "outputs"}
+
+
+def run(*args: str) -> Any:
+    return CliRunner().invoke(app, ["preview", "--project-dir", str(ROOT), *args])
+
+
+def document(*args: str) -> dict[str, Any]:
+    result = run("--json", *args)
+    parsed: dict[str, Any] = json.loads(result.stdout)
+    parsed["_exit_code"] = result.exit_code
+    return parsed
+
+
+@pytest.mark.parametrize(("size", "stacks"), [
+    (None, ["org", "data", "artifact", "cicd", "ops", "dev", "staging", "prod"]),
+    ("small", ["dev", "prod"]),
+    ("medium", ["org", "dev", "staging", "prod"]),
+])
+def test_preview_shows_every_stack_of_the_size_and_passes(size: str | None, stacks: list[str]) -> None:
+    result = run(*(["--size", size] if size else []))
+    assert result.exit_code == 0, result.output
+    for name in stacks:
+        assert f"─ {name}  tiers:" in result.stdout or f" {name}  tiers:" in result.stdout
+    assert "no mandatory violations" in result.stdout
+    assert "capturing stack" in result.stderr, "progress goes to stderr"
+    parsed = document(*(["--size", size] if size else []))
+    assert [stack["name"] for stack in parsed["stacks"]] == stacks
+    assert parsed["_exit_code"] == 0
+
+
+def test_json_document_keeps_its_documented_fields() -> None:
+    parsed = document("--size", "small")
+    assert {"schemaVersion", "size", "mandatoryViolations", "policies", "stacks"} <= set(parsed)
+    assert parsed["schemaVersion"] == 1 and parsed["size"] == "small" and parsed["mandatoryViolations"] == 0
+    dev = parsed["stacks"][0]
+    assert {"name", "tiers", "account", "region", "resources", "stackReferences", "outputs", "violations"} <= set(dev)
+    assert dev["tiers"] == ["data", "artifact", "cicd", "ops", "dev"] and dev["account"] == "111111111111"
+    for resource in dev["resources"]:
+        assert set(resource) >= RESOURCE_FIELDS
+    bucket = next(r for r in dev["resources"] if r["name"] == "artifact-model-artifacts"
+                  and r["type"] == "aws:s3/bucket:Bucket")
+    assert bucket["protect"] is True and bucket["inputs"] == {"forceDestroy": False}
+    assert bucket["outputs"]["arn"].startswith("arn:aws:s3:::artifact-model-artifacts-")
+    sse = next(r for r in dev["resources"] if r["name"] == "artifact-model-artifacts"
+               and r["type"].endswith(":BucketServerSideEncryptionConfiguration"))
+    assert sse["propertyDependencies"]["bucket"] == [bucket["urn"]]
+    assert "applyServerSideEncryptionByDefault" in sse["inputs"]["rules"][0], "inputs are camelCase, as sent"
+    assert {p["name"] for p in parsed["policies"]} >= {"s3-bucket-kms-encryption", "s3-bucket-kms-encryption-dev"}
+
+
+def test_a_noncompliant_bucket_makes_preview_exit_1(monkeypatch: pytest.MonkeyPatch) -> None:
+    shipped = tiers.BUILDERS["artifact"]
+
+    def artifact_with_a_bare_bucket(ctx: TierContext) -> None:
+        shipped(ctx)
+        aws.s3.Bucket("unversioned", opts=pulumi.ResourceOptions(parent=ctx.component, protect=True))
+
+    monkeypatch.setitem(tiers.BUILDERS, "artifact", artifact_with_a_bare_bucket)
+    parsed = document("--size", "small")
+    assert parsed["_exit_code"] == 1
+    violations = parsed["stacks"][0]["violations"]
+    assert parsed["mandatoryViolations"] == len(violations) > 0
+    assert {v["level"] for v in violations} == {"mandatory"}
+    assert {v["urn"].rsplit("::", 1)[-1] for v in violations} == {"unversioned"}
+    assert "s3-bucket-versioning" in {v["policy"] for v in violations}
+    text = run("--size", "small")
+    assert text.exit_code == 1 and "mandatory violation" in text.stdout
+
+
+def write(tmp_path: Path, body: str) -> Path:
+    path = tmp_path / "Pulumi.override.yaml"
+    path.write_text(body)
+    return path
+
+
+@pytest.mark.parametrize(("body", "expected"), [
+    ("config:\n  mlops-platform:region: mars-north-1\n", "mlops-platform:region = 'mars-north-1'"),
+    ("config:\n  mlops-platform:size: huge\n", "mlops-platform:size = 'huge'"),
+    ("config:\n  mlops-platform:features:\n    gpu: true\n", "mlops-platform:features.gpu"),
+    ("config:\n  mlops-platform:accounts:\n    management: 111111111111\n", "mlops-platform:accounts.management"),
+    ("config: [1, 2\n", "is not valid YAML"),
+])
+def test_invalid_config_exits_2_with_one_clear_error(tmp_path: Path, body: str, expected: str) -> None:
+    result = run("--config", str(write(tmp_path, body)))
+    assert result.exit_code == 2
+    assert expected in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    assert result.stdout == ""
+
+
+@pytest.mark.parametrize(("args", "expected"), [
+    (("--size", "tiny"), "mlops-platform:size (--size) = 'tiny'"),
+    (("--size", "small", "--stack", "ops"), "size 'small' has stacks: dev, prod"),
+    (("--config", "/nonexistent/Pulumi.x.yaml"), "not found"),
+])
+def test_bad_flags_exit_2(args: tuple[str, ...], expected: str) -> None:
+    result = run(*args)
+    assert result.exit_code == 2
+    assert expected in result.stderr
+
+
+def test_config_file_overrides_reach_every_stack(tmp_path: Path) -> None:
+    override = write(tmp_path, "config:\n  mlops-platform:region: us-east-2\n  mlops-platform:owner: ml-team\n")
+    parsed = document("--size", "small", "--config", str(override))
+    assert parsed["_exit_code"] == 0
+    assert {stack["region"] for stack in parsed["stacks"]} == {"us-east-2"}
+    provider = next(r for r in parsed["stacks"][1]["resources"] if r["type"] == "pulumi:providers:aws")
+    assert json.loads(provider["inputs"]["defaultTags"])["tags"]["mlops:owner"] == "ml-team"
+
+
+def test_single_stack_preview_still_wires_references() -> None:
+    parsed = document("--stack", "dev")
+    assert [stack["name"] for stack in parsed["stacks"]] == ["dev"]
+    assert parsed["stacks"][0]["stackReferences"] == ["organization/mlops-platform/artifact"]

@@ -1,0 +1,498 @@
+"""Tests for `mlops_platform.config.parse_config`: every bad value raises one ConfigError naming the key."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from mlops_platform import topology
+from mlops_platform.config import (
+    DEFAULT_DEPLOY_ROLE,
+    DEFAULT_INSTANCE_TYPE,
+    DEFAULT_OWNER,
+    ConfigError,
+    Features,
+    PlatformConfig,
+    UseCase,
+    parse_config,
+)
+from mlops_platform.topology import Size
+
+ORG = "acme"
+ACCOUNT_KEYS: dict[str, tuple[str, ...]] = {
+    "small": ("workload",),
+    "medium": ("management", "dev", "staging", "prod"),
+    "large": ("management", "data", "artifact", "cicd", "ops", "dev", "staging", "prod"),
+}
+
+
+def account_ids(size: str) -> dict[str, str]:
+    """A distinct 12-digit id per account of the size: 111111111111, 222222222222, ..."""
+    return {name: str(index) * 12 for index, name in enumerate(ACCOUNT_KEYS[size], start=1)}
+
+
+def valid_raw(size: str = "small", **overrides: Any) -> dict[str, Any]:
+    """A minimal valid raw config for `size`; keyword arguments replace (or add) top-level keys."""
+    raw: dict[str, Any] = {"size": size, "region": "eu-west-1", "accounts": account_ids(size)}
+    raw.update(overrides)
+    return raw
+
+
+def parse(raw: dict[str, Any], stack: str = "dev") -> PlatformConfig:
+    return parse_config(raw, stack, ORG)
+
+
+def config_error(raw: dict[str, Any], stack: str = "dev") -> ConfigError:
+    with pytest.raises(ConfigError) as info:
+        parse(raw, stack)
+    return info.value
+
+
+def assert_error(err: ConfigError, key: str, fragment: str) -> None:
+    assert err.key == key
+    assert fragment in err.allowed
+    assert str(err).startswith(f"invalid config mlops-platform:{key} = ")
+    assert fragment in str(err)
+
+
+# --- the helper itself matches topology -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("size", ["small", "medium", "large"])
+def test_helper_account_keys_match_topology(size: str) -> None:
+    assert ACCOUNT_KEYS[size] == topology.accounts(Size(size))
+
+
+# --- valid configs ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("size", "stack", "account", "tiers"),
+    [
+        ("small", "dev", "workload", ("data", "artifact", "cicd", "ops", "dev")),
+        ("small", "prod", "workload", ("prod",)),
+        ("medium", "org", "management", ("org",)),
+        ("medium", "dev", "dev", ("data", "artifact", "cicd", "ops", "dev")),
+        ("medium", "staging", "staging", ("staging",)),
+        ("medium", "prod", "prod", ("prod",)),
+        ("large", "org", "management", ("org",)),
+        ("large", "data", "data", ("data",)),
+        ("large", "artifact", "artifact", ("artifact",)),
+        ("large", "cicd", "cicd", ("cicd",)),
+        ("large", "ops", "ops", ("ops",)),
+        ("large", "dev", "dev", ("dev",)),
+        ("large", "staging", "staging", ("staging",)),
+        ("large", "prod", "prod", ("prod",)),
+    ],
+)
+def test_valid_config_per_size_and_stack(size: str, stack: str, account: str, tiers: tuple[str, ...]) -> None:
+    ids = account_ids(size)
+    cfg = parse(valid_raw(size, useCases=["churn"]), stack)
+
+    assert cfg.size is Size(size)
+    assert cfg.stack == topology.StackSpec(stack, tiers, account)
+    assert cfg.account_id == ids[account]
+    assert dict(cfg.accounts) == ids
+    assert cfg.region == "eu-west-1"
+    assert cfg.deploy_role_name == DEFAULT_DEPLOY_ROLE
+    assert cfg.stack_organization == ORG
+    assert cfg.owner == DEFAULT_OWNER
+    assert cfg.use_cases == (
+        UseCase(name="churn", instance_type=DEFAULT_INSTANCE_TYPE, min_instances=1, max_instances=2),
+    )
+    assert cfg.data_scientists == ()
+
+
+def test_defaults_without_optional_keys() -> None:
+    cfg = parse(valid_raw("medium"), "staging")
+    assert cfg.use_cases == ()
+    assert cfg.data_scientists == ()
+    assert cfg.features == Features(feature_store=False, clarify=False, model_monitor=True)
+
+
+def test_size_defaults_to_large() -> None:
+    raw = valid_raw("large")
+    del raw["size"]
+    cfg = parse(raw, "artifact")
+    assert cfg.size is Size.LARGE
+    assert cfg.account_id == account_ids("large")["artifact"]
+
+
+def test_explicit_values_are_kept() -> None:
+    raw = valid_raw(
+        "medium",
+        region="us-east-1",
+        deployRoleName="my-deploy+role",
+        stackOrganization="other-org",
+        owner="ml-team",
+        dataScientists=["alice", "bob-2"],
+        useCases=[
+            "fraud",
+            {"name": "churn", "instanceType": "ml.c5.xlarge", "minInstances": 2, "maxInstances": 4},
+            {"name": "big", "minInstances": 3},
+            {"name": "pinned", "minInstances": 1, "maxInstances": 1},
+        ],
+    )
+    cfg = parse(raw, "prod")
+    assert cfg.region == "us-east-1"
+    assert cfg.deploy_role_name == "my-deploy+role"
+    assert cfg.stack_organization == "other-org"
+    assert cfg.owner == "ml-team"
+    assert cfg.data_scientists == ("alice", "bob-2")
+    assert cfg.use_cases == (
+        UseCase("fraud", DEFAULT_INSTANCE_TYPE, 1, 2),
+        UseCase("churn", "ml.c5.xlarge", 2, 4),
+        UseCase("big", DEFAULT_INSTANCE_TYPE, 3, 3),  # maxInstances defaults to at least minInstances
+        UseCase("pinned", DEFAULT_INSTANCE_TYPE, 1, 1),
+    )
+
+
+def test_account_of_tier() -> None:
+    ids = account_ids("medium")
+    cfg = parse(valid_raw("medium"), "prod")
+    assert cfg.account_of_tier("artifact") == ids["dev"]
+    assert cfg.account_of_tier("org") == ids["management"]
+    assert cfg.account_of_tier("staging") == ids["staging"]
+
+
+def test_use_case_name_at_max_length_is_accepted() -> None:
+    name = "a" * 32
+    assert parse(valid_raw(useCases=[name])).use_cases[0].name == name
+
+
+# --- size and stack ---------------------------------------------------------------------------------------
+
+
+def test_unknown_size() -> None:
+    raw = valid_raw("small")
+    raw["size"] = "huge"
+    err = config_error(raw)
+    assert_error(err, "size", "allowed sizes are: small, medium, large")
+    assert err.value == "huge"
+    assert "'huge'" in str(err)
+
+
+def test_unknown_tier() -> None:
+    err = config_error(valid_raw("large"), stack="qa")
+    assert_error(err, "stack", "unknown tier")
+    assert err.value == "qa"
+    assert ", ".join(topology.TIERS) in str(err)
+
+
+@pytest.mark.parametrize(
+    ("size", "stack"),
+    [("small", "ops"), ("small", "org"), ("small", "staging"), ("medium", "data"), ("medium", "cicd")],
+)
+def test_tier_the_size_does_not_have(size: str, stack: str) -> None:
+    err = config_error(valid_raw(size), stack=stack)
+    assert_error(err, "stack", f"size {size!r} has no stack {stack!r}")
+    assert ", ".join(topology.stack_names(Size(size))) in err.allowed
+
+
+# --- accounts ---------------------------------------------------------------------------------------------
+
+
+def test_missing_accounts_map() -> None:
+    raw = valid_raw("medium")
+    del raw["accounts"]
+    err = config_error(raw)
+    assert_error(err, "accounts", "a map of account name to 12-digit account id")
+    assert "management, dev, staging, prod" in err.allowed
+    assert "= null" in str(err)
+
+
+def test_accounts_not_a_map() -> None:
+    err = config_error(valid_raw(accounts="123456789012"))
+    assert_error(err, "accounts", "a map of account name")
+
+
+@pytest.mark.parametrize(("size", "missing"), [("small", "workload"), ("medium", "staging"), ("large", "cicd")])
+def test_missing_account_id(size: str, missing: str) -> None:
+    accounts = account_ids(size)
+    del accounts[missing]
+    err = config_error(valid_raw(size, accounts=accounts))
+    assert_error(err, f"accounts.{missing}", "missing: a 12-digit AWS account id")
+    assert err.value is None
+
+
+@pytest.mark.parametrize(
+    "bad_id",
+    [
+        pytest.param("12345678901", id="11-digits"),
+        pytest.param("1234567890123", id="13-digits"),
+        pytest.param("12345678901a", id="letters"),
+        pytest.param("abcdefghijkl", id="all-letters"),
+        pytest.param(123456789012, id="int-not-quoted"),
+    ],
+)
+def test_malformed_account_id(bad_id: Any) -> None:
+    accounts = account_ids("medium")
+    accounts["prod"] = bad_id
+    err = config_error(valid_raw("medium", accounts=accounts))
+    assert_error(err, "accounts.prod", "exactly 12 digits, written as a quoted string")
+    assert err.value == bad_id
+
+
+@pytest.mark.parametrize(("size", "extra"), [("small", "dev"), ("medium", "data"), ("large", "workload")])
+def test_account_key_the_size_does_not_have(size: str, extra: str) -> None:
+    accounts = {**account_ids(size), extra: "999999999999"}
+    err = config_error(valid_raw(size, accounts=accounts))
+    assert_error(err, f"accounts.{extra}", f"size {size!r} has no account {extra!r}")
+    assert ", ".join(ACCOUNT_KEYS[size]) in err.allowed
+
+
+@pytest.mark.parametrize(
+    ("size", "first", "second"),
+    [("medium", "dev", "prod"), ("medium", "management", "staging"), ("large", "data", "ops")],
+)
+def test_two_accounts_sharing_an_id(size: str, first: str, second: str) -> None:
+    accounts = account_ids(size)
+    accounts[second] = accounts[first]
+    err = config_error(valid_raw(size, accounts=accounts))
+    assert_error(err, f"accounts.{second}", f"already used by accounts.{first}")
+    assert f"size {size!r} needs a separate account for each" in err.allowed
+    assert err.value == accounts[first]
+
+
+def test_small_single_account_serves_both_stacks() -> None:
+    dev = parse(valid_raw("small"), "dev")
+    prod = parse(valid_raw("small"), "prod")
+    assert dev.account_id == prod.account_id == "111111111111"
+    assert dev.stack.account == prod.stack.account == "workload"
+    assert dev.account_of_tier("prod") == prod.account_of_tier("artifact") == "111111111111"
+
+
+# --- region -----------------------------------------------------------------------------------------------
+
+
+def test_region_missing() -> None:
+    raw = valid_raw()
+    del raw["region"]
+    err = config_error(raw)
+    assert_error(err, "region", "required: the AWS region")
+    assert err.value is None
+
+
+@pytest.mark.parametrize("region", ["eu-west-9", "EU-WEST-1", "", 42])
+def test_region_not_a_region(region: Any) -> None:
+    err = config_error(valid_raw(region=region))
+    assert_error(err, "region", "not an AWS region name")
+    assert err.value == region
+
+
+# --- use cases --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("use_case", ["", {"name": ""}, {"instanceType": "ml.m5.large"}])
+def test_empty_use_case_name(use_case: Any) -> None:
+    err = config_error(valid_raw(useCases=[use_case]))
+    assert_error(err, "useCases[0].name", "required: a non-empty use-case name")
+
+
+def test_duplicated_use_case_name() -> None:
+    err = config_error(valid_raw(useCases=["churn", "fraud", {"name": "churn", "minInstances": 2}]))
+    assert_error(err, "useCases[2].name", "duplicated: use-case names must be unique")
+    assert err.value == "churn"
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param("churn_model", id="underscore"),
+        pytest.param("-churn", id="leading-hyphen"),
+        pytest.param("churn-", id="trailing-hyphen"),
+        pytest.param("churn model", id="space"),
+        pytest.param("a" * 33, id="33-chars"),
+    ],
+)
+def test_use_case_name_not_a_sagemaker_name(name: str) -> None:
+    err = config_error(valid_raw(useCases=[{"name": name}]))
+    assert_error(err, "useCases[0].name", "a SageMaker resource name")
+    assert "at most 32 characters" in err.allowed
+    assert err.value == name
+
+
+def test_use_cases_not_a_list() -> None:
+    err = config_error(valid_raw(useCases="churn"))
+    assert_error(err, "useCases", "a list of use cases")
+
+
+def test_use_case_neither_name_nor_map() -> None:
+    err = config_error(valid_raw(useCases=["churn", 7]))
+    assert_error(err, "useCases[1]", "a use case is a name or a map")
+
+
+def test_unknown_use_case_field() -> None:
+    err = config_error(valid_raw(useCases=[{"name": "churn", "instanceCount": 3}]))
+    assert_error(err, "useCases[0].instanceCount", "unknown field; use-case fields are: name, instanceType")
+    assert err.value == 3
+
+
+@pytest.mark.parametrize("instance_type", ["m5.large", "ml.m5.huge", "t3.micro", "ML.M5.LARGE"])
+def test_instance_type_not_an_endpoint_instance_type(instance_type: str) -> None:
+    err = config_error(valid_raw(useCases=[{"name": "churn", "instanceType": instance_type}]))
+    assert_error(err, "useCases[0].instanceType", "not a SageMaker endpoint instance type")
+    assert err.value == instance_type
+
+
+def test_min_instances_above_max_instances() -> None:
+    err = config_error(valid_raw(useCases=[{"name": "churn", "minInstances": 3, "maxInstances": 2}]))
+    assert_error(err, "useCases[0].minInstances", "must not exceed useCases[0].maxInstances (2)")
+    assert err.value == 3
+
+
+@pytest.mark.parametrize("field", ["minInstances", "maxInstances"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        pytest.param(0, id="zero"),
+        pytest.param(-1, id="negative"),
+        pytest.param(True, id="bool"),
+        pytest.param("2", id="string"),
+        pytest.param(1.5, id="float"),
+    ],
+)
+def test_instance_count_not_a_positive_int(field: str, value: Any) -> None:
+    err = config_error(valid_raw(useCases=[{"name": "churn", field: value}]))
+    assert_error(err, f"useCases[0].{field}", "a whole number of at least 1")
+    assert err.value is value
+
+
+# --- features ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("size", "stack", "expected"),
+    [
+        ("small", "dev", Features(feature_store=False, clarify=False, model_monitor=False)),
+        ("medium", "dev", Features(feature_store=False, clarify=False, model_monitor=True)),
+        ("large", "ops", Features(feature_store=True, clarify=True, model_monitor=True)),
+    ],
+)
+def test_feature_defaults_per_size(size: str, stack: str, expected: Features) -> None:
+    assert parse(valid_raw(size), stack).features == expected
+
+
+def test_feature_override() -> None:
+    small = parse(valid_raw("small", features={"clarify": True}))
+    assert small.features == Features(feature_store=False, clarify=True, model_monitor=False)
+    large = parse(valid_raw("large", features={"featureStore": False, "modelMonitor": False}), "ops")
+    assert large.features == Features(feature_store=False, clarify=True, model_monitor=False)
+
+
+def test_unknown_feature_flag() -> None:
+    err = config_error(valid_raw(features={"clarify": True, "driftDetection": True}))
+    assert_error(err, "features.driftDetection", "unknown feature flag")
+    assert "featureStore, clarify, modelMonitor" in err.allowed
+
+
+@pytest.mark.parametrize("value", ["true", 1, None])
+def test_non_bool_feature_value(value: Any) -> None:
+    err = config_error(valid_raw(features={"modelMonitor": value}))
+    assert_error(err, "features.modelMonitor", "true or false")
+    assert err.value is value
+
+
+def test_features_not_a_map() -> None:
+    err = config_error(valid_raw(features=["clarify"]))
+    assert_error(err, "features", "a map of feature flag to true/false")
+
+
+# --- data scientists --------------------------------------------------------------------------------------
+
+
+def test_data_scientist_duplicated() -> None:
+    err = config_error(valid_raw(dataScientists=["alice", "bob", "alice"]))
+    assert_error(err, "dataScientists[2]", "duplicated: each data scientist is listed once")
+    assert err.value == "alice"
+
+
+@pytest.mark.parametrize("name", ["alice smith", "alice_smith", "-alice", "", "a" * 64, 7])
+def test_data_scientist_invalid_name(name: Any) -> None:
+    err = config_error(valid_raw(dataScientists=["bob", name]))
+    assert_error(err, "dataScientists[1]", "a Studio user name")
+    assert err.value == name
+
+
+def test_data_scientists_not_a_list() -> None:
+    err = config_error(valid_raw(dataScientists="alice"))
+    assert_error(err, "dataScientists", "a list of Studio user names")
+
+
+# --- other top-level keys ---------------------------------------------------------------------------------
+
+
+def test_unknown_top_level_key() -> None:
+    err = config_error(valid_raw(regoin="eu-west-1"))
+    assert_error(err, "regoin", "unknown key; known keys are: size, region, accounts")
+    assert err.value == "eu-west-1"
+
+
+def test_unknown_key_is_reported_before_other_errors() -> None:
+    raw = valid_raw("small", zzz=1, aaa=2)
+    raw["size"] = "huge"
+    err = config_error(raw)
+    assert err.key == "aaa"
+
+
+@pytest.mark.parametrize(
+    "role",
+    [
+        pytest.param("", id="empty"),
+        pytest.param("deploy role", id="space"),
+        pytest.param("deploy/role", id="slash"),
+        pytest.param("r" * 65, id="65-chars"),
+        pytest.param(5, id="int"),
+    ],
+)
+def test_deploy_role_name_invalid(role: Any) -> None:
+    err = config_error(valid_raw(deployRoleName=role))
+    assert_error(err, "deployRoleName", "an IAM role name")
+    assert err.value == role
+
+
+def test_deploy_role_name_at_max_length_is_accepted() -> None:
+    assert parse(valid_raw(deployRoleName="r" * 64)).deploy_role_name == "r" * 64
+
+
+@pytest.mark.parametrize("organization", ["", "-acme", "acme org"])
+def test_stack_organization_invalid(organization: str) -> None:
+    err = config_error(valid_raw(stackOrganization=organization))
+    assert_error(err, "stackOrganization", "a Pulumi organization name")
+
+
+@pytest.mark.parametrize("owner", ["", "   ", None])
+def test_owner_empty(owner: Any) -> None:
+    err = config_error(valid_raw(owner=owner))
+    assert_error(err, "owner", "a non-empty string")
+
+
+def test_config_error_message_format() -> None:
+    err = ConfigError("accounts.prod", 12, "twelve digits")
+    assert str(err) == "invalid config mlops-platform:accounts.prod = 12: twelve digits"
+    assert (err.key, err.value, err.allowed) == ("accounts.prod", 12, "twelve digits")
+    assert str(ConfigError("region", "x", "a region")) == "invalid config mlops-platform:region = 'x': a region"
+
+
+@pytest.mark.parametrize(("key", "overrides"), [
+    ("accounts.prod", {"accounts": {**account_ids("medium"), "prod": "888888888888\n"}}),
+    ("accounts.prod", {"accounts": {**account_ids("medium"), "prod": "١٢٣٤٥٦٧٨٩٠١٢"}}),
+    ("useCases[0].name", {"useCases": ["churn\n"]}),
+    ("dataScientists[0]", {"dataScientists": ["alice\n"]}),
+    ("deployRoleName", {"deployRoleName": "deploy\n"}),
+    ("deployRoleName", {"deployRoleName": "rôle"}),
+    ("stackOrganization", {"stackOrganization": "acme\n"}),
+])
+def test_names_and_ids_must_match_whole_and_in_ascii(key: str, overrides: dict[str, Any]) -> None:
+    assert config_error(valid_raw("medium", **overrides)).key == key
+
+
+def test_instance_type_of_the_wrong_shape_is_a_config_error() -> None:
+    err = config_error(valid_raw(useCases=[{"name": "churn", "instanceType": ["ml.m5.large"]}]))
+    assert_error(err, "useCases[0].instanceType", "not a SageMaker endpoint instance type")
+
+
+def test_a_value_json_cannot_show_is_still_reported() -> None:
+    err = config_error(valid_raw(accounts={"workload": {1, 2}}))
+    assert err.key == "accounts.workload" and "{1, 2}" in str(err)
