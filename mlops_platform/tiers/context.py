@@ -8,6 +8,7 @@ import pulumi
 import pulumi_aws as aws
 
 from mlops_platform import contract
+from mlops_platform.components.kms_key import PlatformKey, PlatformKeyArgs
 from mlops_platform.components.secure_bucket import SecureBucket, SecureBucketArgs
 from mlops_platform.config import PlatformConfig
 from mlops_platform.refs import Refs
@@ -44,6 +45,24 @@ class TierContext:
     def name(self, suffix: str) -> str:
         """A logical name unique within the stack, even where one stack hosts several tiers."""
         return f"{self.tier}-{suffix}"
+
+    def key(self, purpose: str) -> PlatformKey:
+        """The tier's customer-managed KMS key, aliased `alias/mlops-platform/<tier>`."""
+        return PlatformKey(
+            self.name("key"),
+            PlatformKeyArgs(description=f"mlops-platform {self.tier} tier: {purpose}", account_id=self.account_id,
+                            alias=f"{contract.PROJECT}/{self.tier}", protect=self.protects_state),
+            self.child(),
+        )
+
+    def bucket(self, suffix: str, key: PlatformKey) -> SecureBucket:
+        """A data bucket of the tier, encrypted with `key` and logging to the tier's access-log bucket."""
+        return SecureBucket(
+            self.name(suffix),
+            SecureBucketArgs(account_id=self.account_id, protect=self.protects_state, kms_key_arn=key.arn,
+                             access_log_bucket=self.access_log_bucket()),
+            self.child(),
+        )
 
     def access_log_bucket(self) -> pulumi.Output[str]:
         """The tier's S3 server-access-log target, created the first time a bucket of the tier needs one."""

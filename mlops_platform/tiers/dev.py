@@ -7,24 +7,12 @@ import json
 import pulumi
 import pulumi_aws as aws
 
-from mlops_platform.components.kms_key import PlatformKey, PlatformKeyArgs
-from mlops_platform.components.secure_bucket import SecureBucket, SecureBucketArgs
 from mlops_platform.tiers.context import TierContext
 
 
 def build(ctx: TierContext) -> None:
-    key = PlatformKey(
-        ctx.name("key"),
-        PlatformKeyArgs(description="mlops-platform dev tier: data scientists' workspace",
-                        account_id=ctx.account_id, alias="mlops-platform/dev", protect=ctx.protects_state),
-        ctx.child(),
-    )
-    workspace = SecureBucket(
-        ctx.name("workspace"),
-        SecureBucketArgs(account_id=ctx.account_id, protect=ctx.protects_state, kms_key_arn=key.arn,
-                         access_log_bucket=ctx.access_log_bucket()),
-        ctx.child(),
-    )
+    key = ctx.key("data scientists' workspace")
+    workspace = ctx.bucket("workspace", key)
     model_bucket_arn = ctx.refs.get("artifact", "modelBucketArn")
     artifact_key_arn = ctx.refs.get("artifact", "keyArn")
     read_models = aws.iam.Policy(
