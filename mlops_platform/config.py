@@ -8,6 +8,7 @@ from `pulumi.Config`. Nothing is declared before the whole config has been valid
 from __future__ import annotations
 
 import functools
+import ipaddress
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -31,6 +32,11 @@ DEFAULT_SIZE = Size.LARGE
 DEFAULT_DEPLOY_ROLE = "mlops-platform-deploy"
 DEFAULT_OWNER = "platform-team"
 DEFAULT_INSTANCE_TYPE = "ml.m5.large"
+DEFAULT_SCHEDULE = "rate(7 days)"
+DEFAULT_METRIC_THRESHOLD = 0.7
+DEFAULT_VPC_CIDR = "10.40.0.0/16"
+CODE_REPOSITORY_PROVIDERS: tuple[str, ...] = ("GitHub", "GitLab", "Bitbucket", "GitHubEnterpriseServer",
+                                              "GitLabSelfManaged", "CodeCommit")
 USE_CASE_NAME_MAX = 32
 """Use-case names prefix SageMaker resource names (63 characters at most), so they stay short."""
 
@@ -44,12 +50,15 @@ KNOWN_KEYS: tuple[str, ...] = (
     "useCases",
     "dataScientists",
     "features",
+    "codeRepository",
+    "studio",
 )
-OBJECT_KEYS = frozenset({"accounts", "useCases", "dataScientists", "features"})
+OBJECT_KEYS = frozenset({"accounts", "useCases", "dataScientists", "features", "codeRepository", "studio"})
 
 _ACCOUNT_ID = re.compile(r"[0-9]{12}")
 _SAGEMAKER_NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")
 _IAM_ROLE_NAME = re.compile(r"[a-zA-Z0-9_+=,.@-]{1,64}")
+_REPOSITORY_NAME = re.compile(r"[a-zA-Z0-9._-]{1,100}")
 _STACK_ORG = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9._-]{0,99}")
 
 
@@ -70,6 +79,28 @@ class UseCase:
     instance_type: str = DEFAULT_INSTANCE_TYPE
     min_instances: int = 1
     max_instances: int = 2
+    schedule: str = DEFAULT_SCHEDULE
+    metric_threshold: float = DEFAULT_METRIC_THRESHOLD
+    model_package_arn: str | None = None
+    """The approved model package the endpoint starts from; later approvals reach it by canary."""
+    canary_percent: int = 10
+    canary_wait_seconds: int = 600
+
+
+@dataclass(frozen=True)
+class CodeRepository:
+    provider: str
+    name: str
+
+    @property
+    def is_codecommit(self) -> bool:
+        return self.provider == "CodeCommit"
+
+
+@dataclass(frozen=True)
+class Studio:
+    nat_gateway: bool
+    vpc_cidr: str
 
 
 @dataclass(frozen=True)
@@ -91,6 +122,8 @@ class PlatformConfig:
     use_cases: tuple[UseCase, ...]
     data_scientists: tuple[str, ...]
     features: Features
+    code_repository: CodeRepository
+    studio: Studio
 
     @property
     def account_id(self) -> str:
@@ -121,6 +154,8 @@ def parse_config(raw: Mapping[str, Any], stack_name: str, default_organization: 
         use_cases=_use_cases(raw.get("useCases", [])),
         data_scientists=_data_scientists(raw.get("dataScientists", [])),
         features=_features(size, raw.get("features", {})),
+        code_repository=_code_repository(raw.get("codeRepository", {})),
+        studio=_studio(raw.get("studio", {})),
     )
 
 
@@ -222,8 +257,7 @@ def _accounts(size: Size, value: Any) -> Mapping[str, str]:
 
 def _use_cases(value: Any) -> tuple[UseCase, ...]:
     if not isinstance(value, Sequence) or isinstance(value, str):
-        raise ConfigError("useCases", value,
-                          "a list of use cases, each {name, instanceType, minInstances, maxInstances}")
+        raise ConfigError("useCases", value, f"a list of use cases, each a map with: {', '.join(_USE_CASE_FIELDS)}")
     use_cases: list[UseCase] = []
     for index, item in enumerate(value):
         use_case = _use_case(f"useCases[{index}]", item)
@@ -233,18 +267,19 @@ def _use_cases(value: Any) -> tuple[UseCase, ...]:
     return tuple(use_cases)
 
 
-_USE_CASE_FIELDS = ("name", "instanceType", "minInstances", "maxInstances")
+_USE_CASE_FIELDS = ("name", "instanceType", "minInstances", "maxInstances", "schedule", "metricThreshold",
+                    "modelPackageArn", "canaryPercent", "canaryWaitSeconds")
+_SCHEDULE = re.compile(r"(rate\([1-9][0-9]* (minute|minutes|hour|hours|day|days)\)|cron\([^()]+\))")
+_MODEL_PACKAGE_ARN = re.compile(
+    r"arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:[0-9]{12}:model-package/(?P<group>[a-zA-Z0-9-]{1,63})/[1-9][0-9]*")
 
 
 def _use_case(key: str, item: Any) -> UseCase:
     if isinstance(item, str):
         item = {"name": item}
     if not isinstance(item, Mapping):
-        raise ConfigError(key, item, "a use case is a name or a map {name, instanceType, minInstances, maxInstances}")
-    for field_name in item:
-        if field_name not in _USE_CASE_FIELDS:
-            raise ConfigError(f"{key}.{field_name}", item[field_name],
-                              f"unknown field; use-case fields are: {', '.join(_USE_CASE_FIELDS)}")
+        raise ConfigError(key, item, f"a use case is a name or a map with: {', '.join(_USE_CASE_FIELDS)}")
+    _reject_unknown_fields(key, item, _USE_CASE_FIELDS)
     name = item.get("name")
     if not isinstance(name, str) or not name:
         raise ConfigError(f"{key}.name", name, "required: a non-empty use-case name")
@@ -261,7 +296,76 @@ def _use_case(key: str, item: Any) -> UseCase:
     maximum = _positive_int(f"{key}.maxInstances", item.get("maxInstances", max(2, minimum)))
     if minimum > maximum:
         raise ConfigError(f"{key}.minInstances", minimum, f"must not exceed {key}.maxInstances ({maximum})")
-    return UseCase(name=name, instance_type=instance_type, min_instances=minimum, max_instances=maximum)
+    return UseCase(
+        name=name, instance_type=instance_type, min_instances=minimum, max_instances=maximum,
+        schedule=_pattern(f"{key}.schedule", item.get("schedule", DEFAULT_SCHEDULE), _SCHEDULE,
+                          "an EventBridge Scheduler expression: 'rate(7 days)' or 'cron(0 3 ? * MON *)'"),
+        metric_threshold=_fraction(f"{key}.metricThreshold", item.get("metricThreshold", DEFAULT_METRIC_THRESHOLD)),
+        model_package_arn=_model_package_arn(f"{key}.modelPackageArn", item.get("modelPackageArn"), name),
+        canary_percent=_int_between(f"{key}.canaryPercent", item.get("canaryPercent", 10), 1, 50),
+        canary_wait_seconds=_int_between(f"{key}.canaryWaitSeconds", item.get("canaryWaitSeconds", 600), 0, 3600),
+    )
+
+
+def _reject_unknown_fields(key: str, value: Mapping[str, Any], fields: tuple[str, ...]) -> None:
+    for field_name in value:
+        if field_name not in fields:
+            raise ConfigError(f"{key}.{field_name}", value[field_name],
+                              f"unknown field; fields are: {', '.join(fields)}")
+
+
+def _fraction(key: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+        raise ConfigError(key, value, "a number from 0 to 1")
+    return float(value)
+
+
+def _int_between(key: str, value: Any, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ConfigError(key, value, f"a whole number from {low} to {high}")
+    return value
+
+
+def _model_package_arn(key: str, value: Any, use_case: str) -> str | None:
+    if value is None:
+        return None
+    match = _MODEL_PACKAGE_ARN.fullmatch(value) if isinstance(value, str) else None
+    if match is None:
+        raise ConfigError(key, value, "a versioned model package ARN, "
+                          "arn:aws:sagemaker:<region>:<account>:model-package/<group>/<version>")
+    if match.group("group") != use_case:
+        raise ConfigError(key, value, f"must be a version of the use case's model package group {use_case!r}")
+    return value
+
+
+def _code_repository(value: Any) -> CodeRepository:
+    if not isinstance(value, Mapping):
+        raise ConfigError("codeRepository", value, "a map {provider, name}")
+    _reject_unknown_fields("codeRepository", value, ("provider", "name"))
+    provider = value.get("provider", "GitHub")
+    if provider not in CODE_REPOSITORY_PROVIDERS:
+        raise ConfigError("codeRepository.provider", provider,
+                          f"one of: {', '.join(CODE_REPOSITORY_PROVIDERS)}")
+    name = _pattern("codeRepository.name", value.get("name", "ml-models"), _REPOSITORY_NAME,
+                    "a repository name: letters, digits, '.', '_' and '-', at most 100 characters")
+    return CodeRepository(provider=provider, name=name)
+
+
+def _studio(value: Any) -> Studio:
+    if not isinstance(value, Mapping):
+        raise ConfigError("studio", value, "a map {natGateway, vpcCidr}")
+    _reject_unknown_fields("studio", value, ("natGateway", "vpcCidr"))
+    nat = value.get("natGateway", False)
+    if not isinstance(nat, bool):
+        raise ConfigError("studio.natGateway", nat, "true or false")
+    cidr = value.get("vpcCidr", DEFAULT_VPC_CIDR)
+    try:
+        network = ipaddress.IPv4Network(cidr) if isinstance(cidr, str) else None
+    except ValueError:
+        network = None
+    if network is None or not network.is_private or not 16 <= network.prefixlen <= 20:
+        raise ConfigError("studio.vpcCidr", cidr, "a private IPv4 CIDR block from /16 to /20, e.g. '10.40.0.0/16'")
+    return Studio(nat_gateway=nat, vpc_cidr=str(network))
 
 
 @functools.cache

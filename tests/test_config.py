@@ -325,7 +325,7 @@ def test_use_case_neither_name_nor_map() -> None:
 
 def test_unknown_use_case_field() -> None:
     err = config_error(valid_raw(useCases=[{"name": "churn", "instanceCount": 3}]))
-    assert_error(err, "useCases[0].instanceCount", "unknown field; use-case fields are: name, instanceType")
+    assert_error(err, "useCases[0].instanceCount", "unknown field; fields are: name, instanceType, minInstances")
     assert err.value == 3
 
 
@@ -496,3 +496,54 @@ def test_instance_type_of_the_wrong_shape_is_a_config_error() -> None:
 def test_a_value_json_cannot_show_is_still_reported() -> None:
     err = config_error(valid_raw(accounts={"workload": {1, 2}}))
     assert err.key == "accounts.workload" and "{1, 2}" in str(err)
+
+
+@pytest.mark.parametrize(("field", "value", "allowed"), [
+    ("schedule", "every week", "an EventBridge Scheduler expression"),
+    ("schedule", "rate(0 days)", "an EventBridge Scheduler expression"),
+    ("metricThreshold", 1.5, "a number from 0 to 1"),
+    ("metricThreshold", True, "a number from 0 to 1"),
+    ("canaryPercent", 60, "a whole number from 1 to 50"),
+    ("canaryWaitSeconds", -1, "a whole number from 0 to 3600"),
+    ("modelPackageArn", "arn:aws:sagemaker:eu-west-1:111111111111:model-package/churn", "a versioned model package"),
+    ("modelPackageArn", "arn:aws:sagemaker:eu-west-1:111111111111:model-package/fraud/3",
+     "a version of the use case's model package group 'churn'"),
+])
+def test_use_case_serving_and_retraining_fields(field: str, value: Any, allowed: str) -> None:
+    err = config_error(valid_raw(useCases=[{"name": "churn", field: value}]))
+    assert_error(err, f"useCases[0].{field}", allowed)
+
+
+def test_use_case_serving_and_retraining_defaults_and_values() -> None:
+    arn = "arn:aws:sagemaker:eu-west-1:111111111111:model-package/churn/3"
+    use_case = parse(valid_raw(useCases=[{"name": "churn", "schedule": "cron(0 3 ? * MON *)",
+                                          "metricThreshold": 0.8, "modelPackageArn": arn}])).use_cases[0]
+    assert (use_case.schedule, use_case.metric_threshold, use_case.model_package_arn) == (
+        "cron(0 3 ? * MON *)", 0.8, arn)
+    default = parse(valid_raw(useCases=["churn"])).use_cases[0]
+    assert (default.schedule, default.metric_threshold, default.model_package_arn) == ("rate(7 days)", 0.7, None)
+    assert (default.canary_percent, default.canary_wait_seconds) == (10, 600)
+
+
+@pytest.mark.parametrize(("key", "value", "allowed"), [
+    ("codeRepository", "github", "a map {provider, name}"),
+    ("codeRepository.provider", {"provider": "SVN"}, "one of: GitHub, GitLab"),
+    ("codeRepository.name", {"name": "my repo"}, "a repository name"),
+    ("codeRepository.url", {"url": "x"}, "unknown field; fields are: provider, name"),
+    ("studio.natGateway", {"natGateway": "yes"}, "true or false"),
+    ("studio.vpcCidr", {"vpcCidr": "8.8.0.0/16"}, "a private IPv4 CIDR block"),
+    ("studio.vpcCidr", {"vpcCidr": "10.0.0.0/24"}, "a private IPv4 CIDR block"),
+    ("studio.vpcCidr", {"vpcCidr": "10.0.0.0/33"}, "a private IPv4 CIDR block"),
+])
+def test_code_repository_and_studio(key: str, value: Any, allowed: str) -> None:
+    top = key.split(".")[0]
+    err = config_error(valid_raw(**{top: value}))
+    assert_error(err, key, allowed)
+
+
+def test_code_repository_and_studio_defaults() -> None:
+    cfg = parse(valid_raw())
+    assert (cfg.code_repository.provider, cfg.code_repository.name) == ("GitHub", "ml-models")
+    assert (cfg.studio.nat_gateway, cfg.studio.vpc_cidr) == (False, "10.40.0.0/16")
+    codecommit = parse(valid_raw(codeRepository={"provider": "CodeCommit"})).code_repository
+    assert codecommit.is_codecommit
