@@ -335,7 +335,7 @@ def _model_package_arn(key: str, value: Any, use_case: str) -> str | None:
                           "arn:aws:sagemaker:<region>:<account>:model-package/<group>/<version>")
     if match.group("group") != use_case:
         raise ConfigError(key, value, f"must be a version of the use case's model package group {use_case!r}")
-    return value
+    return str(value)
 
 
 def _code_repository(value: Any) -> CodeRepository:

@@ -74,3 +74,30 @@ def deploy_role_arn(account_id: str, role_name: str) -> str:
 
 def stack_reference_name(organization: str, stack: str) -> str:
     return f"{organization}/{PROJECT}/{stack}"
+
+
+# Names that one tier creates and another refers to before it can read an output (event patterns, alarm
+# dimensions, grants to roles of later tiers). Each is derived here, once.
+
+def model_package_group_name(use_case: str) -> str:
+    return use_case
+
+
+def pipeline_name(use_case: str) -> str:
+    return f"{use_case}-retraining"
+
+
+def endpoint_name(use_case: str, tier: str) -> str:
+    return f"{use_case}-{tier}"
+
+
+def container_repository_name(use_case: str) -> str:
+    return f"{PROJECT}/{use_case}"
+
+
+def role_name(tier: str, purpose: str) -> str:
+    """IAM role names are at most 64 characters: `mlops-<tier>-<purpose>`."""
+    name = f"mlops-{tier}-{purpose}"
+    if len(name) > 64:
+        raise ContractError(f"IAM role name {name!r} is longer than 64 characters")
+    return name

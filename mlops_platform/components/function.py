@@ -1,0 +1,80 @@
+"""A Lambda function from one handler module of `mlops_platform/functions/`, with its own least-privilege role
+and log group. Handlers use boto3 only, so the module file is the whole deployment package."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pulumi
+import pulumi_aws as aws
+
+from mlops_platform.components.iam import PlatformRole, PlatformRoleArgs, Statement, allow, service_trust
+
+FUNCTIONS_DIR = Path(__file__).resolve().parent.parent / "functions"
+RUNTIME = "python3.12"
+LOG_RETENTION_DAYS = 365
+
+
+@dataclass(frozen=True)
+class PlatformFunctionArgs:
+    function_name: str
+    module: str
+    """File name (without .py) of the handler module in mlops_platform/functions; its `handler` is the entry."""
+    description: str
+    account_id: str
+    region: str
+    role_name: str
+    statements: Sequence[Statement] = field(default_factory=list)
+    environment: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    timeout_seconds: int = 30
+    memory_mb: int = 256
+    kms_key_arn: pulumi.Input[str] | None = None
+    """Encrypts the function's environment variables."""
+
+
+class PlatformFunction(pulumi.ComponentResource):
+    arn: pulumi.Output[str]
+    name: pulumi.Output[str]
+    invoke_arn: pulumi.Output[str]
+
+    def __init__(self, name: str, args: PlatformFunctionArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("mlops:compute:PlatformFunction", name, None, opts)
+        source = FUNCTIONS_DIR / f"{args.module}.py"
+        if not source.is_file():
+            raise FileNotFoundError(f"no handler module {source}")
+        log_group_name = f"/aws/lambda/{args.function_name}"
+        logs = aws.cloudwatch.LogGroup(name, name=log_group_name, retention_in_days=LOG_RETENTION_DAYS,
+                                       opts=pulumi.ResourceOptions(parent=self))
+        log_group_arn = f"arn:aws:logs:{args.region}:{args.account_id}:log-group:{log_group_name}"
+        statements = [
+            allow(["logs:CreateLogStream", "logs:PutLogEvents"], [f"{log_group_arn}:*"], sid="WriteOwnLogs"),
+            allow(["xray:PutTelemetryRecords", "xray:PutTraceSegments"], "*", sid="WriteTraces"),
+            *args.statements,
+        ]
+        role = PlatformRole(name, PlatformRoleArgs(
+            role_name=args.role_name, description=args.description,
+            trust_policy=service_trust("lambda.amazonaws.com", args.account_id), statements=statements),
+            pulumi.ResourceOptions(parent=self))
+        function = aws.lambda_.Function(
+            name,
+            name=args.function_name,
+            description=args.description,
+            runtime=RUNTIME,
+            architectures=["arm64"],
+            handler=f"{args.module}.handler",
+            code=pulumi.AssetArchive({source.name: pulumi.FileAsset(str(source))}),
+            role=role.arn,
+            timeout=args.timeout_seconds,
+            memory_size=args.memory_mb,
+            kms_key_arn=args.kms_key_arn,
+            environment={"variables": dict(args.environment)} if args.environment else None,
+            logging_config={"log_format": "JSON", "log_group": logs.name},
+            tracing_config={"mode": "Active"},
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[logs]),
+        )
+        self.arn = function.arn
+        self.name = function.name
+        self.invoke_arn = function.invoke_arn
+        self.register_outputs({"arn": function.arn})

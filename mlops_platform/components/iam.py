@@ -1,0 +1,82 @@
+"""IAM roles with their trust and permissions in one place: `PlatformRole`, and statement helpers.
+
+Permissions are written as statements naming actions and ARNs; values may be Outputs (the document is
+rendered with `Output.json_dumps`). No statement grants a `*` action.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+Statement = dict[str, Any]
+
+
+def allow(actions: Sequence[str], resources: Sequence[pulumi.Input[str]] | pulumi.Input[str],
+          condition: dict[str, Any] | None = None, sid: str | None = None) -> Statement:
+    return _statement("Allow", actions, resources, condition, sid)
+
+
+def deny(actions: Sequence[str], resources: Sequence[pulumi.Input[str]] | pulumi.Input[str],
+         condition: dict[str, Any] | None = None, sid: str | None = None) -> Statement:
+    return _statement("Deny", actions, resources, condition, sid)
+
+
+def _statement(effect: str, actions: Sequence[str], resources: Sequence[pulumi.Input[str]] | pulumi.Input[str],
+               condition: dict[str, Any] | None, sid: str | None) -> Statement:
+    statement: Statement = {"Effect": effect, "Action": sorted(actions), "Resource": resources}
+    if condition:
+        statement["Condition"] = condition
+    if sid:
+        statement["Sid"] = sid
+    return statement
+
+
+def document(statements: Sequence[Statement]) -> pulumi.Output[str]:
+    return pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": list(statements)})
+
+
+CONFUSED_DEPUTY_GUARDED_SERVICES = frozenset({"scheduler.amazonaws.com"})
+"""Services documented to send aws:SourceAccount when assuming a role; others would be locked out by it."""
+
+
+def service_trust(service: str, account_id: str) -> str:
+    """Trust for an AWS service; where the service supports it, only on behalf of this account."""
+    statement: Statement = {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}
+    if service in CONFUSED_DEPUTY_GUARDED_SERVICES:
+        statement["Condition"] = {"StringEquals": {"aws:SourceAccount": account_id}}
+    return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+
+
+@dataclass(frozen=True)
+class PlatformRoleArgs:
+    role_name: str
+    description: str
+    trust_policy: pulumi.Input[str]
+    statements: Sequence[Statement] = field(default_factory=list)
+    managed_policy_arns: Sequence[pulumi.Input[str]] = field(default_factory=list)
+
+
+class PlatformRole(pulumi.ComponentResource):
+    arn: pulumi.Output[str]
+    name: pulumi.Output[str]
+
+    def __init__(self, name: str, args: PlatformRoleArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("mlops:security:PlatformRole", name, None, opts)
+        role = aws.iam.Role(name, name=args.role_name, description=args.description,
+                            assume_role_policy=args.trust_policy, max_session_duration=3600,
+                            opts=pulumi.ResourceOptions(parent=self))
+        if args.statements:
+            aws.iam.RolePolicy(name, role=role.id, policy=document(args.statements),
+                               opts=pulumi.ResourceOptions(parent=self))
+        for index, policy_arn in enumerate(args.managed_policy_arns):
+            aws.iam.RolePolicyAttachment(f"{name}-{index}", role=role.name, policy_arn=policy_arn,
+                                         opts=pulumi.ResourceOptions(parent=self))
+        self.arn = role.arn
+        self.name = role.name
+        self.register_outputs({"arn": role.arn})

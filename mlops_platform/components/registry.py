@@ -1,0 +1,111 @@
+"""Where trained models and their images are kept: an ECR repository and a model package group per use case,
+and the role that alone may approve or reject model packages."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from mlops_platform import contract
+from mlops_platform.components.iam import PlatformRole, PlatformRoleArgs, allow
+
+UNTAGGED_IMAGE_DAYS = 14
+TAGGED_IMAGES_KEPT = 50
+
+
+@dataclass(frozen=True)
+class ContainerRepositoryArgs:
+    use_case: str
+    kms_key_arn: pulumi.Input[str]
+    protect: bool
+
+
+class ContainerRepository(pulumi.ComponentResource):
+    """Training and inference images of one use case: scanned on push, immutable tags, KMS-encrypted."""
+
+    url: pulumi.Output[str]
+    arn: pulumi.Output[str]
+
+    def __init__(self, name: str, args: ContainerRepositoryArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("mlops:registry:ContainerRepository", name, None, opts)
+        repository = aws.ecr.Repository(
+            name,
+            name=contract.container_repository_name(args.use_case),
+            image_tag_mutability="IMMUTABLE",
+            image_scanning_configuration={"scan_on_push": True},
+            encryption_configurations=[{"encryption_type": "KMS", "kms_key": args.kms_key_arn}],
+            force_delete=False,
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
+        )
+        aws.ecr.LifecyclePolicy(name, repository=repository.name, policy=lifecycle_policy(),
+                                opts=pulumi.ResourceOptions(parent=self))
+        self.url = repository.repository_url
+        self.arn = repository.arn
+        self.register_outputs({"url": repository.repository_url})
+
+
+def lifecycle_policy() -> str:
+    return json.dumps({"rules": [
+        {"rulePriority": 1, "description": f"expire untagged images after {UNTAGGED_IMAGE_DAYS} days",
+         "selection": {"tagStatus": "untagged", "countType": "sinceImagePushed", "countUnit": "days",
+                       "countNumber": UNTAGGED_IMAGE_DAYS},
+         "action": {"type": "expire"}},
+        {"rulePriority": 2, "description": f"keep the newest {TAGGED_IMAGES_KEPT} tagged images",
+         "selection": {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": TAGGED_IMAGES_KEPT},
+         "action": {"type": "expire"}},
+    ]})
+
+
+@dataclass(frozen=True)
+class ModelRegistryArgs:
+    tier: str
+    account_id: str
+    region: str
+    use_cases: Sequence[str]
+    protect: bool
+
+
+class ModelRegistry(pulumi.ComponentResource):
+    """One model package group per use case; approval is the `model-approver` role's alone."""
+
+    group_arns: dict[str, pulumi.Output[str]]
+    approver_role_arn: pulumi.Output[str]
+
+    def __init__(self, name: str, args: ModelRegistryArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("mlops:registry:ModelRegistry", name, None, opts)
+        if not args.use_cases:
+            raise ValueError("a model registry needs at least one use case")
+        self.group_arns = {}
+        for use_case in args.use_cases:
+            group = aws.sagemaker.ModelPackageGroup(
+                f"{name}-{use_case}",
+                model_package_group_name=contract.model_package_group_name(use_case),
+                model_package_group_description=f"Models of the {use_case} use case, pending approval until approved",
+                opts=pulumi.ResourceOptions(parent=self, protect=args.protect))
+            self.group_arns[use_case] = group.arn
+        scope = f"arn:aws:sagemaker:{args.region}:{args.account_id}"
+        packages = [f"{scope}:model-package/{contract.model_package_group_name(u)}/*" for u in args.use_cases]
+        groups = [f"{scope}:model-package-group/{contract.model_package_group_name(u)}" for u in args.use_cases]
+        approver = PlatformRole(f"{name}-approver", PlatformRoleArgs(
+            role_name=contract.role_name(args.tier, "model-approver"),
+            description="Approves or rejects model packages; nothing else",
+            trust_policy=account_trust(args.account_id),
+            statements=[
+                allow(["sagemaker:UpdateModelPackage", "sagemaker:DescribeModelPackage"], packages,
+                      sid="ApproveOrReject"),
+                allow(["sagemaker:ListModelPackages", "sagemaker:DescribeModelPackageGroup"],
+                      groups, sid="ReviewCandidates"),
+            ]), pulumi.ResourceOptions(parent=self))
+        self.approver_role_arn = approver.arn
+        self.register_outputs({"approverRoleArn": approver.arn})
+
+
+def account_trust(account_id: str) -> str:
+    """Principals of this account that IAM (e.g. an Identity Center permission set) allows to assume the role."""
+    return json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{account_id}:root"}, "Action": "sts:AssumeRole",
+    }]})

@@ -1,0 +1,130 @@
+"""SageMaker Studio for the data scientists: a VPC-only domain encrypted with the tier's key, one user
+profile per data scientist, and their execution role.
+
+The role lets data scientists experiment in their account and register candidate models, never approve
+them, never touch endpoints: `CreateModelPackage` only with `ModelApprovalStatus=PendingManualApproval`,
+and explicit denies on approval and on every endpoint action.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from mlops_platform import contract
+from mlops_platform.components.iam import PlatformRole, PlatformRoleArgs, Statement, allow, deny, service_trust
+
+ENDPOINT_ACTIONS: tuple[str, ...] = (
+    "sagemaker:CreateEndpoint", "sagemaker:CreateEndpointConfig", "sagemaker:UpdateEndpoint",
+    "sagemaker:UpdateEndpointWeightsAndCapacities", "sagemaker:DeleteEndpoint", "sagemaker:DeleteEndpointConfig",
+    "sagemaker:InvokeEndpoint",
+)
+JOB_ACTIONS: tuple[str, ...] = (
+    "sagemaker:CreateProcessingJob", "sagemaker:CreateTrainingJob", "sagemaker:CreateHyperParameterTuningJob",
+    "sagemaker:DescribeProcessingJob", "sagemaker:DescribeTrainingJob", "sagemaker:DescribeHyperParameterTuningJob",
+    "sagemaker:StopProcessingJob", "sagemaker:StopTrainingJob", "sagemaker:StopHyperParameterTuningJob",
+    "sagemaker:ListProcessingJobs", "sagemaker:ListTrainingJobs", "sagemaker:ListHyperParameterTuningJobs",
+    "sagemaker:AddTags",
+)
+STUDIO_APP_ACTIONS: tuple[str, ...] = (
+    "sagemaker:CreateApp", "sagemaker:DeleteApp", "sagemaker:DescribeApp", "sagemaker:ListApps",
+    "sagemaker:CreateSpace", "sagemaker:DescribeSpace", "sagemaker:ListSpaces", "sagemaker:DescribeDomain",
+    "sagemaker:DescribeUserProfile", "sagemaker:ListUserProfiles",
+)
+
+
+@dataclass(frozen=True)
+class StudioDomainArgs:
+    tier: str
+    account_id: str
+    region: str
+    domain_name: str
+    vpc_id: pulumi.Input[str]
+    subnet_ids: Sequence[pulumi.Input[str]]
+    security_group_id: pulumi.Input[str]
+    kms_key_arn: pulumi.Input[str]
+    workspace_bucket_arn: pulumi.Input[str]
+    read_policy_arns: Sequence[pulumi.Input[str]]
+    """Managed policies for governed reads (model artifacts, datasets) published by other tiers."""
+    use_cases: Sequence[str]
+    data_scientists: Sequence[str]
+
+
+class StudioDomain(pulumi.ComponentResource):
+    domain_id: pulumi.Output[str]
+    execution_role_arn: pulumi.Output[str]
+
+    def __init__(self, name: str, args: StudioDomainArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("mlops:studio:StudioDomain", name, None, opts)
+        role = PlatformRole(f"{name}-data-scientist", PlatformRoleArgs(
+            role_name=contract.role_name(args.tier, "data-scientist"),
+            description="SageMaker Studio execution role of the data scientists",
+            trust_policy=service_trust("sagemaker.amazonaws.com", args.account_id),
+            statements=data_scientist_statements(args),
+            managed_policy_arns=list(args.read_policy_arns)), pulumi.ResourceOptions(parent=self))
+        domain = aws.sagemaker.Domain(
+            name,
+            domain_name=args.domain_name,
+            auth_mode="IAM",
+            app_network_access_type="VpcOnly",
+            vpc_id=args.vpc_id,
+            subnet_ids=list(args.subnet_ids),
+            kms_key_id=args.kms_key_arn,
+            default_user_settings={
+                "execution_role": role.arn,
+                "security_groups": [args.security_group_id],
+                "sharing_settings": {"notebook_output_option": "Disabled"},
+            },
+            retention_policy={"home_efs_file_system": "Retain"},
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        for user in args.data_scientists:
+            aws.sagemaker.UserProfile(f"{name}-{user}", domain_id=domain.id, user_profile_name=user,
+                                      user_settings={"execution_role": role.arn,
+                                                     "security_groups": [args.security_group_id]},
+                                      opts=pulumi.ResourceOptions(parent=self))
+        self.domain_id = domain.id
+        self.execution_role_arn = role.arn
+        self.register_outputs({"domainId": domain.id})
+
+
+def data_scientist_statements(args: StudioDomainArgs) -> list[Statement]:
+    scope = f"arn:aws:sagemaker:{args.region}:{args.account_id}"
+    role_arn = f"arn:aws:iam::{args.account_id}:role/{contract.role_name(args.tier, 'data-scientist')}"
+    bucket = args.workspace_bucket_arn
+    workspace_objects = pulumi.Output.concat(bucket, "/*")
+    pipelines = [f"{scope}:pipeline/{contract.pipeline_name(use_case)}" for use_case in args.use_cases]
+    statements: list[Statement] = [
+        allow(["s3:ListBucket", "s3:GetBucketLocation"], [bucket], sid="ListWorkspace"),
+        allow(["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"], [workspace_objects],
+              sid="UseWorkspace"),
+        allow(["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"], [args.kms_key_arn],
+              sid="UseWorkspaceKey"),
+        allow(JOB_ACTIONS, [f"{scope}:processing-job/*", f"{scope}:training-job/*",
+                            f"{scope}:hyper-parameter-tuning-job/*"], sid="RunExperimentJobs"),
+        allow(STUDIO_APP_ACTIONS, [f"{scope}:app/*", f"{scope}:space/*", f"{scope}:domain/*",
+                                   f"{scope}:user-profile/*"], sid="UseStudio"),
+        allow(["sagemaker:CreateModelPackage"], [f"{scope}:model-package/*"],
+              {"StringEquals": {"sagemaker:ModelApprovalStatus": "PendingManualApproval"}},
+              sid="RegisterCandidatesOnlyPendingApproval"),
+        allow(["sagemaker:DescribeModelPackage", "sagemaker:DescribeModelPackageGroup",
+               "sagemaker:ListModelPackages"], [f"{scope}:model-package/*", f"{scope}:model-package-group/*"],
+              sid="ReadRegistry"),
+        allow(["iam:PassRole"], [role_arn], {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
+              sid="PassOwnRoleToSageMakerJobs"),
+        allow(["ecr:GetAuthorizationToken"], "*", sid="LogInToEcr"),
+        allow(["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
+              [f"arn:aws:ecr:{args.region}:{args.account_id}:repository/{contract.PROJECT}/*"], sid="PullImages"),
+        allow(["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+              [f"arn:aws:logs:{args.region}:{args.account_id}:log-group:/aws/sagemaker/*"], sid="WriteJobLogs"),
+        deny(["sagemaker:UpdateModelPackage"], [f"{scope}:model-package/*"], sid="NeverApproveModels"),
+        deny(ENDPOINT_ACTIONS, "*", sid="NeverTouchEndpoints"),
+    ]
+    if pipelines:
+        statements.insert(5, allow(["sagemaker:StartPipelineExecution", "sagemaker:DescribePipeline",
+                                    "sagemaker:ListPipelineExecutions", "sagemaker:DescribePipelineExecution"],
+                                   pipelines, sid="RunOwnPipelines"))
+    return statements
