@@ -35,8 +35,7 @@ DEFAULT_INSTANCE_TYPE = "ml.m5.large"
 DEFAULT_SCHEDULE = "rate(7 days)"
 DEFAULT_METRIC_THRESHOLD = 0.7
 DEFAULT_VPC_CIDR = "10.40.0.0/16"
-CODE_REPOSITORY_PROVIDERS: tuple[str, ...] = ("GitHub", "GitLab", "Bitbucket", "GitHubEnterpriseServer",
-                                              "GitLabSelfManaged", "CodeCommit")
+CODE_REPOSITORY_PROVIDERS: tuple[str, ...] = ("GitHub", "GitLab", "Bitbucket", "CodeCommit")
 USE_CASE_NAME_MAX = 32
 """Use-case names prefix SageMaker resource names (63 characters at most), so they stay short."""
 

@@ -1,0 +1,118 @@
+"""Deploy on approval (small size): when a model package of the use case's group is Approved, a Lambda
+creates its model and endpoint config and updates the endpoint with the canary deployment config.
+
+EventBridge retries delivery and parks undeliverable events in the dead-letter queue; the Lambda's own
+failures (after its async retries) land in the same queue, which alarms as soon as it holds a message.
+Nothing is dropped: a parked event can be redriven once the cause is fixed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from mlops_platform import contract, events
+from mlops_platform.components.function import PlatformFunction, PlatformFunctionArgs
+from mlops_platform.components.iam import Statement, allow
+
+EVENT_MAX_AGE_SECONDS = 6 * 3600
+DLQ_RETENTION_SECONDS = 14 * 24 * 3600
+
+
+@dataclass(frozen=True)
+class ApprovalDeployerArgs:
+    use_case: str
+    tier: str
+    account_id: str
+    region: str
+    endpoint_name: pulumi.Input[str]
+    model_role_arn: pulumi.Input[str]
+    instance_type: str
+    initial_instance_count: int
+    canary_percent: int
+    canary_wait_seconds: int
+    rollback_alarm_names: Sequence[str]
+    kms_key_arn: pulumi.Input[str]
+    registry_account_id: str
+
+
+class ApprovalDeployer(pulumi.ComponentResource):
+    dead_letter_queue_url: pulumi.Output[str]
+
+    def __init__(self, name: str, args: ApprovalDeployerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("mlops:serving:ApprovalDeployer", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        endpoint_name = contract.endpoint_name(args.use_case, args.tier)
+        group = contract.model_package_group_name(args.use_case)
+        dlq = aws.sqs.Queue(f"{name}-dlq", name=f"{endpoint_name}-deploy-dlq", sqs_managed_sse_enabled=True,
+                            message_retention_seconds=DLQ_RETENTION_SECONDS, opts=child)
+        function = PlatformFunction(name, PlatformFunctionArgs(
+            function_name=f"{endpoint_name}-deploy-on-approval", module="deploy_on_approval",
+            description=f"Deploys newly approved {args.use_case} models to {endpoint_name} as a canary",
+            account_id=args.account_id, region=args.region,
+            role_name=contract.role_name(args.tier, f"{args.use_case}-deployer"),
+            statements=deployer_statements(args, endpoint_name, group, dlq.arn),
+            environment={
+                "ENDPOINT_NAME": args.endpoint_name,
+                "MODEL_PACKAGE_GROUP_NAME": group,
+                "MODEL_EXECUTION_ROLE_ARN": args.model_role_arn,
+                "INSTANCE_TYPE": args.instance_type,
+                "INITIAL_INSTANCE_COUNT": str(args.initial_instance_count),
+                "CANARY_PERCENT": str(args.canary_percent),
+                "CANARY_WAIT_SECONDS": str(args.canary_wait_seconds),
+                "ROLLBACK_ALARM_NAMES": ",".join(args.rollback_alarm_names),
+                "KMS_KEY_ARN": args.kms_key_arn,
+            },
+            timeout_seconds=60, kms_key_arn=args.kms_key_arn), child)
+        aws.lambda_.FunctionEventInvokeConfig(
+            name, function_name=function.name, maximum_retry_attempts=2,
+            maximum_event_age_in_seconds=EVENT_MAX_AGE_SECONDS,
+            destination_config={"on_failure": {"destination": dlq.arn}}, opts=child)
+        rule = aws.cloudwatch.EventRule(
+            name, name=f"{endpoint_name}-model-approved",
+            description=f"A {group} model package was approved",
+            event_pattern=json.dumps(events.model_package_approved_pattern(group)), opts=child)
+        aws.cloudwatch.EventTarget(
+            name, rule=rule.name, arn=function.arn,
+            retry_policy={"maximum_retry_attempts": 185, "maximum_event_age_in_seconds": 86400},
+            dead_letter_config={"arn": dlq.arn}, opts=child)
+        aws.lambda_.Permission(name, action="lambda:InvokeFunction", function=function.name,
+                               principal="events.amazonaws.com", source_arn=rule.arn, opts=child)
+        aws.sqs.QueuePolicy(f"{name}-dlq", queue_url=dlq.url, policy=pulumi.Output.json_dumps({
+            "Version": "2012-10-17",
+            "Statement": [{"Sid": "EventBridgeParksUndeliverableEvents", "Effect": "Allow",
+                           "Principal": {"Service": "events.amazonaws.com"}, "Action": "sqs:SendMessage",
+                           "Resource": dlq.arn, "Condition": {"ArnEquals": {"aws:SourceArn": rule.arn}}}],
+        }), opts=child)
+        aws.cloudwatch.MetricAlarm(
+            f"{name}-dlq", name=f"{endpoint_name}-deploy-failed", namespace="AWS/SQS",
+            metric_name="ApproximateNumberOfMessagesVisible", dimensions={"QueueName": dlq.name},
+            statistic="Maximum", period=60, evaluation_periods=1, threshold=0,
+            comparison_operator="GreaterThanThreshold", treat_missing_data="notBreaching",
+            alarm_description=f"An approved {group} model could not be deployed; see the dead-letter queue",
+            opts=child)
+        self.dead_letter_queue_url = dlq.url
+        self.register_outputs({"deadLetterQueueUrl": dlq.url})
+
+
+def deployer_statements(args: ApprovalDeployerArgs, endpoint_name: str, group: str,
+                        dlq_arn: pulumi.Input[str]) -> list[Statement]:
+    scope = f"arn:aws:sagemaker:{args.region}:{args.account_id}"
+    registry = f"arn:aws:sagemaker:{args.region}:{args.registry_account_id}"
+    return [
+        allow(["sagemaker:DescribeModelPackage"], [f"{registry}:model-package/{group}/*"], sid="ReadApprovedPackage"),
+        allow(["sagemaker:ListModelPackages"], "*", sid="ListPackages"),
+        allow(["sagemaker:DescribeEndpoint", "sagemaker:DescribeEndpointConfig", "sagemaker:DescribeModel",
+               "sagemaker:CreateModel", "sagemaker:CreateEndpointConfig", "sagemaker:UpdateEndpoint",
+               "sagemaker:AddTags", "sagemaker:ListTags"],
+              [f"{scope}:endpoint/{endpoint_name}", f"{scope}:endpoint-config/{endpoint_name}-*",
+               f"{scope}:model/{endpoint_name}-*"], sid="DeployToOneEndpoint"),
+        allow(["iam:PassRole"], [args.model_role_arn],
+              {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}, sid="PassModelRole"),
+        allow(["kms:CreateGrant", "kms:DescribeKey"], [args.kms_key_arn], sid="EncryptEndpointStorage"),
+        allow(["sqs:SendMessage"], [dlq_arn], sid="ParkFailures"),
+    ]

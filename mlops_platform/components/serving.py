@@ -1,0 +1,164 @@
+"""Real-time serving of one use case: the model, its endpoint with autoscaling and canary deployments guarded
+by rollback alarms, and the role the model runs as.
+
+Pulumi provisions the endpoint from the approved package named in config; later approvals replace the
+endpoint config through `update_endpoint` (the approval deployer or the CI/CD pipeline), so Pulumi ignores
+changes to `endpointConfigName` instead of rolling a live endpoint back to its first model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from mlops_platform import contract
+from mlops_platform.components.iam import PlatformRole, PlatformRoleArgs, Statement, allow, service_trust
+
+VARIANT = "AllTraffic"
+INVOCATIONS_PER_INSTANCE_TARGET = 100.0
+LATENCY_P99_MICROSECONDS = 1_000_000.0
+ERRORS_PER_MINUTE = 5.0
+TERMINATION_WAIT_SECONDS = 300
+MAXIMUM_DEPLOYMENT_SECONDS = 3600
+
+
+@dataclass(frozen=True)
+class ServingEndpointArgs:
+    use_case: str
+    tier: str
+    account_id: str
+    region: str
+    model_package_arn: str
+    instance_type: str
+    min_instances: int
+    max_instances: int
+    canary_percent: int
+    canary_wait_seconds: int
+    kms_key_arn: pulumi.Input[str]
+    model_bucket_arn: pulumi.Input[str]
+    artifact_key_arn: pulumi.Input[str]
+    data_capture_uri: pulumi.Input[str] | None = None
+
+
+def rollback_alarm_names(endpoint_name: str) -> tuple[str, str]:
+    """The alarms that roll a canary back: model errors and p99 model latency."""
+    return f"{endpoint_name}-5xx-errors", f"{endpoint_name}-model-latency-p99"
+
+
+def model_role_name(tier: str, use_case: str) -> str:
+    return contract.role_name(tier, f"{use_case}-model")
+
+
+class ServingEndpoint(pulumi.ComponentResource):
+    endpoint_name: pulumi.Output[str]
+    endpoint_arn: pulumi.Output[str]
+    model_role_arn: pulumi.Output[str]
+    rollback_alarm_names: list[str]
+
+    def __init__(self, name: str, args: ServingEndpointArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("mlops:serving:ServingEndpoint", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        endpoint_name = contract.endpoint_name(args.use_case, args.tier)
+        role = PlatformRole(f"{name}-model", PlatformRoleArgs(
+            role_name=model_role_name(args.tier, args.use_case),
+            description=f"The {args.use_case} model at serving time: reads its artifacts, writes its logs",
+            trust_policy=service_trust("sagemaker.amazonaws.com", args.account_id),
+            statements=model_statements(args, endpoint_name)), child)
+        model = aws.sagemaker.Model(name, execution_role_arn=role.arn, enable_network_isolation=True,
+                                    primary_container={"model_package_name": args.model_package_arn}, opts=child)
+        config = aws.sagemaker.EndpointConfiguration(
+            name,
+            kms_key_arn=args.kms_key_arn,
+            production_variants=[{"variant_name": VARIANT, "model_name": model.name,
+                                  "instance_type": args.instance_type,
+                                  "initial_instance_count": args.min_instances}],
+            data_capture_config=_data_capture(args),
+            opts=child)
+        alarms = self._rollback_alarms(name, endpoint_name)
+        endpoint = aws.sagemaker.Endpoint(
+            name,
+            name=endpoint_name,
+            endpoint_config_name=config.name,
+            deployment_config={
+                "blue_green_update_policy": {
+                    "traffic_routing_configuration": {
+                        "type": "CANARY",
+                        "canary_size": {"type": "CAPACITY_PERCENT", "value": args.canary_percent},
+                        "wait_interval_in_seconds": args.canary_wait_seconds,
+                    },
+                    "termination_wait_in_seconds": TERMINATION_WAIT_SECONDS,
+                    "maximum_execution_timeout_in_seconds": MAXIMUM_DEPLOYMENT_SECONDS,
+                },
+                "auto_rollback_configuration": {"alarms": [{"alarm_name": alarm.name} for alarm in alarms]},
+            },
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["endpointConfigName"]))
+        self._autoscaling(name, endpoint, args)
+        self.endpoint_name = endpoint.name
+        self.endpoint_arn = endpoint.arn
+        self.model_role_arn = role.arn
+        self.rollback_alarm_names = list(rollback_alarm_names(endpoint_name))
+        self.register_outputs({"endpointName": endpoint.name})
+
+    def _rollback_alarms(self, name: str, endpoint_name: str) -> list[aws.cloudwatch.MetricAlarm]:
+        dimensions = {"EndpointName": endpoint_name, "VariantName": VARIANT}
+        errors_name, latency_name = rollback_alarm_names(endpoint_name)
+        errors = aws.cloudwatch.MetricAlarm(
+            f"{name}-5xx-errors", name=errors_name, namespace="AWS/SageMaker",
+            metric_name="Invocation5XXErrors", dimensions=dimensions, statistic="Sum", period=60,
+            evaluation_periods=3, datapoints_to_alarm=2, threshold=ERRORS_PER_MINUTE,
+            comparison_operator="GreaterThanOrEqualToThreshold", treat_missing_data="notBreaching",
+            alarm_description=f"{endpoint_name}: model errors; rolls back a canary deployment",
+            opts=pulumi.ResourceOptions(parent=self))
+        latency = aws.cloudwatch.MetricAlarm(
+            f"{name}-model-latency-p99", name=latency_name, namespace="AWS/SageMaker",
+            metric_name="ModelLatency", dimensions=dimensions, extended_statistic="p99", period=60,
+            evaluation_periods=3, datapoints_to_alarm=2, threshold=LATENCY_P99_MICROSECONDS,
+            comparison_operator="GreaterThanOrEqualToThreshold", treat_missing_data="notBreaching",
+            alarm_description=f"{endpoint_name}: p99 model latency; rolls back a canary deployment",
+            opts=pulumi.ResourceOptions(parent=self))
+        return [errors, latency]
+
+    def _autoscaling(self, name: str, endpoint: aws.sagemaker.Endpoint, args: ServingEndpointArgs) -> None:
+        target = aws.appautoscaling.Target(
+            name, service_namespace="sagemaker", scalable_dimension="sagemaker:variant:DesiredInstanceCount",
+            resource_id=pulumi.Output.concat("endpoint/", endpoint.name, f"/variant/{VARIANT}"),
+            min_capacity=args.min_instances, max_capacity=args.max_instances,
+            opts=pulumi.ResourceOptions(parent=self))
+        aws.appautoscaling.Policy(
+            name, policy_type="TargetTrackingScaling", service_namespace=target.service_namespace,
+            scalable_dimension=target.scalable_dimension, resource_id=target.resource_id,
+            target_tracking_scaling_policy_configuration={
+                "target_value": INVOCATIONS_PER_INSTANCE_TARGET,
+                "predefined_metric_specification": {
+                    "predefined_metric_type": "SageMakerVariantInvocationsPerInstance"},
+                "scale_in_cooldown": 300,
+                "scale_out_cooldown": 60,
+            },
+            opts=pulumi.ResourceOptions(parent=self))
+
+
+def _data_capture(args: ServingEndpointArgs) -> aws.sagemaker.EndpointConfigurationDataCaptureConfigArgsDict | None:
+    if args.data_capture_uri is None:
+        return None
+    return {"enable_capture": True, "initial_sampling_percentage": 100, "destination_s3_uri": args.data_capture_uri,
+            "kms_key_id": args.kms_key_arn,
+            "capture_options": [{"capture_mode": "Input"}, {"capture_mode": "Output"}]}
+
+
+def model_statements(args: ServingEndpointArgs, endpoint_name: str) -> Sequence[Statement]:
+    return [
+        allow(["s3:GetObject"], [pulumi.Output.concat(args.model_bucket_arn, "/*")], sid="ReadModelArtifacts"),
+        allow(["kms:Decrypt"], [args.artifact_key_arn], sid="DecryptModelArtifacts"),
+        allow(["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
+              [f"arn:aws:ecr:{args.region}:*:repository/{contract.container_repository_name(args.use_case)}"],
+              sid="PullUseCaseImages"),
+        allow(["ecr:GetAuthorizationToken"], "*", sid="LogInToEcr"),
+        allow(["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+              [f"arn:aws:logs:{args.region}:{args.account_id}:log-group:/aws/sagemaker/Endpoints/{endpoint_name}:*"],
+              sid="WriteEndpointLogs"),
+        allow(["cloudwatch:PutMetricData"], "*", {"StringEquals": {"cloudwatch:namespace": "/aws/sagemaker/Endpoints"}},
+              sid="PublishEndpointMetrics"),
+    ]
