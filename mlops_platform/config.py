@@ -140,17 +140,21 @@ def parse_config(raw: Mapping[str, Any], stack_name: str, default_organization: 
         raise ConfigError(unknown[0], raw[unknown[0]], f"unknown key; known keys are: {', '.join(KNOWN_KEYS)}")
     size = parse_size(raw.get("size", DEFAULT_SIZE.value))
     stack = _stack(size, stack_name)
+    region = _region(raw.get("region"))
+    accounts = _accounts(size, raw.get("accounts"))
+    use_cases = _use_cases(raw.get("useCases", []))
+    _require_registry_packages(use_cases, region, accounts[topology.stack_hosting(size, "artifact").account])
     return PlatformConfig(
         size=size,
         stack=stack,
-        region=_region(raw.get("region")),
-        accounts=_accounts(size, raw.get("accounts")),
+        region=region,
+        accounts=accounts,
         deploy_role_name=_pattern("deployRoleName", raw.get("deployRoleName", DEFAULT_DEPLOY_ROLE), _IAM_ROLE_NAME,
                                   "an IAM role name (1-64 of letters, digits and +=,.@_-)"),
         stack_organization=_pattern("stackOrganization", raw.get("stackOrganization", default_organization),
                                     _STACK_ORG, "a Pulumi organization name"),
         owner=_non_empty_string("owner", raw.get("owner", DEFAULT_OWNER)),
-        use_cases=_use_cases(raw.get("useCases", [])),
+        use_cases=use_cases,
         data_scientists=_data_scientists(raw.get("dataScientists", [])),
         features=_features(size, raw.get("features", {})),
         code_repository=_code_repository(raw.get("codeRepository", {})),
@@ -335,6 +339,19 @@ def _model_package_arn(key: str, value: Any, use_case: str) -> str | None:
     if match.group("group") != use_case:
         raise ConfigError(key, value, f"must be a version of the use case's model package group {use_case!r}")
     return str(value)
+
+
+def _require_registry_packages(use_cases: Sequence[UseCase], region: str, registry_account: str) -> None:
+    """A served model package must live in the registry this platform builds: the artifact tier's account."""
+    for index, use_case in enumerate(use_cases):
+        arn = use_case.model_package_arn
+        if arn is None:
+            continue
+        _, _, _, arn_region, arn_account, _ = arn.split(":", 5)
+        if (arn_region, arn_account) != (region, registry_account):
+            raise ConfigError(f"useCases[{index}].modelPackageArn", arn,
+                              f"must be in the platform's model registry: region {region}, "
+                              f"account {registry_account} (the artifact tier's account)")
 
 
 def _code_repository(value: Any) -> CodeRepository:

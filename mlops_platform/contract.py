@@ -26,13 +26,13 @@ TIER_COMPONENT_PREFIX = "mlops:tier:"
 
 TIER_EXPORTS: Mapping[str, tuple[str, ...]] = {
     "org": (),
-    "data": (),
-    "artifact": ("keyArn", "modelBucketName", "modelBucketArn"),
-    "cicd": (),
-    "ops": (),
-    "dev": ("workspaceBucketName", "modelArtifactReadPolicyArn"),
-    "staging": (),
-    "prod": (),
+    "data": ("keyArn", "datasetBucketName", "datasetBucketArn"),
+    "artifact": ("keyArn", "modelBucketName", "modelBucketArn", "modelApproverRoleArn"),
+    "cicd": ("codeSourceLocation",),
+    "ops": ("retrainingTriggers",),
+    "dev": ("workspaceBucketName", "studioDomainId"),
+    "staging": ("inferenceUrls",),
+    "prod": ("inferenceUrls",),
 }
 """The outputs each tier exports for other tiers; asking for any other name is a program-time error."""
 

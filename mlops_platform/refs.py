@@ -7,6 +7,7 @@ nobody exports, or one from a stack deployed after its own, fails when the progr
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import pulumi
 
@@ -17,10 +18,10 @@ from mlops_platform.config import PlatformConfig
 class Refs:
     def __init__(self, cfg: PlatformConfig) -> None:
         self._cfg = cfg
-        self._published: dict[str, dict[str, pulumi.Output[str]]] = {}
+        self._published: dict[str, dict[str, pulumi.Output[Any]]] = {}
         self._stack_references: dict[str, pulumi.StackReference] = {}
 
-    def publish(self, tier: str, outputs: Mapping[str, pulumi.Input[str]]) -> None:
+    def publish(self, tier: str, outputs: Mapping[str, pulumi.Input[Any]]) -> None:
         """Export a tier's contract: exactly the names `contract.TIER_EXPORTS[tier]` declares."""
         declared = set(contract.TIER_EXPORTS[tier])
         if set(outputs) != declared:
@@ -33,7 +34,7 @@ class Refs:
         for name, value in values.items():
             pulumi.export(contract.export_key(tier, name), value)
 
-    def get(self, tier: str, name: str) -> pulumi.Output[str]:
+    def get(self, tier: str, name: str) -> pulumi.Output[Any]:
         contract.require_declared(tier, name)
         size = self._cfg.size
         if tier not in topology.tiers(size):
@@ -49,7 +50,7 @@ class Refs:
                 f"stack {self._cfg.stack.name!r} reads {tier}.{name} from stack {source.name!r}, "
                 "which deploys after it")
         reference = self._stack_reference(source.name)
-        return pulumi.Output.from_input(reference.require_output(contract.export_key(tier, name))).apply(str)
+        return pulumi.Output.from_input(reference.require_output(contract.export_key(tier, name)))
 
     def _stack_reference(self, stack_name: str) -> pulumi.StackReference:
         if stack_name not in self._stack_references:

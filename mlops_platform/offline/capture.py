@@ -84,11 +84,14 @@ class PlatformMocks(mocks.Mocks):
         account, region = self._account_and_region(args.provider)
         if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
             return {"accountId": account, "arn": f"arn:aws:sts::{account}:assumed-role/{PROJECT}-deploy/preview",
-                    "userId": "AROAPREVIEW:preview", "id": account}, None
+                    "userId": "AROAPREVIEW:preview", "id": account}, []
         if args.token == "aws:index/getRegion:getRegion":
-            return {"name": region, "region": region, "id": region}, None
+            return {"name": region, "region": region, "id": region}, []
+        if args.token == "aws:index/getAvailabilityZones:getAvailabilityZones":
+            zones = [f"{region}{letter}" for letter in "abc"]
+            return {"names": zones, "zoneIds": [f"{region[:3]}-az{n}" for n in (1, 2, 3)], "id": region}, []
         if args.token == "aws:index/getPartition:getPartition":
-            return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}, None
+            return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}, []
         raise CaptureError(f"the offline preview has no mock for invoke {args.token!r}")
 
     def _account_and_region(self, provider_reference: str | None) -> tuple[str, str]:

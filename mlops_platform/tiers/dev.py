@@ -1,40 +1,31 @@
-"""The dev tier: the data scientists' workspace, reading model artifacts from the artifact tier."""
+"""The dev tier: the data scientists' workspace — SageMaker Studio (VPC-only), their bucket, and governed
+read access to datasets and model artifacts of the data and artifact tiers."""
 
 from __future__ import annotations
 
-import json
-
-import pulumi
-import pulumi_aws as aws
-
+from mlops_platform.components.network import PrivateNetwork, PrivateNetworkArgs
+from mlops_platform.components.read_access import BucketReadPolicy
+from mlops_platform.components.studio import StudioDomain, StudioDomainArgs
 from mlops_platform.tiers.context import TierContext
 
 
 def build(ctx: TierContext) -> None:
+    cfg = ctx.cfg
     key = ctx.key("data scientists' workspace")
     workspace = ctx.bucket("workspace", key)
-    model_bucket_arn = ctx.refs.get("artifact", "modelBucketArn")
-    artifact_key_arn = ctx.refs.get("artifact", "keyArn")
-    read_models = aws.iam.Policy(
-        ctx.name("model-artifact-read"),
-        description="Read trained model artifacts from the artifact tier",
-        policy=pulumi.Output.all(model_bucket_arn, artifact_key_arn).apply(
-            lambda arns: model_artifact_read_policy(arns[0], arns[1])),
-        opts=ctx.child(),
-    )
-    ctx.refs.publish("dev", {"workspaceBucketName": workspace.bucket, "modelArtifactReadPolicyArn": read_models.arn})
-
-
-def model_artifact_read_policy(model_bucket_arn: str, artifact_key_arn: str) -> str:
-    return json.dumps({
-        "Version": "2012-10-17",
-        "Statement": [
-            {"Sid": "ListModelArtifacts", "Effect": "Allow", "Action": ["s3:ListBucket"],
-             "Resource": model_bucket_arn},
-            {"Sid": "ReadModelArtifacts", "Effect": "Allow", "Action": ["s3:GetObject", "s3:GetObjectVersion"],
-             "Resource": f"{model_bucket_arn}/*"},
-            {"Sid": "DecryptModelArtifacts", "Effect": "Allow", "Action": ["kms:Decrypt"],
-             "Resource": artifact_key_arn,
-             "Condition": {"StringLike": {"kms:ViaService": "s3.*.amazonaws.com"}}},
-        ],
-    })
+    read_models = BucketReadPolicy(ctx.name("model-artifact-read"), "Read trained model artifacts",
+                                   ctx.refs.get("artifact", "modelBucketArn"), ctx.refs.get("artifact", "keyArn"),
+                                   ctx.child())
+    read_datasets = BucketReadPolicy(ctx.name("dataset-read"), "Read governed datasets",
+                                     ctx.refs.get("data", "datasetBucketArn"), ctx.refs.get("data", "keyArn"),
+                                     ctx.child())
+    network = PrivateNetwork(ctx.name("network"), PrivateNetworkArgs(
+        region=cfg.region, cidr=cfg.studio.vpc_cidr, nat_gateway=cfg.studio.nat_gateway), ctx.child())
+    studio = StudioDomain(ctx.name("studio"), StudioDomainArgs(
+        tier=ctx.tier, account_id=ctx.account_id, region=cfg.region, domain_name="mlops-platform",
+        vpc_id=network.vpc_id, subnet_ids=network.subnet_ids, security_group_id=network.security_group_id,
+        kms_key_arn=key.arn, workspace_bucket_arn=workspace.arn,
+        read_policy_arns=[read_models.arn, read_datasets.arn],
+        use_cases=[use_case.name for use_case in cfg.use_cases], data_scientists=cfg.data_scientists),
+        ctx.child())
+    ctx.refs.publish("dev", {"workspaceBucketName": workspace.bucket, "studioDomainId": studio.domain_id})

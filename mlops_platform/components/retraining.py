@@ -1,0 +1,139 @@
+"""The retraining pipeline of one use case: its SageMaker Pipeline (definition generated offline by the
+sagemaker SDK), the step scripts it runs, its execution role, and the schedule that starts it.
+
+The role may register models only as PendingManualApproval (an IAM condition, so no pipeline parameter
+can approve a model); approval stays with the model-approver role.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from mlops_platform import contract
+from mlops_platform.components.iam import PlatformRole, PlatformRoleArgs, Statement, allow, service_trust
+from mlops_platform.pipelines.retraining import RetrainingPipelineArgs, build_definition, step_scripts
+
+START_PIPELINE_TARGET = "arn:aws:scheduler:::aws-sdk:sagemaker:startPipelineExecution"
+NETWORK_INTERFACE_ACTIONS: tuple[str, ...] = (
+    "ec2:CreateNetworkInterface", "ec2:CreateNetworkInterfacePermission", "ec2:DeleteNetworkInterface",
+    "ec2:DeleteNetworkInterfacePermission", "ec2:DescribeNetworkInterfaces", "ec2:DescribeVpcs",
+    "ec2:DescribeDhcpOptions", "ec2:DescribeSubnets", "ec2:DescribeSecurityGroups",
+)
+
+
+@dataclass(frozen=True)
+class RetrainingArgs:
+    use_case: str
+    tier: str
+    account_id: str
+    region: str
+    schedule: str
+    metric_threshold: float
+    bucket_name: pulumi.Input[str]
+    """The artifact bucket: step scripts, intermediate data and model artifacts."""
+    bucket_arn: pulumi.Input[str]
+    key_arn: pulumi.Input[str]
+    dataset_bucket_arn: pulumi.Input[str]
+    dataset_key_arn: pulumi.Input[str]
+    registry_account_id: str
+    subnet_ids: Sequence[pulumi.Input[str]]
+    security_group_ids: Sequence[pulumi.Input[str]]
+
+
+class RetrainingPipeline(pulumi.ComponentResource):
+    pipeline_arn: pulumi.Output[str]
+    manual_trigger: str
+
+    def __init__(self, name: str, args: RetrainingArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("mlops:pipelines:RetrainingPipeline", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        pipeline_name = contract.pipeline_name(args.use_case)
+        role_name = contract.role_name(args.tier, f"{args.use_case}-pipeline")
+        role = PlatformRole(f"{name}-execution", PlatformRoleArgs(
+            role_name=role_name, description=f"Runs the {pipeline_name} pipeline's jobs",
+            trust_policy=service_trust("sagemaker.amazonaws.com", args.account_id),
+            statements=pipeline_statements(args, role_name)), child)
+        code_prefix = f"code/{args.use_case}"
+        scripts = [
+            aws.s3.BucketObjectv2(f"{name}-{file_name}", bucket=args.bucket_name, key=f"{code_prefix}/{file_name}",
+                                  source=pulumi.FileAsset(str(path)), server_side_encryption="aws:kms",
+                                  kms_key_id=args.key_arn, opts=child)
+            for file_name, path in step_scripts().items()
+        ]
+        definition = pulumi.Output.all(role.arn, args.bucket_name, args.key_arn, list(args.subnet_ids),
+                                       list(args.security_group_ids)).apply(
+            lambda values: build_definition(RetrainingPipelineArgs(
+                use_case=args.use_case, region=args.region, role_arn=values[0], artifact_bucket=values[1],
+                code_prefix=f"s3://{values[1]}/{code_prefix}",
+                model_package_group_name=contract.model_package_group_name(args.use_case),
+                kms_key_arn=values[2], subnet_ids=tuple(values[3]), security_group_ids=tuple(values[4]),
+                metric_threshold=args.metric_threshold)))
+        pipeline = aws.sagemaker.Pipeline(
+            name, pipeline_name=pipeline_name, pipeline_display_name=pipeline_name, role_arn=role.arn,
+            pipeline_description=f"Retrains, evaluates and registers the {args.use_case} model",
+            pipeline_definition=definition, opts=pulumi.ResourceOptions(parent=self, depends_on=scripts))
+        self._schedule(name, args, pipeline_name, pipeline.arn)
+        self.pipeline_arn = pipeline.arn
+        self.manual_trigger = (f"aws sagemaker start-pipeline-execution --pipeline-name {pipeline_name} "
+                               f"--region {args.region}")
+        self.register_outputs({"pipelineArn": pipeline.arn})
+
+    def _schedule(self, name: str, args: RetrainingArgs, pipeline_name: str,
+                  pipeline_arn: pulumi.Output[str]) -> None:
+        role = PlatformRole(f"{name}-schedule", PlatformRoleArgs(
+            role_name=contract.role_name(args.tier, f"{args.use_case}-schedule"),
+            description=f"Lets EventBridge Scheduler start {pipeline_name}",
+            trust_policy=service_trust("scheduler.amazonaws.com", args.account_id),
+            statements=[allow(["sagemaker:StartPipelineExecution"], [pipeline_arn], sid="StartOnePipeline")]),
+            pulumi.ResourceOptions(parent=self))
+        aws.scheduler.Schedule(
+            name, name=f"{pipeline_name}-schedule", schedule_expression=args.schedule,
+            flexible_time_window={"mode": "OFF"},
+            target={"arn": START_PIPELINE_TARGET, "role_arn": role.arn,
+                    "input": json.dumps({"PipelineName": pipeline_name,
+                                         "PipelineExecutionDescription": "scheduled retraining"}),
+                    "retry_policy": {"maximum_retry_attempts": 3, "maximum_event_age_in_seconds": 3600}},
+            opts=pulumi.ResourceOptions(parent=self))
+
+
+def pipeline_statements(args: RetrainingArgs, role_name: str) -> list[Statement]:
+    scope = f"arn:aws:sagemaker:{args.region}:{args.account_id}"
+    group = contract.model_package_group_name(args.use_case)
+    registry = f"arn:aws:sagemaker:{args.region}:{args.registry_account_id}"
+    return [
+        allow(["s3:ListBucket", "s3:GetBucketLocation"], [args.bucket_arn, args.dataset_bucket_arn],
+              sid="ListBuckets"),
+        allow(["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"],
+              [pulumi.Output.concat(args.bucket_arn, "/*")], sid="ReadWriteArtifacts"),
+        allow(["s3:GetObject"], [pulumi.Output.concat(args.dataset_bucket_arn, "/*")], sid="ReadDatasets"),
+        allow(["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:CreateGrant", "kms:DescribeKey"],
+              [args.key_arn], sid="UseArtifactKey"),
+        allow(["kms:Decrypt", "kms:DescribeKey"], [args.dataset_key_arn], sid="DecryptDatasets"),
+        allow(["sagemaker:CreateProcessingJob", "sagemaker:CreateTrainingJob", "sagemaker:DescribeProcessingJob",
+               "sagemaker:DescribeTrainingJob", "sagemaker:StopProcessingJob", "sagemaker:StopTrainingJob",
+               "sagemaker:AddTags"],
+              [f"{scope}:processing-job/*", f"{scope}:training-job/*"], sid="RunPipelineJobs"),
+        allow(["sagemaker:CreateModelPackage"], [f"{registry}:model-package/{group}/*",
+                                                 f"{registry}:model-package-group/{group}"],
+              {"StringEquals": {"sagemaker:ModelApprovalStatus": "PendingManualApproval"}},
+              sid="RegisterOnlyPendingApproval"),
+        allow(["sagemaker:DescribeModelPackageGroup", "sagemaker:DescribeModelPackage"],
+              [f"{registry}:model-package-group/{group}", f"{registry}:model-package/{group}/*"],
+              sid="ReadOwnRegistry"),
+        allow(["iam:PassRole"], [f"arn:aws:iam::{args.account_id}:role/{role_name}"],
+              {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}, sid="PassOwnRoleToJobs"),
+        allow(["ecr:GetAuthorizationToken"], "*", sid="LogInToEcr"),
+        allow(["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
+              [f"arn:aws:ecr:{args.region}:{args.registry_account_id}:repository/"
+               f"{contract.container_repository_name(args.use_case)}"], sid="PullUseCaseImages"),
+        allow(NETWORK_INTERFACE_ACTIONS, "*", sid="RunJobsInTheVpc"),
+        allow(["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+              [f"arn:aws:logs:{args.region}:{args.account_id}:log-group:/aws/sagemaker/*"], sid="WriteJobLogs"),
+        allow(["cloudwatch:PutMetricData"], "*", {"StringLike": {"cloudwatch:namespace": "/aws/sagemaker/*"}},
+              sid="PublishJobMetrics"),
+    ]
