@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from guardrails.rules.data_safety import STATEFUL_TYPES
 
 from mlops_platform import contract, topology
 from mlops_platform.offline.capture import AWS_PROVIDER_TYPE, CapturedResource, CaptureError, capture_stack
@@ -106,7 +107,7 @@ def test_workload_providers_assume_the_deploy_role_of_exactly_their_account(
 @pytest.mark.parametrize("size", SIZES)
 def test_stateful_resources_are_protected_in_every_tier_but_dev(
         size: str, shipped_preview: Callable[[str], Preview]) -> None:
-    stateful = {"aws:s3/bucket:Bucket", "aws:kms/key:Key"}
+    stateful = STATEFUL_TYPES
     seen_tiers = set()
     for stack in shipped_preview(size).stacks:
         for resource in stack.captured.resources:
@@ -203,20 +204,21 @@ def test_dev_reads_the_artifact_tier_in_stack_where_they_share_one(
     assert dev.captured.stack_references == []
     bucket_arn = dev.captured.outputs["artifactModelBucketArn"]
     resources = {s["Sid"]: s["Resource"] for s in _model_read_policy(dev)["Statement"]}
-    assert resources["ListModelArtifacts"] == bucket_arn
-    assert resources["DecryptModelArtifacts"] == dev.captured.outputs["artifactKeyArn"]
+    assert resources["List"] == bucket_arn
+    assert resources["Decrypt"] == dev.captured.outputs["artifactKeyArn"]
 
 
 def test_dev_reads_the_artifact_tier_through_a_stack_reference_in_large(
         shipped_preview: Callable[[str], Preview]) -> None:
     preview = shipped_preview("large")
     dev, artifact = stack_of(preview, "dev"), stack_of(preview, "artifact")
-    assert dev.captured.stack_references == ["organization/mlops-platform/artifact"]
+    assert sorted(dev.captured.stack_references) == ["organization/mlops-platform/artifact",
+                                                     "organization/mlops-platform/data"]
     resources = {s["Sid"]: s["Resource"] for s in _model_read_policy(dev)["Statement"]}
-    assert resources["ListModelArtifacts"] == artifact.captured.outputs["artifactModelBucketArn"]
-    assert resources["ReadModelArtifacts"] == artifact.captured.outputs["artifactModelBucketArn"] + "/*"
-    assert resources["DecryptModelArtifacts"] == artifact.captured.outputs["artifactKeyArn"]
-    assert ":333333333333:" in resources["DecryptModelArtifacts"], "the key lives in the artifact account"
+    assert resources["List"] == artifact.captured.outputs["artifactModelBucketArn"]
+    assert resources["Read"] == artifact.captured.outputs["artifactModelBucketArn"] + "/*"
+    assert resources["Decrypt"] == artifact.captured.outputs["artifactKeyArn"]
+    assert ":333333333333:" in resources["Decrypt"], "the key lives in the artifact account"
 
 
 def test_invalid_config_declares_no_resource() -> None:
@@ -232,5 +234,5 @@ def test_reading_a_stack_that_was_not_captured_first_fails_clearly() -> None:
     accounts = {name: str(index) * 12 for index, name in enumerate(topology.accounts(topology.Size.LARGE), 1)}
     config = {"mlops-platform:size": "large", "mlops-platform:region": "eu-west-1",
               "mlops-platform:accounts": json.dumps(accounts)}
-    with pytest.raises(CaptureError, match="stack 'artifact' has not been captured"):
+    with pytest.raises(CaptureError, match=r"stack '(artifact|data)' has not been captured"):
         capture_stack(build_stack, stack="dev", config=config, stack_outputs={}, default_region="eu-west-1")

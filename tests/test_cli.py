@@ -99,6 +99,7 @@ def write(tmp_path: Path, body: str) -> Path:
     ("config:\n  mlops-platform:features:\n    gpu: true\n", "mlops-platform:features.gpu"),
     ("config:\n  mlops-platform:accounts:\n    management: 111111111111\n", "mlops-platform:accounts.management"),
     ("config: [1, 2\n", "is not valid YAML"),
+    ("config:\n  mlops-platform:region: us-east-1\n", "must be in the platform's model registry: region us-east-1"),
 ])
 def test_invalid_config_exits_2_with_one_clear_error(tmp_path: Path, body: str, expected: str) -> None:
     result = run("--config", str(write(tmp_path, body)))
@@ -120,15 +121,19 @@ def test_bad_flags_exit_2(args: tuple[str, ...], expected: str) -> None:
 
 
 def test_config_file_overrides_reach_every_stack(tmp_path: Path) -> None:
-    override = write(tmp_path, "config:\n  mlops-platform:region: us-east-2\n  mlops-platform:owner: ml-team\n")
+    override = write(tmp_path, "config:\n  mlops-platform:region: us-east-2\n  mlops-platform:owner: ml-team\n"
+                               "  mlops-platform:useCases: [churn]\n")
     parsed = document("--size", "small", "--config", str(override))
     assert parsed["_exit_code"] == 0
     assert {stack["region"] for stack in parsed["stacks"]} == {"us-east-2"}
     provider = next(r for r in parsed["stacks"][1]["resources"] if r["type"] == "pulumi:providers:aws")
+    assert not [r for r in parsed["stacks"][1]["resources"] if r["type"] == "aws:sagemaker/endpoint:Endpoint"], \
+        "a use case without modelPackageArn is not served"
     assert json.loads(provider["inputs"]["defaultTags"])["tags"]["mlops:owner"] == "ml-team"
 
 
 def test_single_stack_preview_still_wires_references() -> None:
     parsed = document("--stack", "dev")
     assert [stack["name"] for stack in parsed["stacks"]] == ["dev"]
-    assert parsed["stacks"][0]["stackReferences"] == ["organization/mlops-platform/artifact"]
+    assert sorted(parsed["stacks"][0]["stackReferences"]) == ["organization/mlops-platform/artifact",
+                                                              "organization/mlops-platform/data"]

@@ -15,7 +15,8 @@ from mlops_platform.config import CodeRepository as CodeRepositoryConfig
 @dataclass(frozen=True)
 class CodeRepositoryArgs:
     config: CodeRepositoryConfig
-    kms_key_arn: pulumi.Input[str]
+    kms_key_arn: pulumi.Input[str] | None
+    """Encrypts a CodeCommit repository; unused for external hosts."""
     protect: bool
 
 

@@ -38,6 +38,7 @@ class RetrainingArgs:
     """The artifact bucket: step scripts, intermediate data and model artifacts."""
     bucket_arn: pulumi.Input[str]
     key_arn: pulumi.Input[str]
+    dataset_bucket_name: pulumi.Input[str]
     dataset_bucket_arn: pulumi.Input[str]
     dataset_key_arn: pulumi.Input[str]
     registry_account_id: str
@@ -66,13 +67,14 @@ class RetrainingPipeline(pulumi.ComponentResource):
             for file_name, path in step_scripts().items()
         ]
         definition = pulumi.Output.all(role.arn, args.bucket_name, args.key_arn, list(args.subnet_ids),
-                                       list(args.security_group_ids)).apply(
+                                       list(args.security_group_ids), args.dataset_bucket_name).apply(
             lambda values: build_definition(RetrainingPipelineArgs(
                 use_case=args.use_case, region=args.region, role_arn=values[0], artifact_bucket=values[1],
                 code_prefix=f"s3://{values[1]}/{code_prefix}",
                 model_package_group_name=contract.model_package_group_name(args.use_case),
                 kms_key_arn=values[2], subnet_ids=tuple(values[3]), security_group_ids=tuple(values[4]),
-                metric_threshold=args.metric_threshold)))
+                metric_threshold=args.metric_threshold,
+                input_data_url=f"s3://{values[5]}/{args.use_case}/input/")))
         pipeline = aws.sagemaker.Pipeline(
             name, pipeline_name=pipeline_name, pipeline_display_name=pipeline_name, role_arn=role.arn,
             pipeline_description=f"Retrains, evaluates and registers the {args.use_case} model",

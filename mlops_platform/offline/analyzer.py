@@ -182,7 +182,8 @@ def _policy_config(config: Mapping[str, Mapping[str, Any]]) -> dict[str, analyze
 
 
 def _options(resource: CapturedResource) -> analyzer_pb2.AnalyzerResourceOptions:
-    return analyzer_pb2.AnalyzerResourceOptions(protect=resource.protect, parent=resource.parent)
+    return analyzer_pb2.AnalyzerResourceOptions(protect=resource.protect, parent=resource.parent,
+                                                ignoreChanges=list(resource.ignore_changes))
 
 
 def _provider(resource: CapturedResource,

@@ -9,7 +9,6 @@ outputs of stacks captured earlier in the same preview.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ from pulumi.runtime.stack import run_in_stack
 from pulumi.runtime.sync_await import _sync_await
 
 from mlops_platform.contract import PROJECT
+from mlops_platform.offline.aws_outputs import synthesize_outputs
 
 STACK_TYPE = "pulumi:pulumi:Stack"
 STACK_REFERENCE_TYPE = "pulumi:pulumi:StackReference"
@@ -38,6 +38,7 @@ class CapturedResource:
     parent: str
     provider: str
     protect: bool
+    ignore_changes: tuple[str, ...]
     dependencies: tuple[str, ...]
     property_dependencies: Mapping[str, tuple[str, ...]]
     inputs: Mapping[str, Any]
@@ -119,35 +120,6 @@ class PlatformMocks(mocks.Mocks):
         return provider_id, dict(args.inputs)
 
 
-def synthesize_outputs(type_token: str, name: str, inputs: dict[str, Any], account: str,
-                       region: str) -> tuple[str, dict[str, Any]]:
-    """Deterministic, realistic outputs: what AWS would hand back for this resource (ids, names, ARNs)."""
-    digest = hashlib.sha256(f"{type_token}/{name}".encode()).hexdigest()
-    outputs = dict(inputs)
-    if type_token == "aws:s3/bucket:Bucket":
-        bucket = inputs.get("bucket") or f"{name}-{digest[:7]}"
-        outputs.update(bucket=bucket, arn=f"arn:aws:s3:::{bucket}")
-        return bucket, outputs
-    if type_token == "aws:kms/key:Key":
-        key_id = f"{digest[:8]}-{digest[8:12]}-{digest[12:16]}-{digest[16:20]}-{digest[20:32]}"
-        outputs.update(keyId=key_id, arn=f"arn:aws:kms:{region}:{account}:key/{key_id}")
-        return key_id, outputs
-    if type_token == "aws:iam/role:Role":
-        role = inputs.get("name") or f"{name}-{digest[:7]}"
-        outputs.update(name=role, arn=f"arn:aws:iam::{account}:role/{role}", uniqueId=f"AROA{digest[:17].upper()}")
-        return role, outputs
-    if type_token == "aws:iam/policy:Policy":
-        policy = inputs.get("name") or f"{name}-{digest[:7]}"
-        outputs.update(name=policy, arn=f"arn:aws:iam::{account}:policy/{policy}")
-        return outputs["arn"], outputs
-    resource_id = f"{name}-{digest[:8]}"
-    if "arn" not in outputs and type_token.startswith("aws:"):
-        service = type_token.split(":")[1].split("/")[0]
-        kind = type_token.rsplit(":", 1)[-1].lower()
-        outputs["arn"] = f"arn:aws:{service}:{region}:{account}:{kind}/{name}"
-    return resource_id, outputs
-
-
 class CaptureMonitor(mocks.MockMonitor):
     def __init__(self, platform_mocks: PlatformMocks, captured: CapturedStack) -> None:
         super().__init__(platform_mocks)
@@ -189,6 +161,7 @@ def _captured_resource(request: Any, response: Any) -> CapturedResource:
         parent=request.parent,
         provider=request.provider,
         protect=request.HasField("protect") and request.protect,
+        ignore_changes=tuple(request.ignoreChanges),
         dependencies=tuple(request.dependencies),
         property_dependencies={key: tuple(value.urns) for key, value in request.propertyDependencies.items()},
         inputs=json_format.MessageToDict(request.object),

@@ -48,6 +48,7 @@ def _resource_document(resource: CapturedResource) -> dict[str, Any]:
         "parent": resource.parent,
         "provider": resource.provider,
         "protect": resource.protect,
+        "ignoreChanges": list(resource.ignore_changes),
         "dependencies": list(resource.dependencies),
         "propertyDependencies": {key: list(urns) for key, urns in resource.property_dependencies.items()},
         "inputs": dict(resource.inputs),
@@ -56,6 +57,8 @@ def _resource_document(resource: CapturedResource) -> dict[str, Any]:
 
 
 def print_preview(preview: Preview, console: Console) -> None:
+    if not console.is_terminal:
+        console.width = max(console.width, 140)
     console.print(f"[bold]mlops-platform preview[/bold] — size [cyan]{preview.size.value}[/cyan], "
                   f"{len(preview.stacks)} stack(s), {len(preview.policies)} policies")
     for stack in preview.stacks:
@@ -91,7 +94,7 @@ def _print_stack(stack: StackPreview, console: Console) -> None:
 
 
 def _component_of(resource: CapturedResource) -> str:
-    """The capability a resource belongs to: the component type under the tier, e.g. `SecureBucket`."""
+    """The tier and capability a resource belongs to, e.g. `Artifact / SecureBucket`."""
     qualified = resource.urn.split("::")[2].split("$")
-    components = [token.rsplit(":", 1)[-1] for token in qualified[:-1]]
+    components = [token.rsplit(":", 1)[-1] for token in qualified[:-1]][:2]
     return " / ".join(components) or "(stack)"

@@ -7,7 +7,8 @@ from mlops_platform.tiers.context import TierContext
 
 
 def build(ctx: TierContext) -> None:
-    key = ctx.key("code repository and build artifacts")
+    code = ctx.cfg.code_repository
+    key = ctx.key("code repository") if code.is_codecommit else None
     repository = CodeRepository(ctx.name("code"), CodeRepositoryArgs(
-        config=ctx.cfg.code_repository, kms_key_arn=key.arn, protect=ctx.protects_state), ctx.child())
+        config=code, kms_key_arn=key.arn if key else None, protect=ctx.protects_state), ctx.child())
     ctx.refs.publish("cicd", {"codeSourceLocation": repository.source_location})

@@ -20,6 +20,7 @@ def build(ctx: TierContext) -> None:
                 bucket_name=ctx.refs.get("artifact", "modelBucketName"),
                 bucket_arn=ctx.refs.get("artifact", "modelBucketArn"),
                 key_arn=ctx.refs.get("artifact", "keyArn"),
+                dataset_bucket_name=ctx.refs.get("data", "datasetBucketName"),
                 dataset_bucket_arn=ctx.refs.get("data", "datasetBucketArn"),
                 dataset_key_arn=ctx.refs.get("data", "keyArn"),
                 registry_account_id=cfg.account_of_tier("artifact"),

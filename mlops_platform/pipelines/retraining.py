@@ -1,0 +1,445 @@
+"""The retraining pipeline of one use case, as a SageMaker Pipelines JSON definition built offline.
+
+preprocess → train → evaluate → check-metric → (data-quality-baseline → register) or metric-below-threshold.
+
+The definition is generated with the sagemaker SDK under a ``PipelineSession`` that only records job requests.
+Building it makes no AWS call and no network connection (tests/test_pipeline_definition.py proves it in a fresh
+process with every socket refused; importing the SDK itself may ask the instance metadata service for credentials,
+see ``_sdk``), reads none of the machine's AWS or SageMaker SDK configuration, and uploads nothing: the step
+scripts are referenced by their ``s3://`` URIs under ``code_prefix``. The caller uploads the files of
+:func:`step_scripts` there and creates the pipeline from the definition.
+
+Every job runs in the VPC (``subnet_ids``/``security_group_ids``) with network isolation and inter-container
+traffic encryption, and encrypts its volume and its outputs with ``kms_key_arn``.
+"""
+
+from __future__ import annotations
+
+import json
+import pathlib
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import boto3  # type: ignore[import-untyped]
+import botocore.session
+
+from mlops_platform.contract import pipeline_name
+from mlops_platform.pipelines import _sdk as sm
+
+PARAM_INPUT_DATA_URL = "InputDataUrl"
+PARAM_METRIC_THRESHOLD = "MetricThreshold"
+PARAM_MODEL_APPROVAL_STATUS = "ModelApprovalStatus"
+APPROVAL_STATUSES = ("PendingManualApproval", "Approved", "Rejected")
+
+STEP_PREPROCESS = "preprocess"
+STEP_TRAIN = "train"
+STEP_EVALUATE = "evaluate"
+STEP_CHECK_METRIC = "check-metric"
+STEP_BASELINE = "data-quality-baseline"
+STEP_REGISTER = "register"  # ModelStep names its registration step "register-RegisterModel"
+STEP_FAIL = "metric-below-threshold"
+
+EVALUATION_REPORT = "EvaluationReport"
+EVALUATION_FILE = "evaluation.json"
+# What steps/evaluate.py reports; the condition can only read one of these.
+SUPPORTED_METRICS = ("auc", "accuracy", "f1", "precision", "recall")
+
+XGBOOST_VERSION = "1.7-1"
+SKLEARN_VERSION = "1.2-1"
+CONTAINER_BASE = "/opt/ml/processing"
+STEP_SCRIPTS_DIR = pathlib.Path(__file__).resolve().parent / "steps"
+STEP_SCRIPT_NAMES = ("preprocess.py", "evaluate.py")
+
+# Early stopping watches the validation AUC whatever metric the condition reads.
+XGBOOST_HYPERPARAMETERS = {
+    "objective": "binary:logistic",
+    "eval_metric": "auc",
+    "num_round": "200",
+    "early_stopping_rounds": "20",
+    "max_depth": "5",
+    "eta": "0.2",
+    "subsample": "0.8",
+    "min_child_weight": "1",
+}
+
+# Never sent: the SDK needs a boto3 session to build clients, and static credentials keep botocore from
+# searching the environment, config files or the instance metadata service for real ones.
+_UNUSED_CREDENTIALS = "offline-definition-never-sent"
+# The SDK's defaults config, given explicitly so the machine's files (/etc/xdg/sagemaker/config.yaml,
+# ~/.config/sagemaker/config.yaml, or an S3 URI in SAGEMAKER_*_CONFIG_OVERRIDE) cannot change the definition.
+# Telemetry off: Estimator.fit is instrumented and would otherwise call STS and a telemetry endpoint.
+_SDK_CONFIG = {"SchemaVersion": "1.0", "SageMaker": {"PythonSDK": {"Modules": {"TelemetryOptOut": True}}}}
+_USE_CASE_RE = re.compile(r"^[A-Za-z0-9](-*[A-Za-z0-9])*$")
+
+
+@dataclass(frozen=True)
+class RetrainingPipelineArgs:
+    use_case: str  # e.g. "churn"; pipeline name f"{use_case}-retraining"
+    region: str
+    role_arn: str  # pipeline execution role (SageMaker)
+    artifact_bucket: str  # S3 bucket for pipeline artifacts/outputs (the default bucket)
+    code_prefix: str  # s3:// URI prefix where the step scripts are uploaded, e.g. "s3://bucket/code/churn"
+    model_package_group_name: str
+    kms_key_arn: str  # output/volume encryption for processing/training jobs
+    subnet_ids: tuple[str, ...]  # jobs run in the VPC
+    security_group_ids: tuple[str, ...]
+    processing_instance_type: str = "ml.m5.large"
+    training_instance_type: str = "ml.m5.large"
+    training_image_uri: str | None = None  # None → the region's built-in XGBoost image
+    metric_name: str = "auc"
+    metric_threshold: float = 0.7
+    input_data_url: str | None = None  # None → s3://<artifact_bucket>/<use_case>/input/
+
+
+@dataclass(frozen=True)
+class _Parameters:
+    input_data_url: sm.ParameterString
+    metric_threshold: sm.ParameterFloat
+    approval_status: sm.ParameterString
+
+    def all(self) -> list[sm.ParameterString | sm.ParameterFloat]:
+        return [self.input_data_url, self.metric_threshold, self.approval_status]
+
+
+class _OfflinePipelineSession(sm.PipelineSession):
+    """A ``PipelineSession`` that never calls AWS.
+
+    ``Session.default_bucket()`` checks (and may create) the bucket in S3 even when a name is configured; here it
+    returns the configured name. Every step sets its S3 locations explicitly, so the SDK needs no default bucket
+    today; this keeps a step added without one offline too.
+    """
+
+    def __init__(self, region: str, bucket: str) -> None:
+        super().__init__(
+            boto_session=_offline_boto_session(region), default_bucket=bucket, sagemaker_config=_SDK_CONFIG
+        )
+        self._offline_bucket = bucket
+
+    def default_bucket(self) -> str:
+        return self._offline_bucket
+
+
+def _offline_boto_session(region: str) -> boto3.Session:
+    """A session in ``region`` with static credentials that are never sent; ``AWS_PROFILE`` is not read (a profile
+    missing from this machine's config would fail the build)."""
+    botocore_session = botocore.session.Session(session_vars={"profile": (None, None, None, None)})
+    return boto3.Session(
+        botocore_session=botocore_session,
+        aws_access_key_id=_UNUSED_CREDENTIALS,
+        aws_secret_access_key=_UNUSED_CREDENTIALS,
+        region_name=region,
+    )
+
+
+def default_input_data_url(args: RetrainingPipelineArgs) -> str:
+    """Where a run started without ``InputDataUrl`` (e.g. by the schedule) reads its CSV files."""
+    return args.input_data_url or f"s3://{args.artifact_bucket}/{args.use_case}/input/"
+
+
+def step_scripts() -> dict[str, pathlib.Path]:
+    """File name → local path of each step script; upload them to ``code_prefix`` under the same names."""
+    return {name: STEP_SCRIPTS_DIR / name for name in STEP_SCRIPT_NAMES}
+
+
+def build_definition(args: RetrainingPipelineArgs) -> str:
+    """The pipeline's JSON definition (keys sorted: the same args always give the same string)."""
+    _validate(args)
+    with sm.quiet_sagemaker(), sm.sdk_config_validated_once():
+        session = _OfflinePipelineSession(args.region, args.artifact_bucket)
+        with _default_boto_session(session.boto_session):
+            definition = str(_pipeline(args, session).definition())
+    return json.dumps(json.loads(definition), sort_keys=True)
+
+
+@contextmanager
+def _default_boto_session(boto_session: boto3.Session) -> Iterator[None]:
+    """Make ``boto_session`` boto3's default session for the block.
+
+    Some SDK constructors create clients from boto3's default session (``Estimator`` builds a ``TensorBoardApp``
+    with ``boto3.client("sagemaker")``), whose credential chain would ask the instance metadata service. Not
+    thread-safe, like the SDK patches of ``_sdk``.
+    """
+    previous = boto3.DEFAULT_SESSION
+    boto3.DEFAULT_SESSION = boto_session
+    try:
+        yield
+    finally:
+        boto3.DEFAULT_SESSION = previous
+
+
+def _validate(args: RetrainingPipelineArgs) -> None:
+    problems: list[str] = []
+    if not _USE_CASE_RE.match(args.use_case):
+        problems.append(f"use_case {args.use_case!r} must be letters, digits and hyphens")
+    if not args.code_prefix.startswith("s3://"):
+        problems.append(f"code_prefix {args.code_prefix!r} must be an s3:// URI (a local path would be uploaded)")
+    if args.metric_name not in SUPPORTED_METRICS:
+        problems.append(f"metric_name {args.metric_name!r} is not one of {', '.join(SUPPORTED_METRICS)}")
+    if not args.subnet_ids or not args.security_group_ids:
+        problems.append("subnet_ids and security_group_ids must be non-empty: every job runs in the VPC")
+    if problems:
+        raise ValueError("invalid retraining pipeline args: " + "; ".join(problems))
+
+
+def _pipeline(args: RetrainingPipelineArgs, session: _OfflinePipelineSession) -> sm.Pipeline:
+    params = _Parameters(
+        input_data_url=sm.ParameterString(name=PARAM_INPUT_DATA_URL, default_value=default_input_data_url(args)),
+        metric_threshold=sm.ParameterFloat(name=PARAM_METRIC_THRESHOLD, default_value=args.metric_threshold),
+        approval_status=sm.ParameterString(
+            name=PARAM_MODEL_APPROVAL_STATUS,
+            default_value=APPROVAL_STATUSES[0],
+            enum_values=list(APPROVAL_STATUSES),
+        ),
+    )
+    image_uri = _training_image(args)
+    preprocess = _preprocess_step(args, session, params)
+    train = _train_step(args, session, preprocess, image_uri)
+    report = sm.PropertyFile(name=EVALUATION_REPORT, output_name="evaluation", path=EVALUATION_FILE)
+    evaluate = _evaluate_step(args, session, preprocess, train, image_uri, report)
+    baseline = _baseline_step(args, session, preprocess)
+    register = _register_step(args, session, train, evaluate, baseline, image_uri, params)
+    metric = sm.JsonGet(step_name=evaluate.name, property_file=report, json_path=metric_json_path(args.metric_name))
+    check = sm.ConditionStep(
+        name=STEP_CHECK_METRIC,
+        conditions=[
+            sm.ConditionGreaterThanOrEqualTo(
+                # JsonGet is a documented operand; the SDK's ConditionValueType annotation omits it.
+                left=metric,  # type: ignore[arg-type]
+                right=params.metric_threshold,
+            )
+        ],
+        if_steps=[baseline, register],
+        else_steps=[_fail_step(args, metric, params)],
+    )
+    return sm.Pipeline(
+        name=pipeline_name(args.use_case),
+        parameters=params.all(),
+        steps=[preprocess, train, evaluate, check],
+        sagemaker_session=session,
+        # No SageMaker Experiments tracking: the execution role then needs no Experiments permissions.
+        pipeline_experiment_config=None,
+    )
+
+
+def metric_json_path(metric_name: str) -> str:
+    """Where the condition reads the metric in evaluation.json: ``{"metrics": {name: {"value": ...}}}``."""
+    return f"metrics.{metric_name}.value"
+
+
+def _training_image(args: RetrainingPipelineArgs) -> str:
+    if args.training_image_uri is not None:
+        return args.training_image_uri
+    return str(sm.image_uris.retrieve(framework="xgboost", region=args.region, version=XGBOOST_VERSION))
+
+
+def _network(args: RetrainingPipelineArgs) -> sm.NetworkConfig:
+    return sm.NetworkConfig(
+        enable_network_isolation=True,
+        security_group_ids=list(args.security_group_ids),
+        subnets=list(args.subnet_ids),
+        encrypt_inter_container_traffic=True,
+    )
+
+
+def _output_uri(args: RetrainingPipelineArgs, *parts: str) -> sm.Join:
+    """s3://<bucket>/<use case>/retraining/<execution id>/<parts...>: each run writes under its own prefix."""
+    base = f"s3://{args.artifact_bucket}/{args.use_case}/retraining"
+    return sm.Join(on="/", values=[base, sm.ExecutionVariables.PIPELINE_EXECUTION_ID, *parts])
+
+
+def _script_uri(args: RetrainingPipelineArgs, name: str) -> str:
+    return f"{args.code_prefix.rstrip('/')}/{name}"
+
+
+def _processing_output(args: RetrainingPipelineArgs, step: str, name: str) -> sm.ProcessingOutput:
+    return sm.ProcessingOutput(
+        output_name=name, source=f"{CONTAINER_BASE}/{name}", destination=_output_uri(args, step, name)
+    )
+
+
+def _preprocess_step(
+    args: RetrainingPipelineArgs, session: _OfflinePipelineSession, params: _Parameters
+) -> sm.ProcessingStep:
+    processor = sm.SKLearnProcessor(
+        framework_version=SKLEARN_VERSION,
+        role=args.role_arn,
+        instance_type=args.processing_instance_type,
+        instance_count=1,
+        volume_kms_key=args.kms_key_arn,
+        output_kms_key=args.kms_key_arn,
+        network_config=_network(args),
+        sagemaker_session=session,
+    )
+    step_args = processor.run(
+        code=_script_uri(args, "preprocess.py"),
+        inputs=[
+            sm.ProcessingInput(input_name="input", source=params.input_data_url, destination=f"{CONTAINER_BASE}/input")
+        ],
+        outputs=[
+            _processing_output(args, STEP_PREPROCESS, name) for name in ("train", "validation", "test", "baseline")
+        ],
+    )
+    return sm.ProcessingStep(name=STEP_PREPROCESS, step_args=step_args)
+
+
+def _output_property(step: sm.ProcessingStep, output_name: str) -> sm.PipelineVariable:
+    """The S3 URI a processing step wrote its output ``output_name`` to, as a property reference."""
+    uri: sm.PipelineVariable = step.properties.ProcessingOutputConfig.Outputs[output_name].S3Output.S3Uri
+    return uri
+
+
+def _train_step(
+    args: RetrainingPipelineArgs, session: _OfflinePipelineSession, preprocess: sm.ProcessingStep, image_uri: str
+) -> sm.TrainingStep:
+    hyperparameters: dict[str, str | sm.PipelineVariable] = dict(XGBOOST_HYPERPARAMETERS)
+    estimator = sm.Estimator(
+        image_uri=image_uri,
+        role=args.role_arn,
+        instance_count=1,
+        instance_type=args.training_instance_type,
+        output_path=_output_uri(args, STEP_TRAIN, "model"),
+        volume_kms_key=args.kms_key_arn,
+        output_kms_key=args.kms_key_arn,
+        subnets=list(args.subnet_ids),
+        security_group_ids=list(args.security_group_ids),
+        enable_network_isolation=True,
+        encrypt_inter_container_traffic=True,
+        hyperparameters=hyperparameters,
+        disable_profiler=True,  # no Debugger/Profiler side outputs: the job writes only the model
+        debugger_hook_config=False,
+        sagemaker_session=session,
+    )
+    step_args = estimator.fit(
+        inputs={
+            split: sm.TrainingInput(s3_data=_output_property(preprocess, split), content_type="text/csv")
+            for split in ("train", "validation")
+        }
+    )
+    return sm.TrainingStep(name=STEP_TRAIN, step_args=step_args)
+
+
+def _evaluate_step(
+    args: RetrainingPipelineArgs,
+    session: _OfflinePipelineSession,
+    preprocess: sm.ProcessingStep,
+    train: sm.TrainingStep,
+    image_uri: str,
+    report: sm.PropertyFile,
+) -> sm.ProcessingStep:
+    """Runs evaluate.py in the training image: the built-in XGBoost image has python3, xgboost, pandas, sklearn."""
+    processor = sm.ScriptProcessor(
+        image_uri=image_uri,
+        command=["python3"],
+        role=args.role_arn,
+        instance_type=args.processing_instance_type,
+        instance_count=1,
+        volume_kms_key=args.kms_key_arn,
+        output_kms_key=args.kms_key_arn,
+        network_config=_network(args),
+        sagemaker_session=session,
+    )
+    step_args = processor.run(
+        code=_script_uri(args, "evaluate.py"),
+        inputs=[
+            sm.ProcessingInput(
+                input_name="model",
+                source=train.properties.ModelArtifacts.S3ModelArtifacts,
+                destination=f"{CONTAINER_BASE}/model",
+            ),
+            sm.ProcessingInput(
+                input_name="test", source=_output_property(preprocess, "test"), destination=f"{CONTAINER_BASE}/test"
+            ),
+        ],
+        outputs=[_processing_output(args, STEP_EVALUATE, "evaluation")],
+        arguments=["--metric-name", args.metric_name],
+    )
+    return sm.ProcessingStep(name=STEP_EVALUATE, step_args=step_args, property_files=[report])
+
+
+def _baseline_step(
+    args: RetrainingPipelineArgs, session: _OfflinePipelineSession, preprocess: sm.ProcessingStep
+) -> sm.QualityCheckStep:
+    """The first data-quality baseline for Model Monitor, computed on the train split's features.
+
+    preprocess writes them as the ``baseline`` output: the train rows without the target column, headerless, in
+    the column order the model is served with, so the statistics and constraints match the endpoint's captured
+    requests.
+    """
+    check_job = sm.CheckJobConfig(  # type: ignore[no-untyped-call]
+        role=args.role_arn,
+        instance_count=1,
+        instance_type=args.processing_instance_type,
+        volume_kms_key=args.kms_key_arn,
+        output_kms_key=args.kms_key_arn,
+        network_config=_network(args),
+        sagemaker_session=session,
+    )
+    config = sm.DataQualityCheckConfig(
+        baseline_dataset=_output_property(preprocess, "baseline"),
+        dataset_format=sm.DatasetFormat.csv(header=False),  # type: ignore[no-untyped-call]
+        output_s3_uri=_output_uri(args, STEP_BASELINE),
+    )
+    return sm.QualityCheckStep(
+        name=STEP_BASELINE,
+        quality_check_config=config,
+        check_job_config=check_job,
+        skip_check=True,
+        register_new_baseline=True,
+        model_package_group_name=args.model_package_group_name,
+    )
+
+
+def _json_metrics(s3_uri: sm.PipelineVariable) -> sm.MetricsSource:
+    return sm.MetricsSource(content_type="application/json", s3_uri=s3_uri)
+
+
+def _register_step(
+    args: RetrainingPipelineArgs,
+    session: _OfflinePipelineSession,
+    train: sm.TrainingStep,
+    evaluate: sm.ProcessingStep,
+    baseline: sm.QualityCheckStep,
+    image_uri: str,
+    params: _Parameters,
+) -> sm.ModelStep:
+    evaluation_dir = _output_property(evaluate, "evaluation")
+    model_metrics = sm.ModelMetrics(
+        model_statistics=_json_metrics(sm.Join(on="/", values=[evaluation_dir, EVALUATION_FILE])),
+        model_data_statistics=_json_metrics(baseline.properties.CalculatedBaselineStatistics),
+        model_data_constraints=_json_metrics(baseline.properties.CalculatedBaselineConstraints),
+    )
+    drift_check_baselines = sm.DriftCheckBaselines(
+        model_data_statistics=_json_metrics(baseline.properties.BaselineUsedForDriftCheckStatistics),
+        model_data_constraints=_json_metrics(baseline.properties.BaselineUsedForDriftCheckConstraints),
+    )
+    model = sm.Model(
+        image_uri=image_uri,
+        model_data=train.properties.ModelArtifacts.S3ModelArtifacts,
+        role=args.role_arn,
+        sagemaker_session=session,
+    )
+    step_args = model.register(
+        content_types=["text/csv"],
+        response_types=["text/csv"],
+        model_package_group_name=args.model_package_group_name,
+        approval_status=params.approval_status,
+        model_metrics=model_metrics,
+        drift_check_baselines=drift_check_baselines,
+        description=f"{args.use_case} model trained by {pipeline_name(args.use_case)}",
+    )
+    return sm.ModelStep(name=STEP_REGISTER, step_args=step_args)
+
+
+def _fail_step(args: RetrainingPipelineArgs, metric: sm.JsonGet, params: _Parameters) -> sm.FailStep:
+    message = sm.Join(
+        on=" ",
+        values=[
+            f"Model not registered: its {args.metric_name} on the test split,",
+            metric,
+            f"is below {PARAM_METRIC_THRESHOLD}",
+            params.metric_threshold,
+        ],
+    )
+    return sm.FailStep(name=STEP_FAIL, error_message=message)
