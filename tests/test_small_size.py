@@ -223,3 +223,37 @@ def test_pipeline_reads_the_data_tiers_datasets_and_tracks_no_experiments(small:
     assert defaults["InputDataUrl"] == f"s3://{dev.captured.outputs['dataDatasetBucketName']}/churn/input/"
     assert defaults["MetricThreshold"] == 0.75
     assert definition.get("PipelineExperimentConfig") is None
+
+
+def preview_with(tmp_path: Any, body: str) -> Preview:
+    from pathlib import Path
+
+    from mlops_platform.offline.preview import run_preview
+    from mlops_platform.offline.stack_config import load_project_config
+
+    override = Path(tmp_path) / "Pulumi.override.yaml"
+    override.write_text("config:\n" + body)
+    root = Path(__file__).resolve().parent.parent
+    return run_preview(load_project_config(root, "small", override), only_stack="dev", evaluate_policies=False)
+
+
+def test_code_lives_behind_a_connection_by_default(small: Preview) -> None:
+    dev = stack_of(small, "dev")
+    connection = one(dev, "aws:codeconnections/connection:Connection")
+    assert connection.inputs["providerType"] == "GitHub"
+    assert dev.captured.outputs["cicdCodeSourceLocation"] == connection.outputs["arn"]
+    assert of_type(dev, "aws:codecommit/repository:Repository") == []
+
+
+def test_codecommit_and_nat_gateway_are_config_switches(tmp_path: Any) -> None:
+    dev = stack_of(preview_with(tmp_path, "  mlops-platform:codeRepository: {provider: CodeCommit, name: ml-code}\n"
+                                          "  mlops-platform:studio: {natGateway: true}\n"), "dev")
+    repository = one(dev, "aws:codecommit/repository:Repository")
+    assert repository.inputs["repositoryName"] == "ml-code"
+    assert repository.inputs["kmsKeyId"] == one(dev, "aws:kms/key:Key", "cicd-key").outputs["arn"]
+    assert of_type(dev, "aws:codeconnections/connection:Connection") == []
+    nat = one(dev, "aws:ec2/natGateway:NatGateway")
+    route = next(r for r in of_type(dev, "aws:ec2/route:Route") if r.inputs.get("natGatewayId"))
+    assert route.inputs["natGatewayId"].startswith("nat-") and nat.urn in route.dependencies
+    assert route.inputs["destinationCidrBlock"] == "0.0.0.0/0"
+    assert nat.name.startswith("dev-network"), "only Studio's network gets internet egress, not the pipelines'"
