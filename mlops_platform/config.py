@@ -56,6 +56,8 @@ OBJECT_KEYS = frozenset({"accounts", "useCases", "dataScientists", "features", "
 
 _ACCOUNT_ID = re.compile(r"[0-9]{12}")
 _SAGEMAKER_NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")
+_USE_CASE_NAME = re.compile(r"[a-z0-9](-*[a-z0-9]){0,31}")
+"""Lower case: SageMaker writes names into ARNs in lower case, and IAM policies match ARNs exactly."""
 _IAM_ROLE_NAME = re.compile(r"[a-zA-Z0-9_+=,.@-]{1,64}")
 _REPOSITORY_NAME = re.compile(r"[a-zA-Z0-9._-]{1,100}")
 _STACK_ORG = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9._-]{0,99}")
@@ -286,10 +288,10 @@ def _use_case(key: str, item: Any) -> UseCase:
     name = item.get("name")
     if not isinstance(name, str) or not name:
         raise ConfigError(f"{key}.name", name, "required: a non-empty use-case name")
-    if len(name) > USE_CASE_NAME_MAX or not _SAGEMAKER_NAME.fullmatch(name):
+    if len(name) > USE_CASE_NAME_MAX or not _USE_CASE_NAME.fullmatch(name):
         raise ConfigError(f"{key}.name", name,
-                          f"a SageMaker resource name: letters, digits and hyphens, starting and ending with a "
-                          f"letter or digit, at most {USE_CASE_NAME_MAX} characters")
+                          f"a SageMaker resource name in lower case: letters, digits and hyphens, starting and "
+                          f"ending with a letter or digit, at most {USE_CASE_NAME_MAX} characters")
     instance_type = item.get("instanceType", DEFAULT_INSTANCE_TYPE)
     if not isinstance(instance_type, str) or instance_type not in endpoint_instance_types():
         raise ConfigError(f"{key}.instanceType", instance_type,

@@ -304,6 +304,7 @@ def test_duplicated_use_case_name() -> None:
         pytest.param("churn-", id="trailing-hyphen"),
         pytest.param("churn model", id="space"),
         pytest.param("a" * 33, id="33-chars"),
+        pytest.param("Churn", id="upper-case"),
     ],
 )
 def test_use_case_name_not_a_sagemaker_name(name: str) -> None:

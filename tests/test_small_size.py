@@ -154,6 +154,7 @@ def test_prod_endpoint_autoscales_and_deploys_as_a_canary_that_rolls_back(small:
     assert config.inputs["kmsKeyArn"] == one(prod, "aws:kms/key:Key").outputs["arn"]
     assert config.inputs["productionVariants"][0]["initialInstanceCount"] == 2
     model = one(prod, "aws:sagemaker/model:Model")
+    assert model.inputs["name"] == config.inputs["name"] == "churn-prod-v1", "named as the deployer names versions"
     assert model.inputs["enableNetworkIsolation"] is True
     assert model.inputs["primaryContainer"]["modelPackageName"] == (
         "arn:aws:sagemaker:eu-west-1:111111111111:model-package/churn/1")

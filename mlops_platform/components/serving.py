@@ -16,6 +16,7 @@ import pulumi_aws as aws
 
 from mlops_platform import contract
 from mlops_platform.components.iam import PlatformRole, PlatformRoleArgs, Statement, allow, service_trust
+from mlops_platform.functions.deploy_on_approval import deployment_name, package_version
 
 VARIANT = "AllTraffic"
 INVOCATIONS_PER_INSTANCE_TARGET = 100.0
@@ -67,10 +68,17 @@ class ServingEndpoint(pulumi.ComponentResource):
             description=f"The {args.use_case} model at serving time: reads its artifacts, writes its logs",
             trust_policy=service_trust("sagemaker.amazonaws.com", args.account_id),
             statements=model_statements(args, endpoint_name)), child)
-        model = aws.sagemaker.Model(name, execution_role_arn=role.arn, enable_network_isolation=True,
+        # Named as the approval deployer names every later version, so both find and judge it the same way.
+        version = package_version(args.model_package_arn, contract.model_package_group_name(args.use_case))
+        if version is None:
+            raise ValueError(f"{args.model_package_arn!r} is not a version of the {args.use_case} package group")
+        first_deployment = deployment_name(endpoint_name, version)
+        model = aws.sagemaker.Model(name, name=first_deployment, execution_role_arn=role.arn,
+                                    enable_network_isolation=True,
                                     primary_container={"model_package_name": args.model_package_arn}, opts=child)
         config = aws.sagemaker.EndpointConfiguration(
             name,
+            name=first_deployment,
             kms_key_arn=args.kms_key_arn,
             production_variants=[{"variant_name": VARIANT, "model_name": model.name,
                                   "instance_type": args.instance_type,
