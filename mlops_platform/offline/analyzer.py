@@ -7,6 +7,7 @@ stacks and tiers apart by each resource's URN and provider, as it does under the
 
 from __future__ import annotations
 
+import json
 import os
 import select
 import subprocess
@@ -60,9 +61,13 @@ class _Engine(engine_pb2_grpc.EngineServicer):
 
 
 class PolicyAnalyzer:
-    def __init__(self, pack_dir: Path, organization: str = "organization") -> None:
+    def __init__(self, pack_dir: Path, organization: str = "organization",
+                 config: Mapping[str, str] | None = None) -> None:
+        """`config` is the stack configuration (full `namespace:key` names, string values) the pack sees in
+        PULUMI_CONFIG, as the CLI hands it; for a preview it is the size's shared configuration."""
         self._pack_dir = pack_dir
         self._organization = organization
+        self._config = dict(config or {})
         self._engine = _Engine()
         self._engine_server: grpc.Server | None = None
         self._process: subprocess.Popen[bytes] | None = None
@@ -84,7 +89,7 @@ class PolicyAnalyzer:
         engine_port = self._engine_server.add_insecure_port("127.0.0.1:0")
         self._engine_server.start()
         env = {**os.environ, "PULUMI_PROJECT": PROJECT, "PULUMI_ORGANIZATION": self._organization,
-               "PULUMI_DRY_RUN": "true", "PULUMI_CONFIG": "{}"}
+               "PULUMI_DRY_RUN": "true", "PULUMI_CONFIG": json.dumps(self._config)}
         env.pop("PULUMI_STACK", None)
         self._process = subprocess.Popen(
             [sys.executable, "-u", "-m", "pulumi.policy", f"127.0.0.1:{engine_port}", "."],

@@ -54,7 +54,8 @@ def run_preview(project: ProjectConfig, only_stack: str | None = None, evaluate_
                 progress: Progress | None = None) -> Preview:
     configs = validate_stacks(project)
     wanted = _wanted_stacks(project.size, only_stack)
-    analyzer = PolicyAnalyzer(project.root / "policies", PREVIEW_ORGANIZATION) if evaluate_policies else None
+    analyzer = (PolicyAnalyzer(project.root / "policies", PREVIEW_ORGANIZATION,
+                               shared_policy_config(project)) if evaluate_policies else None)
     if analyzer is not None:
         analyzer.start()  # boots while the stacks are captured
     try:
@@ -71,6 +72,13 @@ def run_preview(project: ProjectConfig, only_stack: str | None = None, evaluate_
         if analyzer is not None:
             analyzer.close()
     return Preview(size=project.size, stacks=previews, policies=policies)
+
+
+def shared_policy_config(project: ProjectConfig) -> dict[str, str]:
+    """The configuration every stack of the size shares (size, region, accounts): what the pack may read from
+    PULUMI_CONFIG. Keys that differ between stacks are left out, since one pack process serves them all."""
+    per_stack = [project.runtime_config(spec.name) for spec in topology.stacks(project.size)]
+    return {key: value for key, value in per_stack[0].items() if all(c.get(key) == value for c in per_stack)}
 
 
 def _wanted_stacks(size: topology.Size, only_stack: str | None) -> set[str]:
