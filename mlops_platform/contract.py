@@ -101,3 +101,19 @@ def role_name(tier: str, purpose: str) -> str:
     if len(name) > 64:
         raise ContractError(f"IAM role name {name!r} is longer than 64 characters")
     return name
+
+
+# The CI/CD deploy path: the only principals a workload account's deploy role trusts.
+DEPLOY_PIPELINE_ROLE_NAME = "mlops-cicd-deploy-pipeline"
+"""In the account hosting the cicd tier; CodePipeline/CodeBuild run as it and assume the deploy roles."""
+BOOTSTRAP_ROLE_NAME = "mlops-org-bootstrap"
+"""In the management account; platform engineers assume it for a stack's first deploy."""
+DATA_SCIENTIST_PERMISSION_SET = "DataScientist"
+
+
+def deploy_pipeline_role_arn(account_id: str) -> str:
+    return f"arn:aws:iam::{account_id}:role/{DEPLOY_PIPELINE_ROLE_NAME}"
+
+
+def bootstrap_role_arn(account_id: str) -> str:
+    return f"arn:aws:iam::{account_id}:role/{BOOTSTRAP_ROLE_NAME}"
