@@ -51,8 +51,12 @@ KNOWN_KEYS: tuple[str, ...] = (
     "features",
     "codeRepository",
     "studio",
+    "organization",
 )
-OBJECT_KEYS = frozenset({"accounts", "useCases", "dataScientists", "features", "codeRepository", "studio"})
+OBJECT_KEYS = frozenset({"accounts", "useCases", "dataScientists", "features", "codeRepository", "studio",
+                         "organization"})
+PERMISSION_SETS: tuple[str, ...] = ("DataScientist", "MLEngineer", "ModelApprover", "PlatformEngineer", "ReadOnly",
+                                    "BreakGlassProd")
 
 _ACCOUNT_ID = re.compile(r"[0-9]{12}")
 _SAGEMAKER_NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")
@@ -105,6 +109,21 @@ class Studio:
 
 
 @dataclass(frozen=True)
+class Organization:
+    """How the org stack treats AWS Organizations (medium and large sizes)."""
+
+    create_organization: bool
+    """False (default): an organization exists (often under Control Tower) and is adopted, never recreated."""
+    create_accounts: bool
+    """False (default): member accounts exist and are adopted by id; True: they are created from `accountEmails`."""
+    account_emails: Mapping[str, str]
+    member_access_role_name: str
+    allowed_regions: tuple[str, ...]
+    identity_groups: Mapping[str, str]
+    """Permission set name → Identity Store group id; a set is assigned only where a group is configured."""
+
+
+@dataclass(frozen=True)
 class Features:
     feature_store: bool
     clarify: bool
@@ -125,6 +144,7 @@ class PlatformConfig:
     features: Features
     code_repository: CodeRepository
     studio: Studio
+    organization: Organization
 
     @property
     def account_id(self) -> str:
@@ -161,6 +181,7 @@ def parse_config(raw: Mapping[str, Any], stack_name: str, default_organization: 
         features=_features(size, raw.get("features", {})),
         code_repository=_code_repository(raw.get("codeRepository", {})),
         studio=_studio(raw.get("studio", {})),
+        organization=_organization(size, raw.get("organization", {}), region),
     )
 
 
@@ -343,6 +364,66 @@ def _model_package_arn(key: str, value: Any, use_case: str) -> str | None:
     return str(value)
 
 
+_ORGANIZATION_FIELDS = ("createOrganization", "createAccounts", "accountEmails", "memberAccessRoleName",
+                        "allowedRegions", "identityGroups")
+_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
+_IDENTITY_STORE_ID = re.compile(
+    r"([0-9a-f]{10}-|)[A-Fa-f0-9]{8}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{12}")
+
+
+def _organization(size: Size, value: Any, region: str) -> Organization:
+    if not isinstance(value, Mapping):
+        raise ConfigError("organization", value, f"a map with: {', '.join(_ORGANIZATION_FIELDS)}")
+    _reject_unknown_fields("organization", value, _ORGANIZATION_FIELDS)
+    create_organization = _bool("organization.createOrganization", value.get("createOrganization", False))
+    create_accounts = _bool("organization.createAccounts", value.get("createAccounts", False))
+    emails = value.get("accountEmails", {})
+    if not isinstance(emails, Mapping):
+        raise ConfigError("organization.accountEmails", emails, "a map of account name to e-mail address")
+    members = [name for name in topology.accounts(size) if name != "management"]
+    for name, email in emails.items():
+        if name not in members:
+            raise ConfigError(f"organization.accountEmails.{name}", email,
+                              f"not a member account of size {size.value!r}: {', '.join(members)}")
+        if not isinstance(email, str) or not _EMAIL.fullmatch(email):
+            raise ConfigError(f"organization.accountEmails.{name}", email, "an e-mail address")
+    if create_accounts and size != Size.SMALL:
+        for name in members:
+            if name not in emails:
+                raise ConfigError(f"organization.accountEmails.{name}", None,
+                                  "required when organization.createAccounts is true: the new account's root e-mail")
+    regions = value.get("allowedRegions", [region])
+    if not isinstance(regions, Sequence) or isinstance(regions, str) or not regions:
+        raise ConfigError("organization.allowedRegions", regions, "a non-empty list of AWS region names")
+    for index, allowed in enumerate(regions):
+        if allowed not in aws_regions():
+            raise ConfigError(f"organization.allowedRegions[{index}]", allowed, "not an AWS region name")
+    if region not in regions:
+        raise ConfigError("organization.allowedRegions", list(regions),
+                          f"must include the platform's region {region}")
+    groups = value.get("identityGroups", {})
+    if not isinstance(groups, Mapping):
+        raise ConfigError("organization.identityGroups", groups, "a map of permission set name to group id")
+    for name, group in groups.items():
+        if name not in PERMISSION_SETS:
+            raise ConfigError(f"organization.identityGroups.{name}", group,
+                              f"unknown permission set; permission sets are: {', '.join(PERMISSION_SETS)}")
+        if not isinstance(group, str) or not _IDENTITY_STORE_ID.fullmatch(group):
+            raise ConfigError(f"organization.identityGroups.{name}", group, "an Identity Store group id")
+    return Organization(
+        create_organization=create_organization, create_accounts=create_accounts, account_emails=dict(emails),
+        member_access_role_name=_pattern("organization.memberAccessRoleName",
+                                         value.get("memberAccessRoleName", "OrganizationAccountAccessRole"),
+                                         _IAM_ROLE_NAME, "an IAM role name"),
+        allowed_regions=tuple(regions), identity_groups=dict(groups))
+
+
+def _bool(key: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(key, value, "true or false")
+    return value
+
+
 def _require_registry_packages(use_cases: Sequence[UseCase], region: str, registry_account: str) -> None:
     """A served model package must live in the registry this platform builds: the artifact tier's account."""
     for index, use_case in enumerate(use_cases):
@@ -373,9 +454,7 @@ def _studio(value: Any) -> Studio:
     if not isinstance(value, Mapping):
         raise ConfigError("studio", value, "a map {natGateway, vpcCidr}")
     _reject_unknown_fields("studio", value, ("natGateway", "vpcCidr"))
-    nat = value.get("natGateway", False)
-    if not isinstance(nat, bool):
-        raise ConfigError("studio.natGateway", nat, "true or false")
+    nat = _bool("studio.natGateway", value.get("natGateway", False))
     cidr = value.get("vpcCidr", DEFAULT_VPC_CIDR)
     try:
         network = ipaddress.IPv4Network(cidr) if isinstance(cidr, str) else None
