@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -27,9 +28,11 @@ class PlatformKeyArgs:
     account_id: str
     alias: str
     protect: bool
+    grants: tuple[dict[str, Any], ...] = ()
+    """Extra key-policy statements, e.g. for a service principal that encrypts with the key."""
 
 
-def key_policy(account_id: str) -> str:
+def key_policy(account_id: str, grants: tuple[dict[str, Any], ...] = ()) -> str:
     return json.dumps({
         "Version": "2012-10-17",
         "Statement": [{
@@ -38,7 +41,7 @@ def key_policy(account_id: str) -> str:
             "Principal": {"AWS": f"arn:aws:iam::{account_id}:root"},
             "Action": list(KEY_ADMIN_AND_USE_ACTIONS),
             "Resource": "*",
-        }],
+        }, *grants],
     })
 
 
@@ -52,7 +55,7 @@ class PlatformKey(pulumi.ComponentResource):
             description=args.description,
             enable_key_rotation=True,
             deletion_window_in_days=30,
-            policy=key_policy(args.account_id),
+            policy=key_policy(args.account_id, args.grants),
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
         )
         aws.kms.Alias(name, name=f"alias/{args.alias}", target_key_id=key.key_id,

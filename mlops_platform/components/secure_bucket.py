@@ -6,8 +6,9 @@ logging) must use SSE-S3, because S3's log delivery cannot write to SSE-KMS buck
 
 from __future__ import annotations
 
-import json
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -21,6 +22,8 @@ class SecureBucketArgs:
     """None only for an access-log bucket: it is encrypted with SSE-S3."""
     access_log_bucket: pulumi.Input[str] | None = None
     """Where server access logs go; None only for the access-log bucket itself."""
+    grants: Callable[[str], list[dict[str, Any]]] | None = None
+    """Extra bucket-policy statements (e.g. for a service that writes here), given the bucket's ARN."""
 
 
 class SecureBucket(pulumi.ComponentResource):
@@ -44,9 +47,9 @@ class SecureBucket(pulumi.ComponentResource):
             ignore_public_acls=True, restrict_public_buckets=True, opts=child)
         aws.s3.BucketOwnershipControls(name, bucket=bucket.id,
                                        rule={"object_ownership": "BucketOwnerEnforced"}, opts=child)
+        policy: pulumi.Output[str] = bucket.arn.apply(lambda arn: self._policy(arn, args, is_log_target))
         aws.s3.BucketPolicy(
-            name, bucket=bucket.id,
-            policy=bucket.arn.apply(lambda arn: bucket_policy(arn, args.account_id, is_log_target)),
+            name, bucket=bucket.id, policy=policy,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[public_access]))
         if args.access_log_bucket is not None:
             aws.s3.BucketLogging(name, bucket=bucket.id, target_bucket=args.access_log_bucket,
@@ -54,6 +57,12 @@ class SecureBucket(pulumi.ComponentResource):
         self.bucket = bucket.bucket
         self.arn = bucket.arn
         self.register_outputs({"bucket": bucket.bucket, "arn": bucket.arn})
+
+
+    @staticmethod
+    def _policy(bucket_arn: str, args: SecureBucketArgs, is_log_target: bool) -> pulumi.Output[str]:
+        grants = args.grants(bucket_arn) if args.grants else []
+        return pulumi.Output.json_dumps(bucket_policy(bucket_arn, args.account_id, is_log_target, grants))
 
 
 def _encryption_rule(
@@ -67,7 +76,9 @@ def _encryption_rule(
     }
 
 
-def bucket_policy(bucket_arn: str, account_id: str, accepts_access_logs: bool) -> str:
+def bucket_policy(bucket_arn: str, account_id: str, accepts_access_logs: bool,
+                  grants: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The bucket policy; `grants` may hold Outputs (the document is rendered with `Output.json_dumps`)."""
     statements: list[dict[str, object]] = [{
         "Sid": "DenyInsecureTransport",
         "Effect": "Deny",
@@ -85,4 +96,5 @@ def bucket_policy(bucket_arn: str, account_id: str, accepts_access_logs: bool) -
             "Resource": f"{bucket_arn}/*",
             "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
         })
-    return json.dumps({"Version": "2012-10-17", "Statement": statements})
+    statements.extend(grants or [])
+    return {"Version": "2012-10-17", "Statement": statements}

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -46,21 +48,22 @@ class TierContext:
         """A logical name unique within the stack, even where one stack hosts several tiers."""
         return f"{self.tier}-{suffix}"
 
-    def key(self, purpose: str) -> PlatformKey:
+    def key(self, purpose: str, grants: tuple[dict[str, Any], ...] = ()) -> PlatformKey:
         """The tier's customer-managed KMS key, aliased `alias/mlops-platform/<tier>`."""
         return PlatformKey(
             self.name("key"),
             PlatformKeyArgs(description=f"mlops-platform {self.tier} tier: {purpose}", account_id=self.account_id,
-                            alias=f"{contract.PROJECT}/{self.tier}", protect=self.protects_state),
+                            alias=f"{contract.PROJECT}/{self.tier}", protect=self.protects_state, grants=grants),
             self.child(),
         )
 
-    def bucket(self, suffix: str, key: PlatformKey) -> SecureBucket:
+    def bucket(self, suffix: str, key: PlatformKey,
+               grants: Callable[[str], list[dict[str, Any]]] | None = None) -> SecureBucket:
         """A data bucket of the tier, encrypted with `key` and logging to the tier's access-log bucket."""
         return SecureBucket(
             self.name(suffix),
             SecureBucketArgs(account_id=self.account_id, protect=self.protects_state, kms_key_arn=key.arn,
-                             access_log_bucket=self.access_log_bucket()),
+                             access_log_bucket=self.access_log_bucket(), grants=grants),
             self.child(),
         )
 

@@ -1,0 +1,104 @@
+"""IAM Identity Center: the platform's permission sets and which groups get them in which accounts.
+
+A permission set is assigned only in the accounts its role calls for (the data scientists' in the dev
+account alone) and only where the organization names a group for it in `organization.identityGroups`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_aws as aws
+
+from mlops_platform import topology
+
+AWS_MANAGED = "arn:aws:iam::aws:policy/"
+
+
+@dataclass(frozen=True)
+class PermissionSetSpec:
+    name: str
+    description: str
+    tiers: tuple[str, ...]
+    """Tiers whose accounts the set is assigned in."""
+    session_duration: str = "PT8H"
+    managed_policies: tuple[str, ...] = ()
+    inline_policy: Mapping[str, object] | None = None
+
+
+NON_PRODUCTION_TIERS = ("data", "artifact", "cicd", "ops", "dev")
+WORKLOAD_TIERS = (*NON_PRODUCTION_TIERS, "staging", "prod")
+
+PERMISSION_SETS: tuple[PermissionSetSpec, ...] = (
+    PermissionSetSpec(
+        "DataScientist", "Data scientists: SageMaker Studio in the dev account, read-only governed data",
+        ("dev",), inline_policy={"Version": "2012-10-17", "Statement": [
+            {"Sid": "OpenStudio", "Effect": "Allow",
+             "Action": ["sagemaker:CreatePresignedDomainUrl", "sagemaker:DescribeDomain", "sagemaker:ListDomains",
+                        "sagemaker:DescribeUserProfile", "sagemaker:ListUserProfiles", "sagemaker:ListApps"],
+             "Resource": "*"}]}),
+    PermissionSetSpec("MLEngineer", "ML engineers: build and operate pipelines outside production",
+                      NON_PRODUCTION_TIERS, managed_policies=("PowerUserAccess",)),
+    PermissionSetSpec(
+        "ModelApprover", "Approve or reject model packages in the registry; nothing else", ("artifact",),
+        inline_policy={"Version": "2012-10-17", "Statement": [
+            {"Sid": "ReviewAndApprove", "Effect": "Allow",
+             "Action": ["sagemaker:UpdateModelPackage", "sagemaker:DescribeModelPackage",
+                        "sagemaker:ListModelPackages", "sagemaker:DescribeModelPackageGroup",
+                        "sagemaker:ListModelPackageGroups"],
+             "Resource": "*"}]}),
+    PermissionSetSpec("PlatformEngineer", "Platform engineers: run the platform outside production",
+                      (*NON_PRODUCTION_TIERS, "staging"), managed_policies=("AdministratorAccess",)),
+    PermissionSetSpec("ReadOnly", "Audit: read-only everywhere", WORKLOAD_TIERS,
+                      managed_policies=("ReadOnlyAccess",)),
+    PermissionSetSpec("BreakGlassProd", "Emergency production access: one-hour sessions, every use alarmed",
+                      ("prod",), session_duration="PT1H", managed_policies=("AdministratorAccess",)),
+)
+
+
+@dataclass(frozen=True)
+class IdentityCenterArgs:
+    size: topology.Size
+    account_ids: Mapping[str, pulumi.Input[str]]
+    """Logical account name → id."""
+    groups: Mapping[str, str]
+    """Permission set name → Identity Store group id."""
+    permission_sets: Sequence[PermissionSetSpec] = field(default_factory=lambda: PERMISSION_SETS)
+
+
+def assignment_accounts(size: topology.Size, spec: PermissionSetSpec) -> list[str]:
+    """The logical accounts a permission set is assigned in: those hosting any of its tiers."""
+    hosts = {topology.stack_hosting(size, tier).account for tier in spec.tiers if tier in topology.tiers(size)}
+    return [account for account in topology.accounts(size) if account in hosts]
+
+
+class IdentityCenter(pulumi.ComponentResource):
+    def __init__(self, name: str, args: IdentityCenterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("mlops:identity:IdentityCenter", name, None, opts)
+        instances = aws.ssoadmin.get_instances_output(opts=pulumi.InvokeOptions(parent=self))
+        instance_arn = instances.arns.apply(lambda arns: arns[0])
+        child = pulumi.ResourceOptions(parent=self)
+        for spec in args.permission_sets:
+            permission_set = aws.ssoadmin.PermissionSet(
+                f"{name}-{spec.name}", name=spec.name, description=spec.description, instance_arn=instance_arn,
+                session_duration=spec.session_duration, opts=child)
+            for policy in spec.managed_policies:
+                aws.ssoadmin.ManagedPolicyAttachment(
+                    f"{name}-{spec.name}-{policy}", instance_arn=instance_arn,
+                    permission_set_arn=permission_set.arn, managed_policy_arn=AWS_MANAGED + policy, opts=child)
+            if spec.inline_policy is not None:
+                aws.ssoadmin.PermissionSetInlinePolicy(
+                    f"{name}-{spec.name}", instance_arn=instance_arn, permission_set_arn=permission_set.arn,
+                    inline_policy=json.dumps(spec.inline_policy), opts=child)
+            group = args.groups.get(spec.name)
+            if group is None:
+                continue
+            for account in assignment_accounts(args.size, spec):
+                aws.ssoadmin.AccountAssignment(
+                    f"{name}-{spec.name}-{account}", instance_arn=instance_arn,
+                    permission_set_arn=permission_set.arn, principal_id=group, principal_type="GROUP",
+                    target_id=args.account_ids[account], target_type="AWS_ACCOUNT", opts=child)
+        self.register_outputs({})
