@@ -68,7 +68,7 @@ def preview(
         sys.stdout.write(json.dumps(preview_document(result), indent=2, sort_keys=False) + "\n")
     else:
         print_preview(result, Console())
-    if result.mandatory_violations:
+    if result.failed:
         raise typer.Exit(EXIT_VIOLATIONS)
 
 

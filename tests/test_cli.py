@@ -122,7 +122,8 @@ def test_bad_flags_exit_2(args: tuple[str, ...], expected: str) -> None:
 
 def test_config_file_overrides_reach_every_stack(tmp_path: Path) -> None:
     override = write(tmp_path, "config:\n  mlops-platform:region: us-east-2\n  mlops-platform:owner: ml-team\n"
-                               "  mlops-platform:useCases: [churn]\n")
+                               "  mlops-platform:useCases: [churn]\n"
+                               "  mlops-platform:organization: {allowedRegions: [us-east-2]}\n")
     parsed = document("--size", "small", "--config", str(override))
     assert parsed["_exit_code"] == 0
     assert {stack["region"] for stack in parsed["stacks"]} == {"us-east-2"}

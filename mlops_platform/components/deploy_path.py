@@ -45,7 +45,7 @@ class DeployPath(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: DeployPathArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mlops:org:DeployPath", name, None, opts)
-        self._providers: dict[str, aws.Provider] = {}
+        self._member_providers: dict[str, aws.Provider] = {}
         deploy_role_arns = [contract.deploy_role_arn(account, args.deploy_role_name)
                             for account in args.workload_accounts.values()]
         bootstrap = PlatformRole(f"{name}-bootstrap", PlatformRoleArgs(
@@ -77,15 +77,15 @@ class DeployPath(pulumi.ComponentResource):
 
     def _member_provider(self, name: str, account_id: str, args: DeployPathArgs) -> aws.Provider:
         """Reaches a member account from the management account through the organization's access role."""
-        if account_id not in self._providers:
-            self._providers[account_id] = aws.Provider(
+        if account_id not in self._member_providers:
+            self._member_providers[account_id] = aws.Provider(
                 f"{name}-{account_id}", region=args.region, allowed_account_ids=[account_id],
                 assume_roles=[aws.ProviderAssumeRoleArgs(
                     role_arn=f"arn:aws:iam::{account_id}:role/{args.member_access_role_name}",
                     session_name=f"{contract.PROJECT}-org")],
                 default_tags=aws.ProviderDefaultTagsArgs(tags=dict(args.tags)),
                 opts=pulumi.ResourceOptions(parent=self))
-        return self._providers[account_id]
+        return self._member_providers[account_id]
 
 
 def _trust(principal: Mapping[str, object]) -> str:

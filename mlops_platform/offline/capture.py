@@ -32,6 +32,7 @@ UNKNOWN_ACCOUNT = "000000000000"
 @dataclass(frozen=True)
 class CapturedResource:
     urn: str
+    id: str
     type: str
     name: str
     custom: bool
@@ -91,6 +92,15 @@ class PlatformMocks(mocks.Mocks):
         if args.token == "aws:index/getAvailabilityZones:getAvailabilityZones":
             zones = [f"{region}{letter}" for letter in "abc"]
             return {"names": zones, "zoneIds": [f"{region[:3]}-az{n}" for n in (1, 2, 3)], "id": region}, []
+        if args.token == "aws:organizations/getOrganization:getOrganization":
+            return {"id": "o-preview0001", "arn": f"arn:aws:organizations::{account}:organization/o-preview0001",
+                    "masterAccountId": account, "featureSet": "ALL",
+                    "roots": [{"id": "r-prv1", "name": "Root", "arn": f"arn:aws:organizations::{account}:root/"
+                               "o-preview0001/r-prv1", "policyTypes": [{"type": "SERVICE_CONTROL_POLICY",
+                                                                         "status": "ENABLED"}]}]}, []
+        if args.token == "aws:ssoadmin/getInstances:getInstances":
+            return {"arns": ["arn:aws:sso:::instance/ssoins-preview000001"], "identityStoreIds": ["d-preview001"],
+                    "id": region}, []
         if args.token == "aws:index/getPartition:getPartition":
             return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}, []
         raise CaptureError(f"the offline preview has no mock for invoke {args.token!r}")
@@ -155,6 +165,7 @@ class CaptureMonitor(mocks.MockMonitor):
 def _captured_resource(request: Any, response: Any) -> CapturedResource:
     return CapturedResource(
         urn=response.urn,
+        id=response.id,
         type=request.type,
         name=request.name,
         custom=bool(request.custom),

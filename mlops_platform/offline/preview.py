@@ -10,6 +10,7 @@ from mlops_platform import topology
 from mlops_platform.config import ConfigError, PlatformConfig, parse_config
 from mlops_platform.offline.analyzer import PolicyAnalyzer, PolicyInfo, Violation
 from mlops_platform.offline.capture import CapturedStack, capture_stack
+from mlops_platform.offline.reachability import Reachability, prove
 from mlops_platform.offline.stack_config import ProjectConfig
 from mlops_platform.program import build_stack
 
@@ -38,10 +39,16 @@ class Preview:
     size: topology.Size
     stacks: list[StackPreview]
     policies: list[PolicyInfo]
+    reachability: Reachability | None = None
+    """The separation proof; None when only some stacks were previewed (`--stack`)."""
 
     @property
     def mandatory_violations(self) -> int:
         return sum(len(stack.mandatory) for stack in self.stacks)
+
+    @property
+    def failed(self) -> bool:
+        return self.mandatory_violations > 0 or (self.reachability is not None and not self.reachability.passed)
 
 
 def validate_stacks(project: ProjectConfig) -> list[PlatformConfig]:
@@ -71,7 +78,8 @@ def run_preview(project: ProjectConfig, only_stack: str | None = None, evaluate_
     finally:
         if analyzer is not None:
             analyzer.close()
-    return Preview(size=project.size, stacks=previews, policies=policies)
+    reachability = prove(configs[0], [c for c in captured.values()]) if only_stack is None else None
+    return Preview(size=project.size, stacks=previews, policies=policies, reachability=reachability)
 
 
 def shared_policy_config(project: ProjectConfig) -> dict[str, str]:

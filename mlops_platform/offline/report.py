@@ -10,6 +10,7 @@ from rich.table import Table
 
 from mlops_platform.offline.capture import CapturedResource
 from mlops_platform.offline.preview import Preview, StackPreview
+from mlops_platform.offline.reachability import Reachability
 
 SCHEMA_VERSION = 1
 
@@ -20,6 +21,7 @@ def preview_document(preview: Preview) -> dict[str, Any]:
         "schemaVersion": SCHEMA_VERSION,
         "size": preview.size.value,
         "mandatoryViolations": preview.mandatory_violations,
+        "reachability": preview.reachability.document() if preview.reachability else None,
         "policies": [{"name": p.name, "level": p.level, "description": p.description} for p in preview.policies],
         "stacks": [_stack_document(stack) for stack in preview.stacks],
     }
@@ -42,6 +44,7 @@ def _stack_document(stack: StackPreview) -> dict[str, Any]:
 def _resource_document(resource: CapturedResource) -> dict[str, Any]:
     return {
         "urn": resource.urn,
+        "id": resource.id,
         "type": resource.type,
         "name": resource.name,
         "custom": resource.custom,
@@ -63,10 +66,23 @@ def print_preview(preview: Preview, console: Console) -> None:
                   f"{len(preview.stacks)} stack(s), {len(preview.policies)} policies")
     for stack in preview.stacks:
         _print_stack(stack, console)
+    if preview.reachability is not None:
+        _print_reachability(preview.reachability, console)
     total = sum(len(s.captured.resources) for s in preview.stacks)
     verdict = ("[green]no mandatory violations[/green]" if preview.mandatory_violations == 0
                else f"[red]{preview.mandatory_violations} mandatory violation(s)[/red]")
+    if preview.reachability is not None and not preview.reachability.passed:
+        verdict += ", [red]data scientists can reach staging/prod[/red]"
     console.print(f"\n{total} resources in {len(preview.stacks)} stack(s): {verdict}")
+
+
+def _print_reachability(result: Reachability, console: Console) -> None:
+    console.rule("[bold]can data scientists reach staging or production?[/bold]")
+    for layer, state in result.document()["layers"].items():
+        style = {"holds": "green", "broken": "red"}.get(state, "dim")
+        console.print(f"  {layer:<11} [{style}]{state}[/{style}]")
+    for finding in result.findings:
+        console.print(f"  [red]{finding.layer}[/red]: {finding.message} ({finding.urn})", highlight=False)
 
 
 def _print_stack(stack: StackPreview, console: Console) -> None:

@@ -1,0 +1,109 @@
+"""The org tier (management account; medium and large sizes): AWS Organizations, the service control
+policies, IAM Identity Center, the deploy path into every workload account, and the organization trail."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import pulumi
+import pulumi_aws as aws
+
+from mlops_platform import contract, topology
+from mlops_platform.components.deploy_path import DeployPath, DeployPathArgs
+from mlops_platform.components.identity import IdentityCenter, IdentityCenterArgs
+from mlops_platform.components.kms_key import PlatformKey
+from mlops_platform.components.organization import (
+    OrganizationStructure,
+    OrganizationStructureArgs,
+    OrganizationTrail,
+    trail_bucket_grants,
+    trail_key_grants,
+)
+from mlops_platform.org import scps
+from mlops_platform.providers import default_tags
+from mlops_platform.tiers.context import TierContext
+
+SCP_UNITS: Mapping[str, tuple[str, ...]] = {
+    "deny-leave-organization": ("Data", "Infrastructure", "ML-Dev", "ML-Prod"),
+    "protect-security-services": ("Data", "Infrastructure", "ML-Dev", "ML-Prod"),
+    "region-guard": ("Data", "Infrastructure", "ML-Dev", "ML-Prod"),
+    "sagemaker-guardrails": ("Infrastructure", "ML-Dev", "ML-Prod"),
+    "production-separation": ("ML-Prod",),
+}
+"""Which OUs each service control policy is attached to (by the policy's short name)."""
+
+
+def build(ctx: TierContext) -> None:
+    cfg = ctx.cfg
+    org = cfg.organization
+    structure = OrganizationStructure(ctx.name("organization"), OrganizationStructureArgs(
+        size=cfg.size, accounts=cfg.accounts, create_organization=org.create_organization,
+        create_accounts=org.create_accounts, account_emails=org.account_emails,
+        member_access_role_name=org.member_access_role_name), ctx.child())
+    _attach_service_control_policies(ctx, structure)
+    IdentityCenter(ctx.name("identity"), IdentityCenterArgs(
+        size=cfg.size, account_ids=structure.account_ids, groups=org.identity_groups), ctx.child())
+    workload = {name: cfg.accounts[name] for name in topology.accounts(cfg.size) if name != "management"}
+    DeployPath(ctx.name("deploy-path"), DeployPathArgs(
+        management_account_id=ctx.account_id, cicd_account_id=cfg.account_of_tier("cicd"),
+        workload_accounts=workload, deploy_role_name=cfg.deploy_role_name, region=cfg.region,
+        member_access_role_name=org.member_access_role_name, tags=default_tags(cfg, ctx.tier)),
+        pulumi.ResourceOptions(parent=ctx.component, depends_on=[structure]))
+    key = ctx.key("organization trail and alerts",
+                  grants=(*trail_key_grants(ctx.account_id, cfg.region), EVENTBRIDGE_ENCRYPTS_ALERTS))
+    _organization_trail(ctx, key, structure.organization_id)
+    _break_glass_alarm(ctx, key)
+
+
+def service_control_policies(deploy_role_name: str, allowed_regions: Sequence[str]) -> list[scps.ServiceControlPolicy]:
+    return scps.all_policies(allowed_regions, deploy_role_name, contract.BOOTSTRAP_ROLE_NAME)
+
+
+def _attach_service_control_policies(ctx: TierContext, structure: OrganizationStructure) -> None:
+    for policy in service_control_policies(ctx.cfg.deploy_role_name, ctx.cfg.organization.allowed_regions):
+        short_name = policy.name.removeprefix("mlops-")
+        resource = aws.organizations.Policy(
+            ctx.name(short_name), name=policy.name, description=policy.description, type="SERVICE_CONTROL_POLICY",
+            content=policy.content(), opts=ctx.child())
+        for unit in SCP_UNITS[short_name]:
+            for index, target in enumerate(structure.policy_targets.get(unit, [])):
+                aws.organizations.PolicyAttachment(
+                    ctx.name(f"{short_name}-{unit.lower()}-{index}"), policy_id=resource.id, target_id=target,
+                    opts=ctx.child())
+
+
+def _organization_trail(ctx: TierContext, key: PlatformKey, organization_id: pulumi.Output[str]) -> None:
+    bucket = ctx.bucket("trail", key, grants=lambda arn: trail_bucket_grants(
+        arn, ctx.account_id, ctx.cfg.region, organization_id))
+    OrganizationTrail(ctx.name("trail"), bucket.bucket, key.arn, depends_on=[bucket], opts=ctx.child())
+
+
+BREAK_GLASS_PATTERN = {
+    "source": ["aws.sso"],
+    "detail-type": ["AWS API Call via CloudTrail"],
+    "detail": {"eventSource": ["sso.amazonaws.com"], "eventName": ["GetRoleCredentials"],
+               "requestParameters": {"roleName": ["BreakGlassProd"]}},
+}
+
+
+EVENTBRIDGE_ENCRYPTS_ALERTS = {
+    "Sid": "EventBridgePublishesEncryptedAlerts", "Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"},
+    "Action": ["kms:Decrypt", "kms:GenerateDataKey"], "Resource": "*",
+}
+
+
+def _break_glass_alarm(ctx: TierContext, key: PlatformKey) -> None:
+    """Every use of the break-glass permission set notifies the `mlops-break-glass` topic (subscribe to it)."""
+    topic = aws.sns.Topic(ctx.name("break-glass"), name="mlops-break-glass", kms_master_key_id=key.arn,
+                          opts=ctx.child())
+    rule = aws.cloudwatch.EventRule(
+        ctx.name("break-glass"), name="mlops-break-glass-used",
+        description="Someone took BreakGlassProd credentials",
+        event_pattern=pulumi.Output.json_dumps(BREAK_GLASS_PATTERN), opts=ctx.child())
+    aws.cloudwatch.EventTarget(ctx.name("break-glass"), rule=rule.name, arn=topic.arn, opts=ctx.child())
+    aws.sns.TopicPolicy(ctx.name("break-glass"), arn=topic.arn, policy=pulumi.Output.json_dumps({
+        "Version": "2012-10-17",
+        "Statement": [{"Sid": "EventBridgePublishes", "Effect": "Allow",
+                       "Principal": {"Service": "events.amazonaws.com"}, "Action": "sns:Publish",
+                       "Resource": topic.arn, "Condition": {"ArnEquals": {"aws:SourceArn": rule.arn}}}]}),
+        opts=ctx.child())
