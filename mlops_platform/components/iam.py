@@ -68,9 +68,11 @@ class PlatformRole(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: PlatformRoleArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mlops:security:PlatformRole", name, None, opts)
+        # A trust policy naming a role that does not exist yet is rejected by IAM: the role itself (not only
+        # its component) waits for whatever the component was told to depend on.
         role = aws.iam.Role(name, name=args.role_name, description=args.description,
                             assume_role_policy=args.trust_policy, max_session_duration=3600,
-                            opts=pulumi.ResourceOptions(parent=self))
+                            opts=pulumi.ResourceOptions(parent=self, depends_on=opts.depends_on if opts else None))
         if args.statements:
             aws.iam.RolePolicy(name, role=role.id, policy=document(args.statements),
                                opts=pulumi.ResourceOptions(parent=self))

@@ -1,0 +1,203 @@
+"""The org stack (medium and large) and the proof that data scientists cannot reach staging or production."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+import pytest
+
+from mlops_platform import contract, tiers
+from mlops_platform.components import identity
+from mlops_platform.offline.capture import CapturedResource
+from mlops_platform.offline.preview import Preview, StackPreview, run_preview
+from mlops_platform.offline.stack_config import load_project_config
+from mlops_platform.tiers import org
+from mlops_platform.tiers.context import TierContext
+
+ROOT = Path(__file__).resolve().parent.parent
+ACCOUNTS = {"management": "111111111111", "data": "222222222222", "artifact": "333333333333",
+            "cicd": "444444444444", "ops": "555555555555", "dev": "666666666666", "staging": "777777777777",
+            "prod": "888888888888"}
+
+
+def stack_of(preview: Preview, name: str) -> StackPreview:
+    return next(stack for stack in preview.stacks if stack.name == name)
+
+
+def of_type(stack: StackPreview, type_token: str) -> list[CapturedResource]:
+    return [r for r in stack.captured.resources if r.type == type_token]
+
+
+def trust(role: CapturedResource) -> list[dict[str, Any]]:
+    statements: list[dict[str, Any]] = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
+    return statements
+
+
+def preview(size: str, override: str | None = None, tmp_path: Path | None = None) -> Preview:
+    override_file = None
+    if override is not None and tmp_path is not None:
+        override_file = tmp_path / "Pulumi.override.yaml"
+        override_file.write_text("config:\n" + override)
+    return run_preview(load_project_config(ROOT, size, override_file), evaluate_policies=False)
+
+
+@pytest.mark.parametrize("size", ["medium", "large"])
+def test_adopting_accounts_creates_no_account_and_attaches_scps_to_the_accounts(
+        size: str, shipped_preview: Callable[[str], Preview]) -> None:
+    org_stack = stack_of(shipped_preview(size), "org")
+    assert of_type(org_stack, "aws:organizations/account:Account") == []
+    assert of_type(org_stack, "aws:organizations/organization:Organization") == []
+    assert of_type(org_stack, "aws:organizations/organizationalUnit:OrganizationalUnit") == []
+    policies = {p.id: p.inputs["name"] for p in of_type(org_stack, "aws:organizations/policy:Policy")}
+    attached = {(policies[a.inputs["policyId"]], a.inputs["targetId"])
+                for a in of_type(org_stack, "aws:organizations/policyAttachment:PolicyAttachment")}
+    for tier in ("staging", "prod"):
+        account = stack_of(shipped_preview(size), tier).config.account_id
+        assert ("mlops-production-separation", account) in attached
+        assert ("mlops-deny-leave-organization", account) in attached
+    dev_account = stack_of(shipped_preview(size), "dev").config.account_id
+    assert ("mlops-production-separation", dev_account) not in attached
+    assert ("mlops-sagemaker-guardrails", dev_account) in attached
+
+
+def test_creating_accounts_places_them_in_ous_protected_and_never_closed(tmp_path: Path) -> None:
+    emails = "".join(f"      {name}: aws+{name}@example.com\n" for name in ACCOUNTS if name != "management")
+    created = preview("large", "  mlops-platform:organization:\n    createAccounts: true\n"
+                               "    allowedRegions: [eu-west-1]\n    accountEmails:\n" + emails, tmp_path)
+    org_stack = stack_of(created, "org")
+    accounts = of_type(org_stack, "aws:organizations/account:Account")
+    assert sorted(a.inputs["name"] for a in accounts) == sorted(f"mlops-{n}" for n in ACCOUNTS if n != "management")
+    assert all(a.protect and a.inputs["closeOnDeletion"] is False for a in accounts)
+    units = {u.id: u.inputs["name"] for u in of_type(org_stack, "aws:organizations/organizationalUnit:"
+                                                                 "OrganizationalUnit")}
+    placement = {a.inputs["name"]: units[a.inputs["parentId"]] for a in accounts}
+    assert placement["mlops-prod"] == placement["mlops-staging"] == "ML-Prod"
+    assert placement["mlops-dev"] == "ML-Dev" and placement["mlops-data"] == "Data"
+    policies = {p.id: p.inputs["name"] for p in of_type(org_stack, "aws:organizations/policy:Policy")}
+    separation_targets = {a.inputs["targetId"] for a in of_type(
+        org_stack, "aws:organizations/policyAttachment:PolicyAttachment")
+        if policies[a.inputs["policyId"]] == "mlops-production-separation"}
+    assert {units[target] for target in separation_targets} == {"ML-Prod"}
+    assert created.reachability is not None and created.reachability.passed
+
+
+def test_deploy_roles_trust_exactly_the_pipeline_and_bootstrap_roles(
+        shipped_preview: Callable[[str], Preview]) -> None:
+    org_stack = stack_of(shipped_preview("large"), "org")
+    roles = {r.inputs["name"]: r for r in of_type(org_stack, "aws:iam/role:Role")}
+    deploy_roles = [r for r in of_type(org_stack, "aws:iam/role:Role") if r.inputs["name"] == "mlops-platform-deploy"]
+    assert len(deploy_roles) == 7, "one per workload account"
+    for role in deploy_roles:
+        (statement,) = trust(role)
+        assert statement["Principal"] == {"AWS": [contract.deploy_pipeline_role_arn(ACCOUNTS["cicd"]),
+                                                  contract.bootstrap_role_arn(ACCOUNTS["management"])]}
+        pipeline, bootstrap = roles[contract.DEPLOY_PIPELINE_ROLE_NAME], roles[contract.BOOTSTRAP_ROLE_NAME]
+        assert {pipeline.urn, bootstrap.urn} <= set(role.dependencies), "created after the roles it trusts"
+    pipeline = roles[contract.DEPLOY_PIPELINE_ROLE_NAME]
+    assert trust(pipeline)[0]["Principal"] == {"Service": ["codepipeline.amazonaws.com", "codebuild.amazonaws.com"]}
+
+
+def test_identity_center_permission_sets_and_where_they_are_assigned(
+        shipped_preview: Callable[[str], Preview]) -> None:
+    org_stack = stack_of(shipped_preview("large"), "org")
+    sets = {p.outputs["arn"]: p for p in of_type(org_stack, "aws:ssoadmin/permissionSet:PermissionSet")}
+    assert {p.inputs["name"] for p in sets.values()} == {
+        "DataScientist", "MLEngineer", "ModelApprover", "PlatformEngineer", "ReadOnly", "BreakGlassProd"}
+    break_glass = next(p for p in sets.values() if p.inputs["name"] == "BreakGlassProd")
+    assert break_glass.inputs["sessionDuration"] == "PT1H"
+    where: dict[str, set[str]] = {}
+    for assignment in of_type(org_stack, "aws:ssoadmin/accountAssignment:AccountAssignment"):
+        where.setdefault(sets[assignment.inputs["permissionSetArn"]].inputs["name"], set()).add(
+            assignment.inputs["targetId"])
+    assert where["DataScientist"] == {ACCOUNTS["dev"]}
+    assert where["ModelApprover"] == {ACCOUNTS["artifact"]}
+    assert where["BreakGlassProd"] == {ACCOUNTS["prod"]}
+    assert ACCOUNTS["prod"] not in where["PlatformEngineer"] | where["MLEngineer"]
+
+
+def test_organization_trail_is_multi_region_validated_and_encrypted(
+        shipped_preview: Callable[[str], Preview]) -> None:
+    org_stack = stack_of(shipped_preview("medium"), "org")
+    (trail,) = of_type(org_stack, "aws:cloudtrail/trail:Trail")
+    assert trail.inputs["isOrganizationTrail"] and trail.inputs["isMultiRegionTrail"]
+    assert trail.inputs["enableLogFileValidation"] and trail.protect
+    key = next(k for k in of_type(org_stack, "aws:kms/key:Key"))
+    assert trail.inputs["kmsKeyId"] == key.outputs["arn"]
+    bucket_policy = next(p for p in of_type(org_stack, "aws:s3/bucketPolicy:BucketPolicy") if "trail" in p.name)
+    sids = {s["Sid"] for s in json.loads(bucket_policy.inputs["policy"])["Statement"]}
+    assert {"CloudTrailChecksTheBucketAcl", "CloudTrailWritesTheOrganizationTrail"} <= sids
+    key_sids = {s.get("Sid") for s in json.loads(key.inputs["policy"])["Statement"]}
+    assert "CloudTrailEncryptsTheOrganizationTrail" in key_sids
+
+
+@pytest.mark.parametrize("size", ["small", "medium", "large"])
+def test_the_shipped_configuration_keeps_data_scientists_out(
+        size: str, shipped_preview: Callable[[str], Preview]) -> None:
+    result = shipped_preview(size).reachability
+    assert result is not None and result.passed, result.findings if result else None
+    states = result.document()["layers"]
+    expected = "not-applicable" if size == "small" else "holds"
+    assert (states["identity"], states["guardrails"]) == (expected, expected)
+    assert (states["trust"], states["own-rights"]) == ("holds", "holds")
+
+
+def broken_layers(result: Preview) -> set[str]:
+    assert result.reachability is not None
+    return {finding.layer for finding in result.reachability.findings}
+
+
+def test_data_scientist_assigned_to_prod_breaks_the_proof(monkeypatch: pytest.MonkeyPatch) -> None:
+    sets = tuple(s if s.name != "DataScientist" else identity.PermissionSetSpec(
+        s.name, s.description, ("dev", "prod"), inline_policy=s.inline_policy) for s in identity.PERMISSION_SETS)
+    monkeypatch.setattr(identity, "PERMISSION_SETS", sets)
+    monkeypatch.setattr(identity.IdentityCenterArgs.__dataclass_fields__["permission_sets"], "default_factory",
+                        lambda: sets)
+    assert broken_layers(preview("large")) == {"identity"}
+
+
+@pytest.mark.parametrize("trusted", [
+    {"AWS": f"arn:aws:iam::{ACCOUNTS['dev']}:root"},
+    {"AWS": "*"},
+    "*",
+    {"AWS": f"arn:aws:iam::{ACCOUNTS['dev']}:role/mlops-dev-data-scientist"},
+])
+def test_a_prod_role_trusting_outside_the_deploy_path_breaks_the_proof(
+        trusted: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    shipped = tiers.BUILDERS["prod"]
+
+    def prod_with_extra_role(ctx: TierContext) -> None:
+        shipped(ctx)
+        aws.iam.Role("backdoor", name="backdoor", assume_role_policy=json.dumps({
+            "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": trusted,
+                                                     "Action": "sts:AssumeRole"}]}),
+            opts=pulumi.ResourceOptions(parent=ctx.component))
+
+    monkeypatch.setitem(tiers.BUILDERS, "prod", prod_with_extra_role)
+    result = preview("large")
+    assert broken_layers(result) == {"trust"}
+    assert all(f.urn.endswith("::backdoor") for f in result.reachability.findings)  # type: ignore[union-attr]
+
+
+def test_detaching_the_separation_scp_from_prod_breaks_the_proof(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(org.SCP_UNITS, "production-separation", ())  # type: ignore[arg-type]
+    result = preview("medium")
+    assert broken_layers(result) == {"guardrails"}
+    assert {f.urn for f in result.reachability.findings} == {"777777777777", "888888888888"}  # type: ignore[union-attr]
+
+
+def test_preview_exits_1_when_the_proof_fails(monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from mlops_platform.cli import app
+
+    monkeypatch.setitem(org.SCP_UNITS, "production-separation", ())  # type: ignore[arg-type]
+    result = CliRunner().invoke(app, ["preview", "--project-dir", str(ROOT), "--size", "medium", "--json"])
+    assert result.exit_code == 1
+    document = json.loads(result.stdout)
+    assert document["reachability"]["passed"] is False
+    assert document["reachability"]["layers"]["guardrails"] == "broken"
