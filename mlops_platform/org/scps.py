@@ -348,12 +348,41 @@ def production_separation(deploy_role_name: str, bootstrap_role_name: str) -> Se
     )
 
 
-def all_policies(allowed_regions: Sequence[str], deploy_role_name: str,
-                 bootstrap_role_name: str) -> list[ServiceControlPolicy]:
+MAX_POLICIES_PER_TARGET = 5
+"""AWS attaches at most five SCPs to a root, OU or account, and AWS's own FullAWSAccess is one of them."""
+
+
+def building_blocks(allowed_regions: Sequence[str], deploy_role_name: str,
+                    bootstrap_role_name: str) -> list[ServiceControlPolicy]:
+    """Every guardrail as its own document (each tested on its own)."""
     return [
         deny_leaving_organization(),
         region_guard(allowed_regions),
         protect_security_services(bootstrap_role_name),
+        sagemaker_guardrails(),
+        production_separation(deploy_role_name, bootstrap_role_name),
+    ]
+
+
+def baseline_protections(bootstrap_role_name: str) -> ServiceControlPolicy:
+    """Leaving the organization and blinding the security services, in one policy: production accounts carry
+    four platform SCPs beside FullAWSAccess, and AWS allows five per target."""
+    statements = [*deny_leaving_organization().document["Statement"],
+                  *protect_security_services(bootstrap_role_name).document["Statement"]]
+    return ServiceControlPolicy(
+        name="mlops-baseline-protections",
+        description="Member accounts cannot leave the organization; CloudTrail, GuardDuty and AWS Config cannot be "
+                    "stopped, deleted or blinded, except by the platform's bootstrap role.",
+        document=_document(*statements),
+    )
+
+
+def all_policies(allowed_regions: Sequence[str], deploy_role_name: str,
+                 bootstrap_role_name: str) -> list[ServiceControlPolicy]:
+    """The policies the org stack creates and attaches."""
+    return [
+        baseline_protections(bootstrap_role_name),
+        region_guard(allowed_regions),
         sagemaker_guardrails(),
         production_separation(deploy_role_name, bootstrap_role_name),
     ]

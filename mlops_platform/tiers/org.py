@@ -24,8 +24,7 @@ from mlops_platform.providers import default_tags
 from mlops_platform.tiers.context import TierContext
 
 SCP_UNITS: Mapping[str, tuple[str, ...]] = {
-    "deny-leave-organization": ("Data", "Infrastructure", "ML-Dev", "ML-Prod"),
-    "protect-security-services": ("Data", "Infrastructure", "ML-Dev", "ML-Prod"),
+    "baseline-protections": ("Data", "Infrastructure", "ML-Dev", "ML-Prod"),
     "region-guard": ("Data", "Infrastructure", "ML-Dev", "ML-Prod"),
     "sagemaker-guardrails": ("Infrastructure", "ML-Dev", "ML-Prod"),
     "production-separation": ("ML-Prod",),
