@@ -16,8 +16,8 @@ from mlops_platform.cli import app
 from mlops_platform.tiers.context import TierContext
 
 ROOT = Path(__file__).resolve().parent.parent
-RESOURCE_FIELDS = {"urn", "type", "name", "parent", "provider", "protect", "dependencies", "propertyDependencies",
-                   "inputs", "outputs"}
+RESOURCE_FIELDS = {"urn", "id", "type", "name", "parent", "provider", "protect", "ignoreChanges", "dependencies",
+                   "propertyDependencies", "inputs", "outputs"}
 
 
 def run(*args: str) -> Any:
@@ -50,7 +50,9 @@ def test_preview_shows_every_stack_of_the_size_and_passes(size: str | None, stac
 
 def test_json_document_keeps_its_documented_fields() -> None:
     parsed = document("--size", "small")
-    assert {"schemaVersion", "size", "mandatoryViolations", "policies", "stacks"} <= set(parsed)
+    assert {"schemaVersion", "size", "mandatoryViolations", "reachability", "policies", "stacks"} <= set(parsed)
+    assert parsed["reachability"] == {"passed": True, "findings": [], "layers": {
+        "identity": "not-applicable", "trust": "holds", "guardrails": "not-applicable", "own-rights": "holds"}}
     assert parsed["schemaVersion"] == 1 and parsed["size"] == "small" and parsed["mandatoryViolations"] == 0
     dev = parsed["stacks"][0]
     assert {"name", "tiers", "account", "region", "resources", "stackReferences", "outputs", "violations"} <= set(dev)
