@@ -111,23 +111,26 @@ class ServingEndpoint(pulumi.ComponentResource):
         self.register_outputs({"endpointName": endpoint.name})
 
     def _rollback_alarms(self, name: str, endpoint_name: str) -> list[aws.cloudwatch.MetricAlarm]:
-        dimensions = {"EndpointName": endpoint_name, "VariantName": VARIANT}
         errors_name, latency_name = rollback_alarm_names(endpoint_name)
-        errors = aws.cloudwatch.MetricAlarm(
-            f"{name}-5xx-errors", name=errors_name, namespace="AWS/SageMaker",
-            metric_name="Invocation5XXErrors", dimensions=dimensions, statistic="Sum", period=60,
-            evaluation_periods=3, datapoints_to_alarm=2, threshold=ERRORS_PER_MINUTE,
-            comparison_operator="GreaterThanOrEqualToThreshold", treat_missing_data="notBreaching",
-            alarm_description=f"{endpoint_name}: model errors; rolls back a canary deployment",
+        return [
+            self._alarm(f"{name}-5xx-errors", errors_name, endpoint_name, "Invocation5XXErrors",
+                        ERRORS_PER_MINUTE, "model errors", statistic="Sum"),
+            self._alarm(f"{name}-model-latency-p99", latency_name, endpoint_name, "ModelLatency",
+                        LATENCY_P99_MICROSECONDS, "p99 model latency", extended_statistic="p99"),
+        ]
+
+    def _alarm(self, resource_name: str, alarm_name: str, endpoint_name: str, metric: str, threshold: float,
+               what: str, statistic: str | None = None,
+               extended_statistic: str | None = None) -> aws.cloudwatch.MetricAlarm:
+        """Two of three one-minute periods at or over the threshold: the endpoint is unhealthy."""
+        return aws.cloudwatch.MetricAlarm(
+            resource_name, name=alarm_name, namespace="AWS/SageMaker", metric_name=metric,
+            dimensions={"EndpointName": endpoint_name, "VariantName": VARIANT}, statistic=statistic,
+            extended_statistic=extended_statistic, period=60, evaluation_periods=3, datapoints_to_alarm=2,
+            threshold=threshold, comparison_operator="GreaterThanOrEqualToThreshold",
+            treat_missing_data="notBreaching",
+            alarm_description=f"{endpoint_name}: {what}; rolls back a canary deployment",
             opts=pulumi.ResourceOptions(parent=self))
-        latency = aws.cloudwatch.MetricAlarm(
-            f"{name}-model-latency-p99", name=latency_name, namespace="AWS/SageMaker",
-            metric_name="ModelLatency", dimensions=dimensions, extended_statistic="p99", period=60,
-            evaluation_periods=3, datapoints_to_alarm=2, threshold=LATENCY_P99_MICROSECONDS,
-            comparison_operator="GreaterThanOrEqualToThreshold", treat_missing_data="notBreaching",
-            alarm_description=f"{endpoint_name}: p99 model latency; rolls back a canary deployment",
-            opts=pulumi.ResourceOptions(parent=self))
-        return [errors, latency]
 
     def _autoscaling(self, name: str, endpoint: aws.sagemaker.Endpoint, args: ServingEndpointArgs) -> None:
         target = aws.appautoscaling.Target(

@@ -21,6 +21,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import boto3  # type: ignore[import-untyped]
 import botocore.session
@@ -234,6 +235,19 @@ def _training_image(args: RetrainingPipelineArgs) -> str:
     return str(sm.image_uris.retrieve(framework="xgboost", region=args.region, version=XGBOOST_VERSION))
 
 
+def _processing_job(args: RetrainingPipelineArgs, session: _OfflinePipelineSession) -> dict[str, Any]:
+    """What every processing job of the pipeline shares: its role, size, KMS keys and VPC."""
+    return {
+        "role": args.role_arn,
+        "instance_type": args.processing_instance_type,
+        "instance_count": 1,
+        "volume_kms_key": args.kms_key_arn,
+        "output_kms_key": args.kms_key_arn,
+        "network_config": _network(args),
+        "sagemaker_session": session,
+    }
+
+
 def _network(args: RetrainingPipelineArgs) -> sm.NetworkConfig:
     return sm.NetworkConfig(
         enable_network_isolation=True,
@@ -262,16 +276,7 @@ def _processing_output(args: RetrainingPipelineArgs, step: str, name: str) -> sm
 def _preprocess_step(
     args: RetrainingPipelineArgs, session: _OfflinePipelineSession, params: _Parameters
 ) -> sm.ProcessingStep:
-    processor = sm.SKLearnProcessor(
-        framework_version=SKLEARN_VERSION,
-        role=args.role_arn,
-        instance_type=args.processing_instance_type,
-        instance_count=1,
-        volume_kms_key=args.kms_key_arn,
-        output_kms_key=args.kms_key_arn,
-        network_config=_network(args),
-        sagemaker_session=session,
-    )
+    processor = sm.SKLearnProcessor(framework_version=SKLEARN_VERSION, **_processing_job(args, session))
     step_args = processor.run(
         code=_script_uri(args, "preprocess.py"),
         inputs=[
@@ -329,17 +334,7 @@ def _evaluate_step(
     report: sm.PropertyFile,
 ) -> sm.ProcessingStep:
     """Runs evaluate.py in the training image: the built-in XGBoost image has python3, xgboost, pandas, sklearn."""
-    processor = sm.ScriptProcessor(
-        image_uri=image_uri,
-        command=["python3"],
-        role=args.role_arn,
-        instance_type=args.processing_instance_type,
-        instance_count=1,
-        volume_kms_key=args.kms_key_arn,
-        output_kms_key=args.kms_key_arn,
-        network_config=_network(args),
-        sagemaker_session=session,
-    )
+    processor = sm.ScriptProcessor(image_uri=image_uri, command=["python3"], **_processing_job(args, session))
     step_args = processor.run(
         code=_script_uri(args, "evaluate.py"),
         inputs=[
