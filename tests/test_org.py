@@ -202,3 +202,12 @@ def test_preview_exits_1_when_the_proof_fails(monkeypatch: pytest.MonkeyPatch) -
     document = json.loads(result.stdout)
     assert document["reachability"]["passed"] is False
     assert document["reachability"]["layers"]["guardrails"] == "broken"
+
+
+def test_detaching_the_separation_scp_from_the_prod_ou_breaks_the_proof(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setitem(org.SCP_UNITS, "production-separation", ("ML-Dev",))  # type: ignore[arg-type]
+    emails = "".join(f"      {name}: aws+{name}@example.com\n" for name in ACCOUNTS if name != "management")
+    created = preview("large", "  mlops-platform:organization:\n    createAccounts: true\n"
+                               "    allowedRegions: [eu-west-1]\n    accountEmails:\n" + emails, tmp_path)
+    assert broken_layers(created) == {"guardrails"}
