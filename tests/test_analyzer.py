@@ -33,8 +33,10 @@ def capture_bare_bucket(tier: str, stack: str, protect: bool = False, rotate_key
     """A tier whose only content is a bucket with none of SecureBucket's safeguards, and a KMS key."""
 
     def program() -> None:
+        tags = {"mlops:tier": tier, "mlops:size": "large", "mlops:stack": stack, "mlops:owner": "platform-team",
+                "managed-by": "pulumi/mlops-platform"}
         provider = aws.Provider(tier, region="eu-west-1", allowed_account_ids=["333333333333"],
-                                default_tags=aws.ProviderDefaultTagsArgs(tags={"mlops:tier": tier}))
+                                default_tags=aws.ProviderDefaultTagsArgs(tags=tags))
         component = TierComponent(tier, provider)
         aws.s3.Bucket("bare", opts=pulumi.ResourceOptions(parent=component, protect=protect))
         aws.kms.Key("key", enable_key_rotation=rotate_key,

@@ -38,6 +38,8 @@ class ApprovalDeployerArgs:
     rollback_alarm_names: Sequence[str]
     kms_key_arn: pulumi.Input[str]
     registry_account_id: str
+    data_capture_uri: pulumi.Input[str] | None = None
+    """Where every deployed version's endpoint config captures its data (as the first version's does)."""
 
 
 class ApprovalDeployer(pulumi.ComponentResource):
@@ -66,6 +68,7 @@ class ApprovalDeployer(pulumi.ComponentResource):
                 "CANARY_WAIT_SECONDS": str(args.canary_wait_seconds),
                 "ROLLBACK_ALARM_NAMES": ",".join(args.rollback_alarm_names),
                 "KMS_KEY_ARN": args.kms_key_arn,
+                **({"DATA_CAPTURE_S3_URI": args.data_capture_uri} if args.data_capture_uri is not None else {}),
             },
             timeout_seconds=60, kms_key_arn=args.kms_key_arn), child)
         aws.lambda_.FunctionEventInvokeConfig(

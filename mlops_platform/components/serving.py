@@ -172,4 +172,17 @@ def model_statements(args: ServingEndpointArgs, endpoint_name: str) -> Sequence[
               sid="WriteEndpointLogs"),
         allow(["cloudwatch:PutMetricData"], "*", {"StringEquals": {"cloudwatch:namespace": "/aws/sagemaker/Endpoints"}},
               sid="PublishEndpointMetrics"),
+        *_capture_statements(args),
+    ]
+
+
+def _capture_statements(args: ServingEndpointArgs) -> list[Statement]:
+    """Data capture writes requests and responses as the model's role, encrypted with the tier's key."""
+    if args.data_capture_uri is None:
+        return []
+    objects = pulumi.Output.from_input(args.data_capture_uri).apply(
+        lambda uri: "arn:aws:s3:::" + uri.removeprefix("s3://").rstrip("/") + "/*")
+    return [
+        allow(["s3:PutObject"], [objects], sid="WriteCapturedData"),
+        allow(["kms:Encrypt", "kms:GenerateDataKey"], [args.kms_key_arn], sid="EncryptCapturedData"),
     ]

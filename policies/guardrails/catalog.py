@@ -3,6 +3,32 @@
 from __future__ import annotations
 
 from guardrails.framework import Rule
-from guardrails.rules import data_safety, kms, s3
+from guardrails.rules import (
+    apigateway,
+    codebuild,
+    data_safety,
+    ecr,
+    iam,
+    kms,
+    lambdas,
+    public_access,
+    s3,
+    sagemaker,
+    separation,
+    tags,
+)
 
-RULES: tuple[Rule, ...] = (*s3.RULES, *kms.RULES, *data_safety.RULES)
+RULES: tuple[Rule, ...] = (
+    *separation.RULES,
+    *sagemaker.RULES,
+    *s3.RULES,
+    *kms.RULES,
+    *ecr.RULES,
+    *lambdas.RULES,
+    *apigateway.RULES,
+    *codebuild.RULES,
+    *iam.RULES,
+    *public_access.RULES,
+    *data_safety.RULES,
+    *tags.RULES,
+)

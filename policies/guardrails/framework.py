@@ -1,16 +1,29 @@
-"""Rules, and how each becomes two policies: mandatory for enforced tiers, advisory for dev.
+"""Rules, and how each becomes policies judged per resource tier.
 
 A resource's tier comes, in order, from the tier component it is built under (`mlops:tier:<Tier>` in its
 URN), from the `mlops:tier` default tag of the provider it deploys through, and from the stack's name
 (stacks are named after tiers). A resource whose tier cannot be told is judged as enforced: forgetting
 something never weakens production.
+
+A rule is written once, as one of three kinds of check:
+- a resource check: the inputs of one resource (`Analyze`), yielding a message per violation;
+- a stack check: one resource of the rule's types judged with the whole stack around it (`AnalyzeStack`);
+- a stack-wide check: a whole stack, yielding (resource, message) pairs.
+
+Values that are unknown during a preview raise `UnknownValueError` when read; the SDK turns that into an
+advisory "can't run policy during preview" diagnostic. Stack checks judge every subject on its own, so one
+unknown value never hides the verdict on the others: what could not be decided is reported together, as one
+advisory, after every decided violation. A rule that lacks information other than an unknown value (say, the
+accounts are not configured) raises `Undecided` to the same effect.
 """
 
 from __future__ import annotations
 
+import enum
+import functools
 import json
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from pulumi_policy import (
@@ -23,26 +36,137 @@ from pulumi_policy import (
     StackValidationArgs,
     StackValidationPolicy,
 )
+from pulumi_policy.proxy import UnknownValueError
 
+from guardrails.documents import account_of, strings
+from guardrails.platform import Platform
 from mlops_platform import contract, topology
 
 DEV_SUFFIX = "-dev"
+UNDECIDED_SHOWN = 5
+"""How many undecided subjects one advisory names before it summarises the rest."""
 
-ResourceCheck = Callable[["Subject"], Iterable[str]]
-"""Yields one message per violation of the resource it is given."""
-StackCheck = Callable[[list[PolicyResource]], Iterable[tuple[PolicyResource, str]]]
-"""Yields (resource, message) per violation found among all of a stack's resources."""
+
+class DevMode(enum.Enum):
+    """How a rule treats resources of the dev tier."""
+
+    ADVISORY = "advisory"
+    """`<rule>` blocks outside dev; its twin `<rule>-dev` advises in dev."""
+    MANDATORY = "mandatory"
+    """One policy that blocks in every tier, dev included (separation of production)."""
+    NOT_CHECKED = "not checked"
+    """One policy that blocks outside dev; dev is not judged (e.g. state that dev lets go on purpose)."""
+
+
+class Undecided(UnknownValueError):
+    """A rule could not decide: reported as an advisory diagnostic that says why."""
+
+    def __init__(self, message: str) -> None:
+        Exception.__init__(self, message)
+        self.unknown_type_sentinel = ""
+        self.props: list[str] = []
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where a resource lives: its tier and (when its provider names one) its account."""
+
+    tier: str | None
+    account: str | None
+
+    @property
+    def enforced(self) -> bool:
+        return self.tier is None or topology.tier_is_enforced(self.tier)
+
+    def in_tiers(self, tiers: frozenset[str], known: Platform) -> bool:
+        """Whether the resource belongs to one of `tiers`: by its own tier, or by deploying into an account
+        that hosts nothing but those tiers (e.g. the org stack creating a role in the prod account)."""
+        if self.tier in tiers:
+            return True
+        if self.account is None:
+            return False
+        hosted = known.tiers_in_account(self.account)
+        return bool(hosted) and hosted <= tiers
 
 
 @dataclass(frozen=True)
 class Subject:
-    """One resource as a resource rule sees it."""
+    """One resource as a resource check sees it: its inputs, options and placement."""
 
     type: str
     urn: str
     name: str
     props: Mapping[str, Any]
     protect: bool
+    placement: Placement = field(default_factory=lambda: Placement(None, None))
+    provider_props: Mapping[str, Any] | None = None
+
+
+ResourceCheck = Callable[[Subject], Iterable[str]]
+"""Yields one message per violation of the resource it is given."""
+SubjectCheck = Callable[["StackView", PolicyResource], Iterable[str]]
+"""Yields one message per violation of one resource, judged with the whole stack."""
+StackWideCheck = Callable[["StackView"], Iterable[tuple[PolicyResource, str]]]
+"""Yields (resource, message) per violation found among all of a stack's resources."""
+
+
+class StackView:
+    """A stack's resources (their outputs, as AnalyzeStack hands them) with lookups the stack checks share."""
+
+    def __init__(self, resources: list[PolicyResource]) -> None:
+        self.resources = resources
+        self._placements: dict[str, Placement] = {}
+        self.undecided: list[tuple[PolicyResource, str]] = []
+
+    def of_type(self, *types: str) -> list[PolicyResource]:
+        return [resource for resource in self.resources if resource.resource_type in types]
+
+    def placement(self, resource: PolicyResource) -> Placement:
+        if resource.urn not in self._placements:
+            provider = resource.provider.props if resource.provider is not None else None
+            self._placements[resource.urn] = placement_of(resource.urn, provider)
+        return self._placements[resource.urn]
+
+    def referrers(self, types: Iterable[str], key: str, target: PolicyResource,
+                  identities: Iterable[str] = ()) -> list[PolicyResource]:
+        """Resources of `types` whose `key` input refers to `target`: by property dependency, or (when the value
+        is known) by equalling one of the target's `identities` (its name, id or ARN)."""
+        wanted = set(types)
+        names = {identity for identity in identities if identity}
+        return [resource for resource in self.resources if resource.resource_type in wanted
+                and refers_to(resource, key, target, names)]
+
+    def guard(self, resource: PolicyResource,
+              check: Callable[[], Iterable[str]]) -> Iterator[tuple[PolicyResource, str]]:
+        """Runs one subject's check; an unknown value puts the subject on the undecided list instead."""
+        try:
+            for message in list(check()):
+                yield resource, message
+        except UnknownValueError as err:
+            self.undecided.append((resource, err.message))
+
+
+def refers_to(resource: PolicyResource, key: str, target: PolicyResource, identities: set[str]) -> bool:
+    if any(dependency.urn == target.urn for dependency in resource.property_dependencies.get(key, [])):
+        return True
+    if not identities:
+        return False
+    value = known(resource.props, key)
+    return isinstance(value, str) and value in identities
+
+
+def known(props: Mapping[str, Any], key: str) -> Any:
+    """A property's value, or None when it is absent or unknown during the preview."""
+    try:
+        return props.get(key)
+    except UnknownValueError:
+        return None
+
+
+def identities(resource: PolicyResource, *keys: str) -> set[str]:
+    """The known string values of a resource's naming outputs (name, id, arn, ...)."""
+    return {value for key in keys if isinstance(value := known(resource.props, key), str) and value}
 
 
 @dataclass(frozen=True)
@@ -52,62 +176,100 @@ class Rule:
     severity: Severity
     remediation: str
     security_hub: str | None = None
+    """Matching AWS Security Hub control ids, comma-separated (e.g. `KMS.1, KMS.2`)."""
     resource_types: frozenset[str] | None = None
-    resource_check: ResourceCheck | None = None
-    stack_check: StackCheck | None = None
-    advises_dev: bool = True
-    """False for rules that hold only outside dev (e.g. protecting state that dev deliberately lets go)."""
+    check: ResourceCheck | None = None
+    stack_check: SubjectCheck | None = None
+    stack_wide: StackWideCheck | None = None
+    dev: DevMode = DevMode.ADVISORY
+
+    def __post_init__(self) -> None:
+        kinds = [kind for kind in (self.check, self.stack_check, self.stack_wide) if kind is not None]
+        if not kinds or (self.check is not None and len(kinds) > 1):
+            raise ValueError(f"rule {self.name}: give a resource check, or stack checks, not both or neither")
 
     def policies(self) -> list[ResourceValidationPolicy | StackValidationPolicy]:
-        """The rule as policies: `<name>` blocks in enforced tiers, `<name>-dev` advises in dev."""
-        if not self.advises_dev:
-            return [self._policy(enforced=True)]
-        return [self._policy(enforced=True), self._policy(enforced=False)]
+        """The rule as policies: `<name>` blocks where the rule applies; `<name>-dev` advises in dev."""
+        if self.dev is DevMode.ADVISORY:
+            return [self._policy(twin=False), self._policy(twin=True)]
+        return [self._policy(twin=False)]
 
-    def _policy(self, enforced: bool) -> ResourceValidationPolicy | StackValidationPolicy:
-        name = self.name if enforced else self.name + DEV_SUFFIX
-        level = EnforcementLevel.MANDATORY if enforced else EnforcementLevel.ADVISORY
-        description = self.description if enforced else f"{self.description} (advice for the dev tier)"
+    @property
+    def security_hub_ids(self) -> list[str]:
+        return [control.strip() for control in (self.security_hub or "").split(",") if control.strip()]
+
+    def _judges(self, placement: Placement, twin: bool) -> bool:
+        if self.dev is DevMode.MANDATORY:
+            return True
+        return placement.enforced != twin
+
+    def _policy(self, twin: bool) -> ResourceValidationPolicy | StackValidationPolicy:
+        """`twin`: the advisory `<name>-dev` policy, which judges the dev tier alone."""
         common: dict[str, Any] = {
-            "name": name,
-            "description": description,
-            "enforcement_level": level,
+            "name": self.name + DEV_SUFFIX if twin else self.name,
+            "description": f"{self.description} (advice for the dev tier)" if twin else self.description,
+            "enforcement_level": EnforcementLevel.ADVISORY if twin else EnforcementLevel.MANDATORY,
             "severity": self.severity,
             "remediation_steps": self.remediation,
-            "tags": [f"security-hub:{self.security_hub}"] if self.security_hub else None,
+            "tags": [f"security-hub:{control}" for control in self.security_hub_ids] or None,
         }
-        if self.stack_check is not None:
-            return StackValidationPolicy(validate=self._stack_validator(enforced), **common)
-        return ResourceValidationPolicy(validate=self._resource_validator(enforced), **common)
+        if self.check is not None:
+            return ResourceValidationPolicy(validate=self._resource_validator(twin), **common)
+        return StackValidationPolicy(validate=self._stack_validator(twin), **common)
 
-    def _resource_validator(self, enforced: bool) -> Callable[[ResourceValidationArgs, ReportViolation], None]:
-        check = self.resource_check
+    def _resource_validator(self, twin: bool) -> Callable[[ResourceValidationArgs, ReportViolation], None]:
+        check = self.check
         types = self.resource_types
-        assert check is not None, f"rule {self.name} has neither a resource nor a stack check"
+        assert check is not None
 
         def validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
             if types is not None and args.resource_type not in types:
                 return
             provider_props = args.provider.props if args.provider is not None else None
-            if is_enforced(args.urn, provider_props) != enforced:
+            placement = placement_of(args.urn, provider_props)
+            if not self._judges(placement, twin):
                 return
-            subject = Subject(args.resource_type, args.urn, args.name, args.props, bool(args.opts.protect))
+            subject = Subject(args.resource_type, args.urn, args.name, args.props, bool(args.opts.protect),
+                              placement, provider_props)
             for message in check(subject):
                 report_violation(message, args.urn)
 
         return validate
 
-    def _stack_validator(self, enforced: bool) -> Callable[[StackValidationArgs, ReportViolation], None]:
-        check = self.stack_check
-        assert check is not None
-
+    def _stack_validator(self, twin: bool) -> Callable[[StackValidationArgs, ReportViolation], None]:
         def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
-            for resource, message in check(list(args.resources)):
-                provider_props = resource.provider.props if resource.provider is not None else None
-                if is_enforced(resource.urn, provider_props) == enforced:
+            stack = StackView(list(args.resources))
+            for resource, message in self._stack_findings(stack):
+                if self._judges(stack.placement(resource), twin):
                     report_violation(message, resource.urn)
+            undecided = [(r, m) for r, m in stack.undecided if self._judges(stack.placement(r), twin)]
+            if undecided:
+                raise Undecided(undecided_message(undecided))
 
         return validate
+
+    def _stack_findings(self, stack: StackView) -> Iterator[tuple[PolicyResource, str]]:
+        if self.stack_wide is not None:
+            yield from self.stack_wide(stack)
+        subject_check = self.stack_check
+        if subject_check is None:
+            return
+        for resource in stack.resources:
+            if self.resource_types is None or resource.resource_type in self.resource_types:
+                yield from stack.guard(resource, functools.partial(subject_check, stack, resource))
+
+
+def undecided_message(undecided: list[tuple[PolicyResource, str]]) -> str:
+    shown = [f"{resource.urn}: {message}" for resource, message in undecided[:UNDECIDED_SHOWN]]
+    more = len(undecided) - UNDECIDED_SHOWN
+    return "could not decide for " + "; ".join(shown) + (f"; and {more} more" if more > 0 else "")
+
+
+# --- placement: tier and account -------------------------------------------------------------------------
+
+
+def placement_of(urn: str, provider_props: Mapping[str, Any] | None) -> Placement:
+    return Placement(resource_tier(urn, provider_props), provider_account(provider_props))
 
 
 def resource_tier(urn: str, provider_props: Mapping[str, Any] | None) -> str | None:
@@ -125,14 +287,7 @@ def resource_tier(urn: str, provider_props: Mapping[str, Any] | None) -> str | N
 
 
 def _provider_tier(provider_props: Mapping[str, Any] | None) -> str | None:
-    if not provider_props:
-        return None
-    default_tags = provider_props.get("defaultTags")
-    if isinstance(default_tags, str):
-        try:
-            default_tags = json.loads(default_tags)
-        except json.JSONDecodeError:
-            return None
+    default_tags = _provider_value(provider_props, "defaultTags")
     if not isinstance(default_tags, Mapping):
         return None
     tags = default_tags.get("tags")
@@ -140,9 +295,54 @@ def _provider_tier(provider_props: Mapping[str, Any] | None) -> str | None:
     return tier if tier in topology.TIERS else None
 
 
+def provider_default_tags(provider_props: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    default_tags = _provider_value(provider_props, "defaultTags")
+    tags = default_tags.get("tags") if isinstance(default_tags, Mapping) else None
+    return tags if isinstance(tags, Mapping) else {}
+
+
+def provider_account(provider_props: Mapping[str, Any] | None) -> str | None:
+    """The one account a provider may deploy into: its `allowedAccountIds`, else the account of the role it
+    assumes."""
+    allowed = strings(_provider_value(provider_props, "allowedAccountIds"))
+    if len(allowed) == 1:
+        return allowed[0]
+    for key in ("assumeRoles", "assumeRole"):
+        roles = _provider_value(provider_props, key)
+        for role in [roles] if isinstance(roles, Mapping) else roles if isinstance(roles, list) else []:
+            arn = role.get("roleArn") if isinstance(role, Mapping) else None
+            if isinstance(arn, str) and (account := account_of(arn)) is not None:
+                return account
+    return None
+
+
+def _provider_value(provider_props: Mapping[str, Any] | None, key: str) -> Any:
+    """A provider input: the engine hands provider inputs over as strings, JSON-encoded where not scalar."""
+    if not provider_props:
+        return None
+    try:
+        value = provider_props.get(key)
+        if isinstance(value, str):
+            try:
+                return json.loads(value)
+            except json.JSONDecodeError:
+                return value
+        return _plain(value)
+    except UnknownValueError:
+        return None
+
+
+def _plain(value: Any) -> Any:
+    """A proxied value as plain dicts and lists (reading it raises if any part is unknown)."""
+    if isinstance(value, Mapping):
+        return {key: _plain(value[key]) for key in value}
+    if isinstance(value, Sequence) and not isinstance(value, str):
+        return [_plain(value[index]) for index in range(len(value))]
+    return value
+
+
 def is_enforced(urn: str, provider_props: Mapping[str, Any] | None) -> bool:
-    tier = resource_tier(urn, provider_props)
-    return tier is None or topology.tier_is_enforced(tier)
+    return placement_of(urn, provider_props).enforced
 
 
 def of_type(resources: Iterable[PolicyResource], type_token: str) -> Iterator[PolicyResource]:

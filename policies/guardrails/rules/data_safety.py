@@ -7,21 +7,30 @@ from collections.abc import Iterator
 
 from pulumi_policy import Severity
 
-from guardrails.framework import Rule, Subject
+from guardrails.framework import DevMode, Rule, Subject
 
 STATEFUL_TYPES = frozenset({
     "aws:s3/bucket:Bucket",
     "aws:s3/bucketV2:BucketV2",
+    "aws:s3/directoryBucket:DirectoryBucket",
     "aws:kms/key:Key",
+    "aws:kms/replicaKey:ReplicaKey",
     "aws:ecr/repository:Repository",
+    "aws:codecommit/repository:Repository",
     "aws:sagemaker/modelPackageGroup:ModelPackageGroup",
     "aws:sagemaker/featureGroup:FeatureGroup",
     "aws:sagemaker/domain:Domain",
     "aws:dynamodb/table:Table",
     "aws:efs/fileSystem:FileSystem",
+    "aws:rds/instance:Instance",
+    "aws:rds/cluster:Cluster",
+    "aws:secretsmanager/secret:Secret",
+    "aws:backup/vault:Vault",
+    "aws:glue/catalogDatabase:CatalogDatabase",
     "aws:cloudtrail/trail:Trail",
     "aws:organizations/account:Account",
     "aws:organizations/organization:Organization",
+    "aws:organizations/organizationalUnit:OrganizationalUnit",
 })
 
 
@@ -33,5 +42,5 @@ def check_protected(subject: Subject) -> Iterator[str]:
 RULES: tuple[Rule, ...] = (
     Rule("stateful-resources-protected", "Stateful resources are protected from deletion outside dev",
          Severity.HIGH, "Pass opts=ResourceOptions(protect=True) (the tier context's protects_state).",
-         resource_types=STATEFUL_TYPES, resource_check=check_protected, advises_dev=False),
+         resource_types=STATEFUL_TYPES, check=check_protected, dev=DevMode.NOT_CHECKED),
 )

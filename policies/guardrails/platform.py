@@ -1,0 +1,115 @@
+"""What the pack knows of the platform it judges: the size, which account hosts which tier, and the CI/CD
+deploy path, read from the stack configuration the Pulumi CLI hands the pack (PULUMI_CONFIG).
+
+One pack process may serve every stack of a size (the offline preview), so only configuration that all stacks
+share is relied upon: `size`, `accounts`, `deployRoleName`. When `accounts` is missing or invalid, the
+separation rules still block what needs no accounts (`*`, other accounts' roots) and say what they could not
+check.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+
+from mlops_platform import contract, topology
+
+ACCOUNT_ID = re.compile(r"[0-9]{12}")
+DEFAULT_DEPLOY_ROLE = "mlops-platform-deploy"
+
+
+@dataclass(frozen=True)
+class Platform:
+    """The platform's accounts as configured; `accounts` is empty when they are not (see `problem`)."""
+
+    size: topology.Size | None = None
+    accounts: Mapping[str, str] = field(default_factory=dict)
+    """Logical account name (the keys of the `accounts` config) → account id."""
+    deploy_role_name: str = DEFAULT_DEPLOY_ROLE
+    problem: str | None = "the stack configuration names no accounts (mlops-platform:accounts)"
+
+    @property
+    def configured(self) -> bool:
+        return self.size is not None and bool(self.accounts)
+
+    def account_of_tier(self, tier: str) -> str | None:
+        if self.size is None or tier not in topology.tiers(self.size):
+            return None
+        return self.accounts.get(topology.stack_hosting(self.size, tier).account)
+
+    def tiers_in_account(self, account_id: str) -> frozenset[str]:
+        """The tiers hosted in an account; empty for an account that is not the platform's."""
+        if self.size is None:
+            return frozenset()
+        names = {name for name, value in self.accounts.items() if value == account_id}
+        return frozenset(tier for spec in topology.stacks(self.size) if spec.account in names for tier in spec.tiers)
+
+    def accounts_hosting(self, tiers: frozenset[str]) -> frozenset[str]:
+        return frozenset(account for tier in tiers if (account := self.account_of_tier(tier)) is not None)
+
+    def deploy_path_roles(self) -> frozenset[str]:
+        """The role ARNs that may assume a workload account's deploy role: the cicd account's pipeline role and
+        the management account's bootstrap role (where the size has a management account)."""
+        roles: set[str] = set()
+        cicd = self.account_of_tier("cicd")
+        if cicd is not None:
+            roles.add(contract.deploy_pipeline_role_arn(cicd))
+        management = self.accounts.get("management")
+        if management is not None:
+            roles.add(contract.bootstrap_role_arn(management))
+        return frozenset(roles)
+
+    def describe_account(self, account_id: str) -> str:
+        names = sorted(name for name, value in self.accounts.items() if value == account_id)
+        return f"the {'/'.join(names)} account {account_id}" if names else f"account {account_id}"
+
+
+def parse_platform(config: Mapping[str, Any]) -> Platform:
+    """The platform from `namespace:key` configuration values (strings, as in PULUMI_CONFIG)."""
+    ns = contract.CONFIG_NAMESPACE
+    deploy_role = str(config.get(f"{ns}:deployRoleName") or DEFAULT_DEPLOY_ROLE)
+    raw_accounts = _json(config.get(f"{ns}:accounts"))
+    if raw_accounts is None:
+        return Platform(deploy_role_name=deploy_role)
+    if not isinstance(raw_accounts, Mapping) or not raw_accounts:
+        return Platform(deploy_role_name=deploy_role, problem="mlops-platform:accounts is not a map of account ids")
+    accounts = {str(name): str(value) for name, value in raw_accounts.items()}
+    bad = sorted(name for name, value in accounts.items() if not ACCOUNT_ID.fullmatch(value))
+    if bad:
+        return Platform(deploy_role_name=deploy_role,
+                        problem=f"mlops-platform:accounts has no 12-digit id for {', '.join(bad)}")
+    size = _size(config.get(f"{ns}:size"), accounts)
+    if size is None or set(accounts) != set(topology.accounts(size)):
+        return Platform(deploy_role_name=deploy_role,
+                        problem="mlops-platform:accounts does not name exactly the accounts of the size")
+    return Platform(size=size, accounts=accounts, deploy_role_name=deploy_role, problem=None)
+
+
+def _size(value: Any, accounts: Mapping[str, str]) -> topology.Size | None:
+    if isinstance(value, str) and value in {size.value for size in topology.Size}:
+        return topology.Size(value)
+    for size in topology.Size:  # the accounts' names tell the size apart when `size` is left to its default
+        if set(accounts) == set(topology.accounts(size)):
+            return size
+    return None
+
+
+def _json(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return value
+    return value
+
+
+@functools.cache
+def platform() -> Platform:
+    """The platform of this pack process's configuration (read once: the CLI sets it when it starts the pack)."""
+    return parse_platform(pulumi.runtime.get_config_env())

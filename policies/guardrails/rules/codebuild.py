@@ -1,0 +1,56 @@
+"""CodeBuild guardrails: no credentials in plain text, and privileged (Docker-in-Docker) mode only for
+projects that build container images."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+
+from pulumi_policy import Severity
+
+from guardrails.framework import Rule, Subject, Undecided
+
+PROJECT = frozenset({"aws:codebuild/project:Project"})
+SECRET_NAME = re.compile(r"PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|ACCESS_?KEY|PRIVATE_?KEY|CREDENTIAL", re.IGNORECASE)
+SECRET_VALUE = re.compile(r"\b(AKIA|ASIA)[A-Z0-9]{16}\b|-----BEGIN [A-Z ]*PRIVATE KEY-----")
+URL_CREDENTIALS = re.compile(r"^[a-z][a-z0-9+.-]*://[^/@\s]+:[^/@\s]+@", re.IGNORECASE)
+CONTAINER_BUILD = re.compile(r"\b(docker|podman)\s+(buildx\s+)?build\b|\bdocker\s+push\b|\bbuildah\s+(bud|build)\b")
+
+
+def check_no_plaintext_secrets(subject: Subject) -> Iterator[str]:
+    environment = subject.props.get("environment") or {}
+    for variable in environment.get("environmentVariables") or []:
+        if (variable.get("type") or "PLAINTEXT") != "PLAINTEXT":
+            continue
+        name, value = str(variable.get("name") or ""), str(variable.get("value") or "")
+        if SECRET_NAME.search(name) or SECRET_VALUE.search(value):
+            yield (f"environment variable {name!r} holds a credential in plain text: store it in Secrets Manager "
+                   "or Parameter Store (type SECRETS_MANAGER / PARAMETER_STORE)")
+    sources = [subject.props.get("source") or {}, *(subject.props.get("secondarySources") or [])]
+    for source in sources:
+        if isinstance(source, Mapping) and URL_CREDENTIALS.search(str(source.get("location") or "")):
+            yield "a source location embeds credentials (user:password@): use a CodeConnections connection"
+
+
+def check_privileged_mode(subject: Subject) -> Iterator[str]:
+    environment = subject.props.get("environment") or {}
+    if environment.get("privilegedMode") is not True:
+        return
+    buildspec = str((subject.props.get("source") or {}).get("buildspec") or "")
+    if "\n" not in buildspec and "phases" not in buildspec:
+        raise Undecided(f"privileged mode is on and the buildspec ({buildspec or 'buildspec.yml'}) lives in the "
+                        "source repository: allowed only if it builds container images")
+    if not CONTAINER_BUILD.search(buildspec):
+        yield ("privileged mode is on, but the buildspec builds no container image: turn privilegedMode off "
+               "(it gives the build root on the Docker daemon)")
+
+
+RULES: tuple[Rule, ...] = (
+    Rule("codebuild-no-plaintext-secrets", "CodeBuild projects hold no credentials in plain text",
+         Severity.CRITICAL, "Reference secrets with environment variables of type SECRETS_MANAGER or "
+         "PARAMETER_STORE; connect sources through CodeConnections.", "CodeBuild.1, CodeBuild.2", PROJECT,
+         check=check_no_plaintext_secrets),
+    Rule("codebuild-privileged-mode", "CodeBuild projects run privileged only to build container images",
+         Severity.HIGH, "Set environment.privileged_mode only for projects whose buildspec builds images "
+         "(docker/podman/buildah build).", "CodeBuild.5", PROJECT, check=check_privileged_mode),
+)
