@@ -258,3 +258,17 @@ def test_codecommit_and_nat_gateway_are_config_switches(tmp_path: Any) -> None:
     assert route.inputs["natGatewayId"].startswith("nat-") and nat.urn in route.dependencies
     assert route.inputs["destinationCidrBlock"] == "0.0.0.0/0"
     assert nat.name.startswith("dev-network"), "only Studio's network gets internet egress, not the pipelines'"
+
+
+def test_prod_captures_every_request_and_the_deployer_keeps_capturing(small: Preview) -> None:
+    prod = stack_of(small, "prod")
+    capture = one(prod, "aws:sagemaker/endpointConfiguration:EndpointConfiguration").inputs["dataCaptureConfig"]
+    bucket = one(prod, "aws:s3/bucket:Bucket", "data-capture")
+    assert capture["destinationS3Uri"] == f"s3://{bucket.outputs['bucket']}/churn"
+    assert capture["enableCapture"] is True and capture["initialSamplingPercentage"] == 100
+    assert capture["kmsKeyId"] == one(prod, "aws:kms/key:Key").outputs["arn"]
+    assert bucket.protect, "captured traffic is data: protected outside dev"
+    from mlops_platform.functions import deploy_on_approval
+
+    variables = one(prod, "aws:lambda/function:Function", "deployer").inputs["environment"]["variables"]
+    assert deploy_on_approval.Settings.from_env(variables).data_capture_s3_uri == capture["destinationS3Uri"]
