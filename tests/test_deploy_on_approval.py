@@ -590,3 +590,37 @@ def test_handler_module_stands_alone() -> None:
 
     assert imported <= {"__future__", "functools", "hashlib", "json", "os", "re", "collections", "dataclasses",
                         "typing", "boto3", "botocore"}
+
+
+def sqs_batch(*events: object) -> dict[str, Any]:
+    """What the approvals queue hands the function: EventBridge events as message bodies (AWS's SQS event shape)."""
+    return {"Records": [{"messageId": f"m-{index}", "receiptHandle": f"r-{index}",
+                         "body": event if isinstance(event, str) else json.dumps(event),
+                         "attributes": {"ApproximateReceiveCount": "1"}, "messageAttributes": {},
+                         "eventSource": "aws:sqs", "awsRegion": "eu-west-1",
+                         "eventSourceARN": "arn:aws:sqs:eu-west-1:111111111111:churn-prod-approvals"}
+                        for index, event in enumerate(events)]}
+
+
+def test_an_approval_from_the_queue_is_deployed(sagemaker: Any) -> None:
+    arn, version = register(sagemaker)
+    provision_endpoint(sagemaker)
+    with OperationStubber(sagemaker, "UpdateEndpoint") as stub:
+        stub.add_response("update_endpoint", {"EndpointArn": ENDPOINT_ARN}, expected_update(version))
+        result = handler(sqs_batch(approved_event(arn, version)), CONTEXT, sagemaker)
+        stub.assert_no_pending_responses()
+    assert [r["status"] for r in result["results"]] == ["deploying"]
+
+
+def test_a_busy_endpoint_leaves_the_message_on_the_queue(sagemaker: Any) -> None:
+    arn, version = register(sagemaker)
+    provision_endpoint(sagemaker)
+    with OperationStubber(sagemaker, "DescribeEndpoint", "UpdateEndpoint") as stub:
+        stub.add_response("describe_endpoint", endpoint_description("Updating", BOOTSTRAP))
+        with pytest.raises(RetryableDeploymentError):
+            handler(sqs_batch(approved_event(arn, version)), CONTEXT, sagemaker)
+
+
+def test_an_unreadable_message_is_rejected_not_retried(sagemaker: Any) -> None:
+    result = handler(sqs_batch("not json {"), CONTEXT, sagemaker)
+    assert [r["status"] for r in result["results"]] == ["rejected"]

@@ -148,8 +148,6 @@ BREAKS: list[tuple[str, str, Break, str]] = [
     ("large", "org", edit(ROLE, "org-deploy-path-deploy-prod", assumeRolePolicy=trust(
         {"AWS": [f"arn:aws:iam::{LARGE['cicd']}:role/mlops-cicd-deploy-pipeline",
                  f"arn:aws:iam::{LARGE['dev']}:root"]})), "separation-role-trust"),
-    ("small", "prod", drop("aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig", "prod-churn-deployer"),
-     "lambda-async-dead-letter"),
     ("small", "prod", edit(ROLE, "prod-churn-model", assumeRolePolicy=trust(
         {"AWS": "arn:aws:iam::111111111111:role/mlops-dev-data-scientist"})), "separation-role-trust"),
     ("small", "dev", drop("aws:s3/bucketVersioning:BucketVersioning", "data-datasets"), "s3-bucket-versioning"),

@@ -177,18 +177,27 @@ def test_inference_api_is_iam_authorized_throttled_and_logged(small: Preview) ->
     assert prod.captured.outputs["prodInferenceUrls"]["churn"].endswith("invocations")
 
 
-def test_approval_deployer_reacts_to_approvals_of_its_group_and_parks_failures(small: Preview) -> None:
+def test_approval_deployer_queues_approvals_of_its_group_and_retries_for_hours(small: Preview) -> None:
     prod = stack_of(small, "prod")
     rule = one(prod, "aws:cloudwatch/eventRule:EventRule")
     assert json.loads(rule.inputs["eventPattern"]) == events.model_package_approved_pattern("churn")
+    queues = {q.inputs["name"]: q for q in of_type(prod, "aws:sqs/queue:Queue")}
+    approvals, dlq = queues["churn-prod-approvals"], queues["churn-prod-deploy-dlq"]
     target = one(prod, "aws:cloudwatch/eventTarget:EventTarget")
-    queue = one(prod, "aws:sqs/queue:Queue")
-    assert target.inputs["deadLetterConfig"] == {"arn": queue.outputs["arn"]}
-    invoke_config = one(prod, "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig")
-    assert invoke_config.inputs["destinationConfig"] == {"onFailure": {"destination": queue.outputs["arn"]}}
+    assert target.inputs["arn"] == approvals.outputs["arn"]
+    assert target.inputs["deadLetterConfig"] == {"arn": dlq.outputs["arn"]}
+    redrive = json.loads(approvals.inputs["redrivePolicy"])
+    assert redrive["deadLetterTargetArn"] == dlq.outputs["arn"]
+    retry_hours = redrive["maxReceiveCount"] * approvals.inputs["visibilityTimeoutSeconds"] / 3600
+    canary_hours = 2 * 600 / 3600
+    assert retry_hours >= 4 > canary_hours, "a busy endpoint is retried far longer than a canary takes"
+    mapping = one(prod, "aws:lambda/eventSourceMapping:EventSourceMapping")
+    assert mapping.inputs["eventSourceArn"] == approvals.outputs["arn"] and mapping.inputs["batchSize"] == 1
     alarm = next(r for r in of_type(prod, "aws:cloudwatch/metricAlarm:MetricAlarm")
                  if r.inputs["namespace"] == "AWS/SQS")
-    assert alarm.inputs["dimensions"] == {"QueueName": queue.outputs["name"]} or alarm.inputs["dimensions"]
+    assert alarm.inputs["dimensions"] == {"QueueName": dlq.outputs["name"]}
+    function_timeout = one(prod, "aws:lambda/function:Function", "deployer").inputs["timeout"]
+    assert approvals.inputs["visibilityTimeoutSeconds"] >= 6 * function_timeout, "AWS's advice for SQS sources"
 
 
 def test_deployer_environment_is_exactly_what_its_handler_reads(small: Preview) -> None:

@@ -1,9 +1,11 @@
 """Deploy on approval (small size): when a model package of the use case's group is Approved, a Lambda
 creates its model and endpoint config and updates the endpoint with the canary deployment config.
 
-EventBridge retries delivery and parks undeliverable events in the dead-letter queue; the Lambda's own
-failures (after its async retries) land in the same queue, which alarms as soon as it holds a message.
-Nothing is dropped: a parked event can be redriven once the cause is fixed.
+EventBridge puts each approval on the `approvals` queue (and parks what it cannot deliver in the dead-letter
+queue). The Lambda takes one message at a time; when it fails — an endpoint still busy with a canary, say — the
+message returns after the visibility timeout and is retried for hours before the queue's redrive moves it to
+the dead-letter queue, which alarms as soon as it holds a message. Nothing is dropped: a parked approval can
+be redriven once the cause is fixed.
 """
 
 from __future__ import annotations
@@ -19,7 +21,10 @@ from mlops_platform import contract, events
 from mlops_platform.components.function import PlatformFunction, PlatformFunctionArgs
 from mlops_platform.components.iam import Statement, allow
 
-EVENT_MAX_AGE_SECONDS = 6 * 3600
+RETRY_AFTER_SECONDS = 900
+"""A failed approval returns to the queue after 15 minutes (and the function's timeout is far below that)."""
+MAX_DELIVERIES = 16
+"""Four hours of retries, longer than a canary deployment keeps an endpoint busy, before the DLQ."""
 DLQ_RETENTION_SECONDS = 14 * 24 * 3600
 
 
@@ -52,12 +57,18 @@ class ApprovalDeployer(pulumi.ComponentResource):
         group = contract.model_package_group_name(args.use_case)
         dlq = aws.sqs.Queue(f"{name}-dlq", name=f"{endpoint_name}-deploy-dlq", sqs_managed_sse_enabled=True,
                             message_retention_seconds=DLQ_RETENTION_SECONDS, opts=child)
+        approvals = aws.sqs.Queue(
+            name, name=f"{endpoint_name}-approvals", sqs_managed_sse_enabled=True,
+            visibility_timeout_seconds=RETRY_AFTER_SECONDS, message_retention_seconds=DLQ_RETENTION_SECONDS,
+            redrive_policy=dlq.arn.apply(lambda arn: json.dumps(
+                {"deadLetterTargetArn": arn, "maxReceiveCount": MAX_DELIVERIES})),
+            opts=child)
         function = PlatformFunction(name, PlatformFunctionArgs(
             function_name=f"{endpoint_name}-deploy-on-approval", module="deploy_on_approval",
             description=f"Deploys newly approved {args.use_case} models to {endpoint_name} as a canary",
             account_id=args.account_id, region=args.region,
             role_name=contract.role_name(args.tier, f"{args.use_case}-deployer"),
-            statements=deployer_statements(args, endpoint_name, group, dlq.arn),
+            statements=deployer_statements(args, endpoint_name, group, approvals.arn),
             environment={
                 "ENDPOINT_NAME": args.endpoint_name,
                 "MODEL_PACKAGE_GROUP_NAME": group,
@@ -71,26 +82,23 @@ class ApprovalDeployer(pulumi.ComponentResource):
                 **({"DATA_CAPTURE_S3_URI": args.data_capture_uri} if args.data_capture_uri is not None else {}),
             },
             timeout_seconds=60, kms_key_arn=args.kms_key_arn), child)
-        aws.lambda_.FunctionEventInvokeConfig(
-            name, function_name=function.name, maximum_retry_attempts=2,
-            maximum_event_age_in_seconds=EVENT_MAX_AGE_SECONDS,
-            destination_config={"on_failure": {"destination": dlq.arn}}, opts=child)
         rule = aws.cloudwatch.EventRule(
             name, name=f"{endpoint_name}-model-approved",
             description=f"A {group} model package was approved",
             event_pattern=json.dumps(events.model_package_approved_pattern(group)), opts=child)
         aws.cloudwatch.EventTarget(
-            name, rule=rule.name, arn=function.arn,
+            name, rule=rule.name, arn=approvals.arn,
             retry_policy={"maximum_retry_attempts": 185, "maximum_event_age_in_seconds": 86400},
             dead_letter_config={"arn": dlq.arn}, opts=child)
-        aws.lambda_.Permission(name, action="lambda:InvokeFunction", function=function.name,
-                               principal="events.amazonaws.com", source_arn=rule.arn, opts=child)
-        aws.sqs.QueuePolicy(f"{name}-dlq", queue_url=dlq.url, policy=pulumi.Output.json_dumps({
-            "Version": "2012-10-17",
-            "Statement": [{"Sid": "EventBridgeParksUndeliverableEvents", "Effect": "Allow",
-                           "Principal": {"Service": "events.amazonaws.com"}, "Action": "sqs:SendMessage",
-                           "Resource": dlq.arn, "Condition": {"ArnEquals": {"aws:SourceArn": rule.arn}}}],
-        }), opts=child)
+        for queue, sid in ((approvals, "EventBridgeQueuesApprovals"), (dlq, "EventBridgeParksUndeliverableEvents")):
+            aws.sqs.QueuePolicy(f"{name}-{sid}", queue_url=queue.url, policy=pulumi.Output.json_dumps({
+                "Version": "2012-10-17",
+                "Statement": [{"Sid": sid, "Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"},
+                               "Action": "sqs:SendMessage", "Resource": queue.arn,
+                               "Condition": {"ArnEquals": {"aws:SourceArn": rule.arn}}}],
+            }), opts=child)
+        aws.lambda_.EventSourceMapping(name, event_source_arn=approvals.arn, function_name=function.arn,
+                                       batch_size=1, enabled=True, opts=child)
         aws.cloudwatch.MetricAlarm(
             f"{name}-dlq", name=f"{endpoint_name}-deploy-failed", namespace="AWS/SQS",
             metric_name="ApproximateNumberOfMessagesVisible", dimensions={"QueueName": dlq.name},
@@ -103,7 +111,7 @@ class ApprovalDeployer(pulumi.ComponentResource):
 
 
 def deployer_statements(args: ApprovalDeployerArgs, endpoint_name: str, group: str,
-                        dlq_arn: pulumi.Input[str]) -> list[Statement]:
+                        approvals_arn: pulumi.Input[str]) -> list[Statement]:
     scope = f"arn:aws:sagemaker:{args.region}:{args.account_id}"
     registry = f"arn:aws:sagemaker:{args.region}:{args.registry_account_id}"
     return [
@@ -117,5 +125,6 @@ def deployer_statements(args: ApprovalDeployerArgs, endpoint_name: str, group: s
         allow(["iam:PassRole"], [args.model_role_arn],
               {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}, sid="PassModelRole"),
         allow(["kms:CreateGrant", "kms:DescribeKey"], [args.kms_key_arn], sid="EncryptEndpointStorage"),
-        allow(["sqs:SendMessage"], [dlq_arn], sid="ParkFailures"),
+        allow(["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility"],
+              [approvals_arn], sid="ConsumeApprovals"),
     ]

@@ -1,7 +1,8 @@
 """Deploy each newly approved model package of one Model Registry group to its real-time endpoint as a canary.
 
-Trigger: the EventBridge rule built from `mlops_platform.events.model_package_approved_pattern(group)` invokes
-this function asynchronously with a "SageMaker Model Package State Change" event. Configuration comes from
+Trigger: the EventBridge rule built from `mlops_platform.events.model_package_approved_pattern(group)` puts each
+"SageMaker Model Package State Change" event on an SQS queue, which invokes this function one message at a time
+(the function also accepts the bare event, as a direct EventBridge target or a test sends it). Configuration comes from
 environment variables, read on every call (`Settings.from_env`); a missing or invalid one raises
 `ConfigurationError` naming it.
 
@@ -21,19 +22,19 @@ One invocation:
    CloudWatch-alarm auto-rollback, keeping the autoscaling-managed instance count
    (``RetainAllVariantProperties``) → ``{"status": "deploying", ...}``.
 
-Errors are raised, so Lambda's asynchronous retries and then the function's dead-letter queue take over (the
-DLQ message carries the error message in its ``ErrorMessage`` attribute):
+Errors are raised, so the message goes back on the queue and is retried after its visibility timeout, for
+hours — longer than any canary deployment — before the queue's redrive parks it in the dead-letter queue:
 - `RetryableDeploymentError`: the endpoint is busy (Creating, Updating, SystemUpdating, RollingBack) with
   something else, or SageMaker refused the update because one is in progress or throttled it. The same event
   succeeds later, so the event is retried rather than dropped.
 - `DeploymentError`: retrying cannot help: the endpoint does not exist, or is Failed, OutOfService, Deleting or
   UpdateRollbackFailed.
 
-Endpoint missing: raised as `DeploymentError`, not returned as ``{"status": "endpoint-missing"}``. The function
-runs asynchronously, so a returned value is discarded: the approval would be lost with only a log line.
-Raising lands the event in the DLQ with the reason; once the platform engineer has created the endpoint
-(``pulumi up``), redriving the DLQ deploys the model. Lambda cannot be told that an error is permanent, so its
-(at most two) retries run the same checks first: harmless, every step is idempotent.
+Endpoint missing: raised as `DeploymentError`, not returned as ``{"status": "endpoint-missing"}``. A returned
+value would delete the message: the approval would be lost with only a log line. Raising keeps it on the
+queue and finally in the DLQ with the reason; once the platform engineer has created the endpoint
+(``pulumi up``), redriving the DLQ deploys the model. The retries run the same checks first: harmless, every
+step is idempotent.
 
 Logs: one JSON object per line on stdout (request id, event id, package ARN, decision); no payloads or secrets.
 This module imports only the standard library and boto3: the file alone is the deployment package.
@@ -518,7 +519,34 @@ class _Deployer:
 
 
 def handler(event: Any, context: Any, sagemaker: SageMakerClient | None = None) -> dict[str, Any]:
-    """Lambda entry point. ``sagemaker`` lets tests inject a client; Lambda passes only event and context."""
+    """Lambda entry point. ``sagemaker`` lets tests inject a client; Lambda passes only event and context.
+
+    An SQS batch (one message, by the event source mapping's batch size) is unwrapped; an error raised for a
+    message leaves it on the queue to be retried."""
+    records = _sqs_records(event)
+    if records is None:
+        return _handle(event, context, sagemaker)
+    return {"results": [_handle(_message_body(record), context, sagemaker) for record in records]}
+
+
+def _sqs_records(event: Any) -> list[Any] | None:
+    if not isinstance(event, dict) or not isinstance(event.get("Records"), list):
+        return None
+    records: list[Any] = event["Records"]
+    if records and all(isinstance(r, dict) and r.get("eventSource") == "aws:sqs" for r in records):
+        return records
+    return None
+
+
+def _message_body(record: dict[str, Any]) -> Any:
+    """The EventBridge event the queue carries; an unreadable body is handed on and rejected as malformed."""
+    try:
+        return json.loads(record.get("body") or "")
+    except json.JSONDecodeError:
+        return record.get("body")
+
+
+def _handle(event: Any, context: Any, sagemaker: SageMakerClient | None) -> dict[str, Any]:
     settings = Settings.from_env()
     log = _Log({"function": MANAGED_BY, "requestId": getattr(context, "aws_request_id", None),
                 "eventId": _event_id(event), "endpointName": settings.endpoint_name})
