@@ -4,7 +4,7 @@ and the role that alone may approve or reject model packages."""
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -22,6 +22,8 @@ class ContainerRepositoryArgs:
     use_case: str
     kms_key_arn: pulumi.Input[str]
     protect: bool
+    policy: str | None = None
+    """The repository policy (pulls by roles of other accounts), if any."""
 
 
 class ContainerRepository(pulumi.ComponentResource):
@@ -43,6 +45,9 @@ class ContainerRepository(pulumi.ComponentResource):
         )
         aws.ecr.LifecyclePolicy(name, repository=repository.name, policy=lifecycle_policy(),
                                 opts=pulumi.ResourceOptions(parent=self))
+        if args.policy is not None:
+            aws.ecr.RepositoryPolicy(name, repository=repository.name, policy=args.policy,
+                                     opts=pulumi.ResourceOptions(parent=self))
         self.url = repository.repository_url
         self.arn = repository.arn
         self.register_outputs({"url": repository.repository_url})
@@ -67,6 +72,8 @@ class ModelRegistryArgs:
     region: str
     use_cases: Sequence[str]
     protect: bool
+    group_policy: Callable[[str], str | None] | None = None
+    """The resource policy of a group, given its ARN (registrations and reads by other accounts), if any."""
 
 
 class ModelRegistry(pulumi.ComponentResource):
@@ -87,6 +94,12 @@ class ModelRegistry(pulumi.ComponentResource):
                 model_package_group_description=f"Models of the {use_case} use case, pending approval until approved",
                 opts=pulumi.ResourceOptions(parent=self, protect=args.protect))
             self.group_arns[use_case] = group.arn
+            group_arn = f"arn:aws:sagemaker:{args.region}:{args.account_id}:model-package-group/{group_name(use_case)}"
+            policy = args.group_policy(group_arn) if args.group_policy else None
+            if policy is not None:
+                aws.sagemaker.ModelPackageGroupPolicy(
+                    f"{name}-{use_case}", model_package_group_name=group.model_package_group_name,
+                    resource_policy=policy, opts=pulumi.ResourceOptions(parent=self))
         scope = f"arn:aws:sagemaker:{args.region}:{args.account_id}"
         packages = [f"{scope}:model-package/{contract.model_package_group_name(u)}/*" for u in args.use_cases]
         groups = [f"{scope}:model-package-group/{contract.model_package_group_name(u)}" for u in args.use_cases]
@@ -102,6 +115,10 @@ class ModelRegistry(pulumi.ComponentResource):
             ]), pulumi.ResourceOptions(parent=self))
         self.approver_role_arn = approver.arn
         self.register_outputs({"approverRoleArn": approver.arn})
+
+
+def group_name(use_case: str) -> str:
+    return contract.model_package_group_name(use_case)
 
 
 def account_trust(account_id: str) -> str:

@@ -8,20 +8,24 @@ from mlops_platform.components.registry import (
     ModelRegistry,
     ModelRegistryArgs,
 )
+from mlops_platform.tiers import grants
 from mlops_platform.tiers.context import TierContext
 
 
 def build(ctx: TierContext) -> None:
-    key = ctx.key("model artifacts, registry, images")
-    models = ctx.bucket("model-artifacts", key)
+    readers, writers = grants.model_readers(ctx.cfg), grants.model_writers(ctx.cfg)
+    key = ctx.key("model artifacts, registry, images", grants=grants.key_grants(readers, writers))
+    models = ctx.bucket("model-artifacts", key, grants=grants.bucket_grants(readers, writers))
     use_cases = [use_case.name for use_case in ctx.cfg.use_cases]
     for use_case in use_cases:
         ContainerRepository(ctx.name(f"{use_case}-images"),
                             ContainerRepositoryArgs(use_case=use_case, kms_key_arn=key.arn,
-                                                    protect=ctx.protects_state), ctx.child())
+                                                    protect=ctx.protects_state,
+                                                    policy=grants.repository_policy(ctx.cfg)), ctx.child())
     registry = ModelRegistry(ctx.name("model-registry"), ModelRegistryArgs(
         tier=ctx.tier, account_id=ctx.account_id, region=ctx.cfg.region, use_cases=use_cases,
-        protect=ctx.protects_state), ctx.child()) if use_cases else None
+        protect=ctx.protects_state, group_policy=lambda arn: grants.model_package_group_policy(ctx.cfg, arn)),
+        ctx.child()) if use_cases else None
     ctx.refs.publish("artifact", {
         "keyArn": key.arn,
         "modelBucketName": models.bucket,

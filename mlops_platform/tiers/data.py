@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from mlops_platform.tiers import grants
 from mlops_platform.tiers.context import TierContext
 
 
 def build(ctx: TierContext) -> None:
-    key = ctx.key("governed datasets")
-    datasets = ctx.bucket("datasets", key)
+    readers = grants.dataset_readers(ctx.cfg)
+    key = ctx.key("governed datasets", grants=grants.key_grants(readers, {}))
+    datasets = ctx.bucket("datasets", key, grants=grants.bucket_grants(readers, {}))
     ctx.refs.publish("data", {
         "keyArn": key.arn,
         "datasetBucketName": datasets.bucket,

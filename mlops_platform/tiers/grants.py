@@ -1,0 +1,137 @@
+"""Resource-side grants for the roles of other accounts that read or write a tier's data.
+
+Identity policies alone do not open a bucket or a key to another account: the bucket policy and the key policy
+must name the reader too, and forgetting one reader role is how a first cross-account deploy fails. Every
+grant is derived here from the topology and the contract's role names, for exactly the roles that live in
+another account. Each names the account root as principal and pins the exact roles with `aws:PrincipalArn`:
+IAM accepts that before the roles exist (they are created by stacks that deploy later), and nobody else in
+that account is admitted.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from mlops_platform import contract, topology
+from mlops_platform.config import PlatformConfig
+
+Statement = dict[str, Any]
+RolesByAccount = Mapping[str, list[str]]
+
+
+def _role_arn(cfg: PlatformConfig, tier: str, purpose: str) -> tuple[str, str]:
+    account = cfg.account_of_tier(tier)
+    return account, f"arn:aws:iam::{account}:role/{contract.role_name(tier, purpose)}"
+
+
+def _foreign(cfg: PlatformConfig, owner_tier: str, roles: list[tuple[str, str]]) -> dict[str, list[str]]:
+    owner = cfg.account_of_tier(owner_tier)
+    grouped: dict[str, list[str]] = {}
+    for account, arn in roles:
+        if account != owner:
+            grouped.setdefault(account, []).append(arn)
+    return grouped
+
+
+def _serving_tiers(cfg: PlatformConfig) -> list[str]:
+    return [tier for tier in ("staging", "prod") if tier in topology.tiers(cfg.size)]
+
+
+def model_readers(cfg: PlatformConfig) -> dict[str, list[str]]:
+    """Roles of other accounts that read model artifacts: the data scientists' and every served model's."""
+    roles = [_role_arn(cfg, "dev", "data-scientist")]
+    roles += [_role_arn(cfg, tier, f"{use_case.name}-model") for tier in _serving_tiers(cfg)
+              for use_case in cfg.use_cases]
+    return _foreign(cfg, "artifact", roles)
+
+
+def model_writers(cfg: PlatformConfig) -> dict[str, list[str]]:
+    """Roles of other accounts that write model artifacts: the retraining pipelines'."""
+    return _foreign(cfg, "artifact", [_role_arn(cfg, "ops", f"{use_case.name}-pipeline")
+                                      for use_case in cfg.use_cases])
+
+
+def dataset_readers(cfg: PlatformConfig) -> dict[str, list[str]]:
+    """Roles of other accounts that read datasets: the data scientists' and the retraining pipelines'."""
+    roles = [_role_arn(cfg, "dev", "data-scientist")]
+    roles += [_role_arn(cfg, "ops", f"{use_case.name}-pipeline") for use_case in cfg.use_cases]
+    return _foreign(cfg, "data", roles)
+
+
+def _statement(sid: str, actions: list[str], resource: str | list[str], roles: RolesByAccount) -> Statement:
+    return {
+        "Sid": sid, "Effect": "Allow",
+        "Principal": {"AWS": [f"arn:aws:iam::{account}:root" for account in sorted(roles)]},
+        "Action": actions, "Resource": resource,
+        "Condition": {"ArnEquals": {"aws:PrincipalArn": sorted(arn for arns in roles.values() for arn in arns)}},
+    }
+
+
+def bucket_grants(readers: RolesByAccount, writers: RolesByAccount) -> Callable[[str], list[Statement]]:
+    def grants(bucket_arn: str) -> list[Statement]:
+        statements = []
+        everyone = {account: [*readers.get(account, []), *writers.get(account, [])]
+                    for account in {*readers, *writers}}
+        if everyone:
+            statements.append(_statement("OtherAccountsList", ["s3:ListBucket", "s3:GetBucketLocation"], bucket_arn,
+                                         everyone))
+            statements.append(_statement("OtherAccountsRead", ["s3:GetObject", "s3:GetObjectVersion"],
+                                         f"{bucket_arn}/*", everyone))
+        if writers:
+            statements.append(_statement("OtherAccountsWrite", ["s3:PutObject", "s3:AbortMultipartUpload"],
+                                         f"{bucket_arn}/*", writers))
+        return statements
+    return grants
+
+
+def key_grants(readers: RolesByAccount, writers: RolesByAccount) -> tuple[Statement, ...]:
+    statements = []
+    if readers:
+        statements.append(_statement("OtherAccountsDecrypt", ["kms:Decrypt", "kms:DescribeKey"], "*", readers))
+    if writers:
+        statements.append(_statement("OtherAccountsEncrypt", ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt",
+                                                              "kms:GenerateDataKey", "kms:CreateGrant"], "*", writers))
+    return tuple(statements)
+
+
+def registry_consumers(cfg: PlatformConfig) -> dict[str, list[str]]:
+    """Roles of other accounts that turn approved packages into models: the staging/prod deploy roles."""
+    roles = [(cfg.account_of_tier(tier), contract.deploy_role_arn(cfg.account_of_tier(tier), cfg.deploy_role_name))
+             for tier in _serving_tiers(cfg)]
+    return _foreign(cfg, "artifact", roles)
+
+
+def model_package_group_policy(cfg: PlatformConfig, group_arn: str) -> str | None:
+    """The group's resource policy: pipelines of other accounts register into it, deploy roles read from it."""
+    package_arns = group_arn.replace(":model-package-group/", ":model-package/") + "/*"
+    statements = []
+    writers, consumers = model_writers(cfg), registry_consumers(cfg)
+    if writers:
+        statements.append(_statement("OtherAccountsRegister", ["sagemaker:CreateModelPackage",
+                                                               "sagemaker:DescribeModelPackageGroup"],
+                                     [group_arn, package_arns], writers))
+    if consumers:
+        statements.append(_statement("OtherAccountsDeploy", ["sagemaker:DescribeModelPackage",
+                                                             "sagemaker:ListModelPackages"],
+                                     [group_arn, package_arns], consumers))
+    return json.dumps({"Version": "2012-10-17", "Statement": statements}) if statements else None
+
+
+def image_pullers(cfg: PlatformConfig) -> dict[str, list[str]]:
+    """Roles of other accounts that pull a use case's images: its pipelines and its served models."""
+    roles = [_role_arn(cfg, "ops", f"{use_case.name}-pipeline") for use_case in cfg.use_cases]
+    roles += [_role_arn(cfg, tier, f"{use_case.name}-model") for tier in _serving_tiers(cfg)
+              for use_case in cfg.use_cases]
+    return _foreign(cfg, "artifact", roles)
+
+
+def repository_policy(cfg: PlatformConfig) -> str | None:
+    pullers = image_pullers(cfg)
+    if not pullers:
+        return None
+    statement = _statement("OtherAccountsPull", ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer",
+                                                 "ecr:BatchCheckLayerAvailability"], "*", pullers)
+    del statement["Resource"]  # a repository policy applies to its own repository
+    return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
