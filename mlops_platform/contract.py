@@ -53,6 +53,18 @@ def tier_from_component_type(type_token: str) -> str | None:
     return tier if tier in topology.TIERS else None
 
 
+def tier_from_urn(urn: str) -> str | None:
+    """The tier whose component a resource is built under, read from the type chain of its URN."""
+    parts = urn.split("::")
+    if len(parts) < 4:
+        return None
+    for type_token in parts[2].split("$"):
+        tier = tier_from_component_type(type_token)
+        if tier is not None:
+            return tier
+    return None
+
+
 def export_key(tier: str, name: str) -> str:
     """The stack output name a tier's contract value is exported under: `artifact` + `modelBucketArn`."""
     require_declared(tier, name)

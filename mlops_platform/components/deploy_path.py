@@ -6,15 +6,15 @@ principal that does not exist yet (IAM would reject it).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
 from mlops_platform import contract
-from mlops_platform.components.iam import PlatformRole, PlatformRoleArgs, allow
+from mlops_platform.components.iam import PlatformRole, PlatformRoleArgs, allow, trust
 
 DEPLOY_ROLE_IAM_ACTIONS: tuple[str, ...] = (
     "iam:AttachRolePolicy", "iam:CreatePolicy", "iam:CreatePolicyVersion", "iam:CreateRole",
@@ -88,6 +88,5 @@ class DeployPath(pulumi.ComponentResource):
         return self._member_providers[account_id]
 
 
-def _trust(principal: Mapping[str, object]) -> str:
-    return json.dumps({"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Principal": principal, "Action": ["sts:AssumeRole", "sts:TagSession"]}]})
+def _trust(principal: dict[str, Any]) -> str:
+    return trust(principal, ["sts:AssumeRole", "sts:TagSession"])

@@ -45,12 +45,20 @@ CONFUSED_DEPUTY_GUARDED_SERVICES = frozenset({"scheduler.amazonaws.com"})
 """Services documented to send aws:SourceAccount when assuming a role; others would be locked out by it."""
 
 
+def trust(principal: dict[str, Any], actions: str | list[str] = "sts:AssumeRole",
+          condition: dict[str, Any] | None = None) -> str:
+    """A role's trust policy: one statement allowing `principal` to assume it."""
+    statement: Statement = {"Effect": "Allow", "Principal": principal, "Action": actions}
+    if condition:
+        statement["Condition"] = condition
+    return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+
+
 def service_trust(service: str, account_id: str) -> str:
     """Trust for an AWS service; where the service supports it, only on behalf of this account."""
-    statement: Statement = {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}
-    if service in CONFUSED_DEPUTY_GUARDED_SERVICES:
-        statement["Condition"] = {"StringEquals": {"aws:SourceAccount": account_id}}
-    return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+    guarded = service in CONFUSED_DEPUTY_GUARDED_SERVICES
+    return trust({"Service": service},
+                 condition={"StringEquals": {"aws:SourceAccount": account_id}} if guarded else None)
 
 
 @dataclass(frozen=True)

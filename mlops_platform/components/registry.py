@@ -11,7 +11,7 @@ import pulumi
 import pulumi_aws as aws
 
 from mlops_platform import contract
-from mlops_platform.components.iam import PlatformRole, PlatformRoleArgs, allow
+from mlops_platform.components.iam import PlatformRole, PlatformRoleArgs, allow, trust
 
 UNTAGGED_IMAGE_DAYS = 14
 TAGGED_IMAGES_KEPT = 50
@@ -79,30 +79,26 @@ class ModelRegistryArgs:
 class ModelRegistry(pulumi.ComponentResource):
     """One model package group per use case; approval is the `model-approver` role's alone."""
 
-    group_arns: dict[str, pulumi.Output[str]]
     approver_role_arn: pulumi.Output[str]
 
     def __init__(self, name: str, args: ModelRegistryArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mlops:registry:ModelRegistry", name, None, opts)
         if not args.use_cases:
             raise ValueError("a model registry needs at least one use case")
-        self.group_arns = {}
-        for use_case in args.use_cases:
+        scope = f"arn:aws:sagemaker:{args.region}:{args.account_id}"
+        groups = {u: f"{scope}:model-package-group/{contract.model_package_group_name(u)}" for u in args.use_cases}
+        packages = [f"{scope}:model-package/{contract.model_package_group_name(u)}/*" for u in args.use_cases]
+        for use_case, group_arn in groups.items():
             group = aws.sagemaker.ModelPackageGroup(
                 f"{name}-{use_case}",
                 model_package_group_name=contract.model_package_group_name(use_case),
                 model_package_group_description=f"Models of the {use_case} use case, pending approval until approved",
                 opts=pulumi.ResourceOptions(parent=self, protect=args.protect))
-            self.group_arns[use_case] = group.arn
-            group_arn = f"arn:aws:sagemaker:{args.region}:{args.account_id}:model-package-group/{group_name(use_case)}"
             policy = args.group_policy(group_arn) if args.group_policy else None
             if policy is not None:
                 aws.sagemaker.ModelPackageGroupPolicy(
                     f"{name}-{use_case}", model_package_group_name=group.model_package_group_name,
                     resource_policy=policy, opts=pulumi.ResourceOptions(parent=self))
-        scope = f"arn:aws:sagemaker:{args.region}:{args.account_id}"
-        packages = [f"{scope}:model-package/{contract.model_package_group_name(u)}/*" for u in args.use_cases]
-        groups = [f"{scope}:model-package-group/{contract.model_package_group_name(u)}" for u in args.use_cases]
         approver = PlatformRole(f"{name}-approver", PlatformRoleArgs(
             role_name=contract.role_name(args.tier, "model-approver"),
             description="Approves or rejects model packages; nothing else",
@@ -111,18 +107,12 @@ class ModelRegistry(pulumi.ComponentResource):
                 allow(["sagemaker:UpdateModelPackage", "sagemaker:DescribeModelPackage"], packages,
                       sid="ApproveOrReject"),
                 allow(["sagemaker:ListModelPackages", "sagemaker:DescribeModelPackageGroup"],
-                      groups, sid="ReviewCandidates"),
+                      list(groups.values()), sid="ReviewCandidates"),
             ]), pulumi.ResourceOptions(parent=self))
         self.approver_role_arn = approver.arn
         self.register_outputs({"approverRoleArn": approver.arn})
 
 
-def group_name(use_case: str) -> str:
-    return contract.model_package_group_name(use_case)
-
-
 def account_trust(account_id: str) -> str:
     """Principals of this account that IAM (e.g. an Identity Center permission set) allows to assume the role."""
-    return json.dumps({"Version": "2012-10-17", "Statement": [{
-        "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{account_id}:root"}, "Action": "sts:AssumeRole",
-    }]})
+    return trust({"AWS": f"arn:aws:iam::{account_id}:root"})

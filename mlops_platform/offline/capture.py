@@ -58,6 +58,14 @@ class CapturedStack:
         return {resource.urn: resource for resource in self.resources}
 
 
+def provider_account(inputs: Mapping[str, Any]) -> str | None:
+    """The account an AWS provider is pinned to (`allowedAccountIds`, JSON-encoded as providers receive it)."""
+    allowed = inputs.get("allowedAccountIds") or []
+    if isinstance(allowed, str):
+        allowed = json.loads(allowed)
+    return str(allowed[0]) if allowed else None
+
+
 class CaptureError(Exception):
     """The stack's program failed under the mock engine; `captured` holds what it registered before failing."""
 
@@ -121,12 +129,10 @@ class PlatformMocks(mocks.Mocks):
 
     def _provider(self, args: mocks.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         provider_id = f"{args.name}-provider-id"
-        allowed = args.inputs.get("allowedAccountIds") or []
-        if isinstance(allowed, str):
-            allowed = json.loads(allowed)
+        account = provider_account(args.inputs)
         region = str(args.inputs.get("region") or self._default_region)
-        if allowed:
-            self._provider_accounts[provider_id] = (str(allowed[0]), region)
+        if account is not None:
+            self._provider_accounts[provider_id] = (account, region)
         return provider_id, dict(args.inputs)
 
 

@@ -78,7 +78,7 @@ def run_preview(project: ProjectConfig, only_stack: str | None = None, evaluate_
     finally:
         if analyzer is not None:
             analyzer.close()
-    reachability = prove(configs[0], [c for c in captured.values()]) if only_stack is None else None
+    reachability = prove(configs[0], list(captured.values())) if only_stack is None else None
     return Preview(size=project.size, stacks=previews, policies=policies, reachability=reachability)
 
 

@@ -20,7 +20,7 @@ from typing import Any
 
 from mlops_platform import contract, topology
 from mlops_platform.config import PlatformConfig
-from mlops_platform.offline.capture import AWS_PROVIDER_TYPE, CapturedResource, CapturedStack
+from mlops_platform.offline.capture import AWS_PROVIDER_TYPE, CapturedResource, CapturedStack, provider_account
 
 LAYERS = ("identity", "trust", "guardrails", "own-rights")
 PROTECTED_TIERS = ("staging", "prod")
@@ -64,7 +64,7 @@ class _Resources:
             for resource in stack.resources:
                 self.all.append(resource)
                 if resource.type == AWS_PROVIDER_TYPE:
-                    self._provider_accounts[resource.urn] = _provider_account(resource.inputs)
+                    self._provider_accounts[resource.urn] = provider_account(resource.inputs) or ""
 
     def of_type(self, type_token: str) -> Iterator[CapturedResource]:
         return (r for r in self.all if r.type == type_token)
@@ -76,26 +76,12 @@ class _Resources:
         return next((r for r in self.of_type(type_token) if r.outputs.get(key) == value), None)
 
 
-def _provider_account(inputs: Mapping[str, Any]) -> str:
-    allowed = inputs.get("allowedAccountIds") or "[]"
-    ids = json.loads(allowed) if isinstance(allowed, str) else allowed
-    return str(ids[0]) if ids else ""
-
-
 def protected_accounts(cfg: PlatformConfig) -> set[str]:
     """Accounts that hold staging or prod and nothing else (in the small size prod shares the one account)."""
     tiers_by_account: dict[str, set[str]] = {}
     for tier in topology.tiers(cfg.size):
         tiers_by_account.setdefault(cfg.account_of_tier(tier), set()).add(tier)
     return {account for account, tiers in tiers_by_account.items() if tiers <= set(PROTECTED_TIERS)}
-
-
-def _tier_of(resource: CapturedResource) -> str | None:
-    for token in resource.urn.split("::")[2].split("$"):
-        tier = contract.tier_from_component_type(token)
-        if tier is not None:
-            return tier
-    return None
 
 
 def prove(cfg: PlatformConfig, stacks: Iterable[CapturedStack]) -> Reachability:
@@ -131,7 +117,7 @@ def _trust(cfg: PlatformConfig, resources: _Resources, protected: set[str]) -> I
     allowed = {contract.deploy_pipeline_role_arn(cfg.account_of_tier("cicd")),
                contract.bootstrap_role_arn(cfg.accounts.get("management", ""))}
     for role in resources.of_type("aws:iam/role:Role"):
-        if resources.account_of(role) not in protected and _tier_of(role) not in PROTECTED_TIERS:
+        if resources.account_of(role) not in protected and contract.tier_from_urn(role.urn) not in PROTECTED_TIERS:
             continue
         for principal in _trusted_principals(role.inputs.get("assumeRolePolicy")):
             if principal.startswith("Service:"):

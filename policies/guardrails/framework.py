@@ -273,12 +273,10 @@ def placement_of(urn: str, provider_props: Mapping[str, Any] | None) -> Placemen
 
 
 def resource_tier(urn: str, provider_props: Mapping[str, Any] | None) -> str | None:
+    built_under = contract.tier_from_urn(urn)
+    if built_under is not None:
+        return built_under
     parts = urn.split("::")
-    if len(parts) >= 4:
-        for type_token in parts[2].split("$"):
-            tier = contract.tier_from_component_type(type_token)
-            if tier is not None:
-                return tier
     tagged = _provider_tier(provider_props)
     if tagged is not None:
         return tagged
