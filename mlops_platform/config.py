@@ -121,6 +121,12 @@ class Organization:
     allowed_regions: tuple[str, ...]
     identity_groups: Mapping[str, str]
     """Permission set name → Identity Store group id; a set is assigned only where a group is configured."""
+    identity_center_region: str
+    """Where the organization's IAM Identity Center instance lives (default: `region`)."""
+    trail: str
+    """`create` (default): the org stack creates the organization trail; `existing`: one exists (Control Tower's)."""
+    control_tower: bool
+    """True: Control Tower governs the organization; its roles are exempt from the platform's guardrail SCPs."""
 
 
 @dataclass(frozen=True)
@@ -365,7 +371,14 @@ def _model_package_arn(key: str, value: Any, use_case: str) -> str | None:
 
 
 _ORGANIZATION_FIELDS = ("createOrganization", "createAccounts", "accountEmails", "memberAccessRoleName",
-                        "allowedRegions", "identityGroups")
+                        "allowedRegions", "identityGroups", "identityCenterRegion", "trail", "controlTower")
+TRAIL_MODES: tuple[str, ...] = ("create", "existing")
+MEMBER_ACCESS_ROLES: Mapping[str, str] = {
+    "OrganizationAccountAccessRole": "accounts Organizations created (invited accounts need it created first)",
+    "AWSControlTowerExecution": "accounts Control Tower created or enrolled",
+}
+"""The documented member access roles; any other role name is one you created in every member account, trusting
+the management account."""
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 _IDENTITY_STORE_ID = re.compile(
     r"([0-9a-f]{10}-|)[A-Fa-f0-9]{8}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{12}")
@@ -414,8 +427,25 @@ def _organization(size: Size, value: Any, region: str) -> Organization:
         create_organization=create_organization, create_accounts=create_accounts, account_emails=dict(emails),
         member_access_role_name=_pattern("organization.memberAccessRoleName",
                                          value.get("memberAccessRoleName", "OrganizationAccountAccessRole"),
-                                         _IAM_ROLE_NAME, "an IAM role name"),
-        allowed_regions=tuple(regions), identity_groups=dict(groups))
+                                         _IAM_ROLE_NAME, "an IAM role name: " + "; ".join(
+                                             f"{name} for {use}" for name, use in MEMBER_ACCESS_ROLES.items())),
+        allowed_regions=tuple(regions), identity_groups=dict(groups),
+        identity_center_region=_identity_center_region(value.get("identityCenterRegion", region)),
+        trail=_choice("organization.trail", value.get("trail", "create"), TRAIL_MODES),
+        control_tower=_bool("organization.controlTower", value.get("controlTower", False)))
+
+
+def _identity_center_region(value: Any) -> str:
+    if not isinstance(value, str) or value not in aws_regions():
+        raise ConfigError("organization.identityCenterRegion", value,
+                          "the AWS region of the organization's IAM Identity Center instance")
+    return str(value)
+
+
+def _choice(key: str, value: Any, choices: Sequence[str]) -> str:
+    if not isinstance(value, str) or value not in choices:
+        raise ConfigError(key, value, f"one of: {', '.join(choices)}")
+    return str(value)
 
 
 def _bool(key: str, value: Any) -> bool:

@@ -13,7 +13,7 @@ import pytest
 
 from mlops_platform import contract, tiers
 from mlops_platform.components import identity
-from mlops_platform.offline.capture import CapturedResource
+from mlops_platform.offline.capture import CapturedResource, CaptureError, PlatformMocks
 from mlops_platform.offline.preview import Preview, StackPreview, run_preview
 from mlops_platform.offline.stack_config import load_project_config
 from mlops_platform.tiers import org
@@ -211,3 +211,136 @@ def test_detaching_the_separation_scp_from_the_prod_ou_breaks_the_proof(
     created = preview("large", "  mlops-platform:organization:\n    createAccounts: true\n"
                                "    allowedRegions: [eu-west-1]\n    accountEmails:\n" + emails, tmp_path)
     assert broken_layers(created) == {"guardrails"}
+
+
+# --- what an existing organization must already have ----------------------------------------------------------
+
+def _organization_reporting(monkeypatch: pytest.MonkeyPatch, token: str,
+                            change: Callable[[dict[str, Any]], dict[str, Any]]) -> None:
+    """The mock engine's answer to one invoke, changed the way a real organization may differ."""
+    shipped = PlatformMocks.call
+
+    def call(self: PlatformMocks, args: Any) -> tuple[dict[str, Any], Any]:
+        result, failures = shipped(self, args)
+        return (change(dict(result)) if args.token == token else result), failures
+
+    monkeypatch.setattr(PlatformMocks, "call", call)
+
+
+GET_ORGANIZATION = "aws:organizations/getOrganization:getOrganization"
+
+
+def _org_capture_error(size: str = "medium", override: str | None = None, tmp_path: Path | None = None) -> str:
+    with pytest.raises(CaptureError) as raised:
+        preview(size, override, tmp_path)
+    assert "Traceback" not in str(raised.value)
+    return str(raised.value)
+
+
+def test_an_organization_without_scps_enabled_on_its_root_stops_the_program(monkeypatch: pytest.MonkeyPatch) -> None:
+    _organization_reporting(monkeypatch, GET_ORGANIZATION, lambda found: {
+        **found, "enabledPolicyTypes": [], "roots": [{**found["roots"][0], "policyTypes": []}]})
+    message = _org_capture_error()
+    assert "service control policies are not enabled on the root r-prv1" in message
+    assert "aws organizations enable-policy-type --root-id r-prv1 --policy-type SERVICE_CONTROL_POLICY" in message
+
+
+def test_an_organization_without_all_features_stops_the_program(monkeypatch: pytest.MonkeyPatch) -> None:
+    _organization_reporting(monkeypatch, GET_ORGANIZATION,
+                            lambda found: {**found, "featureSet": "CONSOLIDATED_BILLING"})
+    assert "enable all features" in _org_capture_error("large")
+
+
+def test_the_trail_needs_cloudtrail_trusted_access_unless_an_organization_trail_exists(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    _organization_reporting(monkeypatch, GET_ORGANIZATION, lambda found: {
+        **found, "awsServiceAccessPrincipals": ["sso.amazonaws.com"]})
+    message = _org_capture_error()
+    assert "aws organizations enable-aws-service-access --service-principal cloudtrail.amazonaws.com" in message
+    existing = preview("medium", "  mlops-platform:organization:\n    trail: existing\n", tmp_path)
+    assert of_type(stack_of(existing, "org"), "aws:cloudtrail/trail:Trail") == []
+
+
+def test_a_created_organization_enables_scps_and_trusted_access_itself(tmp_path: Path) -> None:
+    emails = "".join(f"      {name}: aws+{name}@example.com\n" for name in ("dev", "staging", "prod"))
+    created = preview("medium", "  mlops-platform:organization:\n    createOrganization: true\n"
+                                "    createAccounts: true\n    accountEmails:\n" + emails, tmp_path)
+    (organization,) = of_type(stack_of(created, "org"), "aws:organizations/organization:Organization")
+    assert organization.inputs["featureSet"] == "ALL"
+    assert organization.inputs["enabledPolicyTypes"] == ["SERVICE_CONTROL_POLICY"]
+    assert "cloudtrail.amazonaws.com" in organization.inputs["awsServiceAccessPrincipals"]
+
+
+def test_no_identity_center_instance_is_one_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    _organization_reporting(monkeypatch, "aws:ssoadmin/getInstances:getInstances",
+                            lambda found: {**found, "arns": [], "identityStoreIds": []})
+    message = _org_capture_error()
+    assert "no IAM Identity Center instance in eu-west-1: enable IAM Identity Center in eu-west-1" in message
+    assert "IndexError" not in message
+
+
+# --- the break-glass alarm -----------------------------------------------------------------------------------
+
+def _provider_region(stack: StackPreview, resource: CapturedResource) -> str:
+    """The region of the provider a resource is created through (its own, or its component's)."""
+    providers = {p.urn: p for p in of_type(stack, "pulumi:providers:aws")}
+    reference = resource.provider
+    assert reference, f"{resource.urn} names no provider"
+    provider = providers[reference.rsplit("::", 1)[0]]
+    return str(provider.inputs["region"])
+
+
+def test_the_break_glass_rule_receives_read_only_management_events(
+        shipped_preview: Callable[[str], Preview]) -> None:
+    org_stack = stack_of(shipped_preview("medium"), "org")
+    (rule,) = [r for r in of_type(org_stack, "aws:cloudwatch/eventRule:EventRule") if "break-glass" in r.name]
+    assert rule.inputs["state"] == "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS"
+    assert json.loads(rule.inputs["eventPattern"])["detail"]["eventName"] == ["GetRoleCredentials"]
+    assert _provider_region(org_stack, rule) == "eu-west-1"
+
+
+def test_identity_center_and_its_alarm_live_in_identity_centers_region(tmp_path: Path) -> None:
+    result = preview("medium", "  mlops-platform:organization:\n    identityCenterRegion: us-east-1\n", tmp_path)
+    org_stack = stack_of(result, "org")
+    (rule,) = [r for r in of_type(org_stack, "aws:cloudwatch/eventRule:EventRule") if "break-glass" in r.name]
+    (topic,) = [t for t in of_type(org_stack, "aws:sns/topic:Topic") if t.inputs["name"] == "mlops-break-glass"]
+    (target,) = of_type(org_stack, "aws:cloudwatch/eventTarget:EventTarget")
+    assert {_provider_region(org_stack, r) for r in (rule, topic, target)} == {"us-east-1"}
+    key_arn = topic.inputs["kmsMasterKeyId"]
+    (key,) = [k for k in of_type(org_stack, "aws:kms/key:Key") if k.outputs["arn"] == key_arn]
+    assert _provider_region(org_stack, key) == "us-east-1", "an SNS topic's key must be in the topic's region"
+    for permission_set in of_type(org_stack, "aws:ssoadmin/permissionSet:PermissionSet"):
+        assert _provider_region(org_stack, permission_set) == "us-east-1"
+    (trail,) = of_type(org_stack, "aws:cloudtrail/trail:Trail")
+    assert _provider_region(org_stack, trail) == "eu-west-1"
+    assert result.reachability is not None and result.reachability.passed
+
+
+# --- Control Tower -------------------------------------------------------------------------------------------
+
+CONTROL_TOWER = ("  mlops-platform:organization:\n    controlTower: true\n    trail: existing\n"
+                 "    memberAccessRoleName: AWSControlTowerExecution\n")
+
+
+def test_under_control_tower_its_roles_are_exempt_and_its_trail_is_kept(tmp_path: Path) -> None:
+    result = preview("medium", CONTROL_TOWER, tmp_path)
+    org_stack = stack_of(result, "org")
+    assert of_type(org_stack, "aws:cloudtrail/trail:Trail") == []
+    assert not [b for b in of_type(org_stack, "aws:s3/bucket:Bucket") if "trail" in b.name]
+    key_sids = {s.get("Sid") for k in of_type(org_stack, "aws:kms/key:Key")
+                for s in json.loads(k.inputs["policy"])["Statement"]}
+    assert "CloudTrailEncryptsTheOrganizationTrail" not in key_sids
+    policies = {p.inputs["name"]: json.loads(p.inputs["content"])
+                for p in of_type(org_stack, "aws:organizations/policy:Policy")}
+    for statement in policies["mlops-baseline-protections"]["Statement"][1:]:
+        assert "arn:aws:iam::*:role/AWSControlTowerExecution" in statement["Condition"]["ArnNotLike"][
+            "aws:PrincipalArn"]
+    assert result.reachability is not None and result.reachability.passed
+
+
+def test_member_accounts_are_reached_through_the_configured_access_role(tmp_path: Path) -> None:
+    org_stack = stack_of(preview("medium", CONTROL_TOWER, tmp_path), "org")
+    assumed = {json.loads(p.inputs["assumeRoles"])[0]["roleArn"] if isinstance(p.inputs["assumeRoles"], str)
+               else p.inputs["assumeRoles"][0]["roleArn"]
+               for p in of_type(org_stack, "pulumi:providers:aws") if p.inputs.get("assumeRoles")}
+    assert assumed == {f"arn:aws:iam::{ACCOUNTS[n]}:role/AWSControlTowerExecution" for n in ("dev", "staging", "prod")}

@@ -2,6 +2,8 @@
 
 A permission set is assigned only in the accounts its role calls for (the data scientists' in the dev
 account alone) and only where the organization names a group for it in `organization.identityGroups`.
+Identity Center lives in one region (`organization.identityCenterRegion`); its API is called there, through the
+provider the caller passes for that region.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import pulumi
 import pulumi_aws as aws
 
 from mlops_platform import topology
+from mlops_platform.components.organization import OrganizationPrerequisiteError
 
 AWS_MANAGED = "arn:aws:iam::aws:policy/"
 
@@ -66,6 +69,8 @@ class IdentityCenterArgs:
     """Logical account name → id."""
     groups: Mapping[str, str]
     """Permission set name → Identity Store group id."""
+    region: str
+    """The Identity Center instance's region (for the error that says where none was found)."""
     permission_sets: Sequence[PermissionSetSpec] = field(default_factory=lambda: PERMISSION_SETS)
 
 
@@ -75,11 +80,21 @@ def assignment_accounts(size: topology.Size, spec: PermissionSetSpec) -> list[st
     return [account for account in topology.accounts(size) if account in hosts]
 
 
+def the_instance(arns: Sequence[str], region: str) -> str:
+    """An organization has at most one Identity Center instance; none in `region` is a setup step left to do."""
+    if not arns:
+        raise OrganizationPrerequisiteError(
+            f"no IAM Identity Center instance in {region}: enable IAM Identity Center in {region} from the "
+            "management account (IAM Identity Center console > Enable, organization instance), or set "
+            "organization.identityCenterRegion to the region where it is enabled")
+    return arns[0]
+
+
 class IdentityCenter(pulumi.ComponentResource):
     def __init__(self, name: str, args: IdentityCenterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mlops:identity:IdentityCenter", name, None, opts)
         instances = aws.ssoadmin.get_instances_output(opts=pulumi.InvokeOptions(parent=self))
-        instance_arn = instances.arns.apply(lambda arns: arns[0])
+        instance_arn = instances.arns.apply(lambda arns: the_instance(arns, args.region))
         child = pulumi.ResourceOptions(parent=self)
         for spec in args.permission_sets:
             permission_set = aws.ssoadmin.PermissionSet(

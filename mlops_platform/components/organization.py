@@ -2,7 +2,10 @@
 accounts (adopted by id, or created and placed in OUs), and the organization-wide CloudTrail trail.
 
 Adopting never creates: an existing organization is read with `get_organization`, existing accounts are
-referred to by id, and the SCPs attach straight to those accounts instead of to OUs they are not in.
+referred to by id, and the SCPs attach straight to those accounts instead of to OUs they are not in. An adopted
+organization must already have what the org stack relies on (all features, SCPs enabled on its root, CloudTrail
+trusted access where the platform creates the trail); if not, the program stops with one error saying how to
+enable each. A created organization gets them from its own settings.
 """
 
 from __future__ import annotations
@@ -27,6 +30,40 @@ ACCOUNT_OU: Mapping[str, str] = {
 """Which OU a member account (by its logical name) belongs to. Staging shares prod's OU: both are kept from
 data scientists by the same SCPs. The medium size's `dev` account hosts its non-production tiers."""
 TRAIL_NAME = "mlops-organization-trail"
+SCP_POLICY_TYPE = "SERVICE_CONTROL_POLICY"
+CLOUDTRAIL_PRINCIPAL = "cloudtrail.amazonaws.com"
+
+
+class OrganizationPrerequisiteError(pulumi.RunError):
+    """The adopted organization (or Identity Center) lacks a setting the org stack needs; says how to enable it."""
+
+
+def missing_prerequisites(organization: aws.organizations.GetOrganizationResult, creates_trail: bool) -> list[str]:
+    """What the adopted organization lacks, each with the command or console step that enables it."""
+    missing = []
+    if organization.feature_set != "ALL":
+        missing.append(f"the organization has feature set {organization.feature_set!r}, and SCPs need all features: "
+                       "AWS Organizations console > Settings > 'Begin process to enable all features'")
+    root = organization.roots[0] if organization.roots else None
+    enabled = {policy.type for policy in (root.policy_types if root else []) if policy.status == "ENABLED"}
+    if root is not None and SCP_POLICY_TYPE not in enabled:
+        missing.append(f"service control policies are not enabled on the root {root.id}: run `aws organizations "
+                       f"enable-policy-type --root-id {root.id} --policy-type {SCP_POLICY_TYPE}`")
+    if creates_trail and CLOUDTRAIL_PRINCIPAL not in (organization.aws_service_access_principals or []):
+        missing.append("CloudTrail has no trusted access to the organization, which an organization trail needs: run "
+                       f"`aws organizations enable-aws-service-access --service-principal {CLOUDTRAIL_PRINCIPAL}` "
+                       "(or set organization.trail: existing to keep an organization trail you already have)")
+    return missing
+
+
+def adopted_root_id(organization: aws.organizations.GetOrganizationResult, creates_trail: bool) -> str:
+    missing = missing_prerequisites(organization, creates_trail)
+    if missing:
+        raise OrganizationPrerequisiteError(
+            f"the organization {organization.id} is not ready for the org stack: " + "; ".join(missing))
+    if not organization.roots:
+        raise OrganizationPrerequisiteError(f"the organization {organization.id} reports no root")
+    return str(organization.roots[0].id)
 
 
 @dataclass(frozen=True)
@@ -38,6 +75,8 @@ class OrganizationStructureArgs:
     create_accounts: bool
     account_emails: Mapping[str, str]
     member_access_role_name: str
+    creates_trail: bool = True
+    """The org stack creates the organization trail (CloudTrail then needs trusted access)."""
 
 
 class OrganizationStructure(pulumi.ComponentResource):
@@ -83,7 +122,10 @@ class OrganizationStructure(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self, protect=True))
             return organization.id, organization.roots.apply(lambda roots: str(roots[0].id))
         existing = aws.organizations.get_organization_output(opts=pulumi.InvokeOptions(parent=self))
-        return existing.id, existing.roots.apply(lambda roots: roots[0].id)
+        # Everything the org stack builds on the organization waits for this check, so a missing setting stops
+        # the program before any resource is registered with it.
+        root_id = existing.apply(lambda found: adopted_root_id(found, args.creates_trail))
+        return pulumi.Output.all(existing.id, root_id).apply(lambda values: str(values[0])), root_id
 
 
 def trail_key_grants(management_account_id: str, region: str) -> tuple[dict[str, object], ...]:

@@ -9,6 +9,7 @@ outputs of stacks captured earlier in the same preview.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -102,7 +103,8 @@ class PlatformMocks(mocks.Mocks):
             return {"names": zones, "zoneIds": [f"{region[:3]}-az{n}" for n in (1, 2, 3)], "id": region}, []
         if args.token == "aws:organizations/getOrganization:getOrganization":
             return {"id": "o-preview0001", "arn": f"arn:aws:organizations::{account}:organization/o-preview0001",
-                    "masterAccountId": account, "featureSet": "ALL",
+                    "masterAccountId": account, "featureSet": "ALL", "enabledPolicyTypes": ["SERVICE_CONTROL_POLICY"],
+                    "awsServiceAccessPrincipals": ["cloudtrail.amazonaws.com", "sso.amazonaws.com"],
                     "roots": [{"id": "r-prv1", "name": "Root", "arn": f"arn:aws:organizations::{account}:root/"
                                "o-preview0001/r-prv1", "policyTypes": [{"type": "SERVICE_CONTROL_POLICY",
                                                                          "status": "ENABLED"}]}]}, []
@@ -215,10 +217,22 @@ def capture_stack(
     except CaptureError:
         raise
     except Exception as err:
+        _cancel_unfinished_work()
         raise CaptureError(f"stack {stack!r}: {err}", captured) from err
     finally:
         _reset_runtime()
     return captured
+
+
+def _cancel_unfinished_work() -> None:
+    """A failed program leaves its other outputs pending on the shared event loop; unless cancelled they would
+    finish (and fail) inside the next capture."""
+    loop = asyncio.get_event_loop()
+    pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
+    for task in pending:
+        task.cancel()
+    if pending:
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
 
 
 def _reset_runtime() -> None:

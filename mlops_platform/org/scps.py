@@ -4,7 +4,7 @@ Every policy is a deny list: the default `FullAWSAccess` SCP stays attached and 
 - `deny_leaving_organization`: no member account leaves the organization (and its guardrails).
 - `region_guard`: nothing outside the allowed regions, global services excepted.
 - `protect_security_services`: CloudTrail, GuardDuty and AWS Config cannot be stopped, deleted or blinded,
-  except by the bootstrap role.
+  except by the bootstrap role (and, under Control Tower, by Control Tower's own roles).
 - `sagemaker_guardrails` (ML OUs): jobs, notebooks, Studio and endpoint configs run encrypted, in a VPC,
   without internet and (notebooks) without root.
 - `production_separation` (staging/prod OU): data scientists may do nothing; endpoints, models, APIs and
@@ -55,6 +55,13 @@ covers the `<region>/` segment that instances outside us-east-1 put there (IAM I
 "Referencing permission sets in resource policies")."""
 
 _ROLE_NAME = re.compile(r"[\w+=,.@-]{1,64}")
+_ROLE_NAME_PATTERN = re.compile(r"[\w+=,.@-]{1,63}\*?")
+
+CONTROL_TOWER_ROLES: tuple[str, ...] = ("AWSControlTowerExecution", "aws-controltower-*", "stacksets-exec-*")
+"""The roles Control Tower deploys and governs member accounts through: `AWSControlTowerExecution` (its access
+role), its `aws-controltower-*` roles (Config recorder, notification forwarder, ...) and the `stacksets-exec-*`
+roles that service-managed CloudFormation StackSets create in each target account. Control Tower's own
+mandatory controls forbid anyone else to create or change roles of these names."""
 _REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d+")
 
 # AWS's documented exemption list for a region-deny SCP (Organizations user guide, "General examples: Deny
@@ -148,8 +155,10 @@ CONFIG_TAMPERING: tuple[str, ...] = (
     "config:StopConfigurationRecorder",
 )
 
-# Each list holds only actions whose Service Authorization Reference entry documents the key.
-# Not here on purpose: UpdateNotebookInstance (no VolumeKmsKey key: a Null deny would refuse every update),
+# Each list holds only actions whose Service Authorization Reference entry documents the key. The volume key is
+# `sagemaker:VolumeKmsKeyArn`: `sagemaker:VolumeKmsKey` is deprecated and no longer listed on these actions, so a
+# Null deny on it would refuse every job. IAM data: the request must name the volume key by its ARN.
+# Not here on purpose: UpdateNotebookInstance (no VolumeKmsKeyArn key: a Null deny would refuse every update),
 # CreateLabelingJob (its volume key exists only for automated labeling), CreateMonitoringSchedule (a schedule
 # naming a separate job definition carries no key; the job definitions are covered instead).
 # CreateEndpointConfig must name a key, so endpoints cannot use instance types with local NVMe storage, for
@@ -248,14 +257,19 @@ def _document(*statements: Statement) -> dict[str, Any]:
 
 
 def _role_arn_pattern(role_name: str) -> str:
-    """The role of that name in any member account (SCPs are written once for many accounts)."""
-    if not _ROLE_NAME.fullmatch(role_name):
+    """The role of that name (or, ending in `*`, name prefix) in any member account (SCPs are written once for
+    many accounts)."""
+    if not (_ROLE_NAME.fullmatch(role_name) or _ROLE_NAME_PATTERN.fullmatch(role_name)):
         raise ValueError(f"{role_name!r} is not an IAM role name (1-64 of letters, digits and +=,.@_-)")
     return f"arn:aws:iam::*:role/{role_name}"
 
 
 def _except_roles(*role_names: str) -> Conditions:
     return {"ArnNotLike": {"aws:PrincipalArn": [_role_arn_pattern(name) for name in role_names]}}
+
+
+def _exempt(bootstrap_role_name: str, control_tower: bool) -> tuple[str, ...]:
+    return (bootstrap_role_name, *(CONTROL_TOWER_ROLES if control_tower else ()))
 
 
 def _regions(allowed_regions: Sequence[str]) -> list[str]:
@@ -278,25 +292,27 @@ def deny_leaving_organization() -> ServiceControlPolicy:
     )
 
 
-def region_guard(allowed_regions: Sequence[str]) -> ServiceControlPolicy:
+def region_guard(allowed_regions: Sequence[str], control_tower: bool = False) -> ServiceControlPolicy:
+    """Under Control Tower its roles are exempt, as in Control Tower's own region-deny control: it deploys its
+    baseline into every region it governs, which may be more than the platform's."""
     regions = _regions(allowed_regions)
+    conditions: dict[str, Mapping[str, str | list[str]]] = {"StringNotEquals": {"aws:RequestedRegion": regions}}
+    if control_tower:
+        conditions.update(_except_roles(*CONTROL_TOWER_ROLES))
     return ServiceControlPolicy(
         name="mlops-region-guard",
         description=f"Deny every action outside the {len(regions)} allowed region(s) named in the policy; "
                     "global services are exempt.",
-        document=_document(_deny(
-            "DenyOutsideAllowedRegions", GLOBAL_SERVICE_ACTIONS,
-            {"StringNotEquals": {"aws:RequestedRegion": regions}}, exempt=True,
-        )),
+        document=_document(_deny("DenyOutsideAllowedRegions", GLOBAL_SERVICE_ACTIONS, conditions, exempt=True)),
     )
 
 
-def protect_security_services(bootstrap_role_name: str) -> ServiceControlPolicy:
-    bootstrap_only = _except_roles(bootstrap_role_name)
+def protect_security_services(bootstrap_role_name: str, control_tower: bool = False) -> ServiceControlPolicy:
+    bootstrap_only = _except_roles(*_exempt(bootstrap_role_name, control_tower))
     return ServiceControlPolicy(
         name="mlops-protect-security-services",
         description="CloudTrail, GuardDuty and AWS Config cannot be stopped, deleted or blinded, except by the "
-                    "platform's bootstrap role.",
+                    "platform's bootstrap role (and Control Tower's roles, where it governs the organization).",
         document=_document(
             _deny("ProtectCloudTrail", CLOUDTRAIL_TAMPERING, bootstrap_only),
             _deny("ProtectGuardDuty", GUARDDUTY_TAMPERING, bootstrap_only),
@@ -319,7 +335,7 @@ def sagemaker_guardrails() -> ServiceControlPolicy:
         description="SageMaker jobs, notebooks, Studio domains and endpoint configs: KMS-encrypted volumes, VPC "
                     "subnets, no direct internet, no notebook root access, Studio VpcOnly.",
         document=_document(
-            _deny("RequireVolumeKmsKey", VOLUME_KMS_KEY_ACTIONS, {"Null": {"sagemaker:VolumeKmsKey": "true"}}),
+            _deny("RequireVolumeKmsKey", VOLUME_KMS_KEY_ACTIONS, {"Null": {"sagemaker:VolumeKmsKeyArn": "true"}}),
             _deny("RequireVpcSubnets", VPC_SUBNETS_ACTIONS, {"Null": {"sagemaker:VpcSubnets": "true"}}),
             _deny("DenyNotebookDirectInternet", ["sagemaker:CreateNotebookInstance"],
                   {"StringNotEquals": {"sagemaker:DirectInternetAccess": "Disabled"}}),
@@ -352,23 +368,23 @@ MAX_POLICIES_PER_TARGET = 5
 """AWS attaches at most five SCPs to a root, OU or account, and AWS's own FullAWSAccess is one of them."""
 
 
-def building_blocks(allowed_regions: Sequence[str], deploy_role_name: str,
-                    bootstrap_role_name: str) -> list[ServiceControlPolicy]:
+def building_blocks(allowed_regions: Sequence[str], deploy_role_name: str, bootstrap_role_name: str,
+                    control_tower: bool = False) -> list[ServiceControlPolicy]:
     """Every guardrail as its own document (each tested on its own)."""
     return [
         deny_leaving_organization(),
-        region_guard(allowed_regions),
-        protect_security_services(bootstrap_role_name),
+        region_guard(allowed_regions, control_tower),
+        protect_security_services(bootstrap_role_name, control_tower),
         sagemaker_guardrails(),
         production_separation(deploy_role_name, bootstrap_role_name),
     ]
 
 
-def baseline_protections(bootstrap_role_name: str) -> ServiceControlPolicy:
+def baseline_protections(bootstrap_role_name: str, control_tower: bool = False) -> ServiceControlPolicy:
     """Leaving the organization and blinding the security services, in one policy: production accounts carry
     four platform SCPs beside FullAWSAccess, and AWS allows five per target."""
     statements = [*deny_leaving_organization().document["Statement"],
-                  *protect_security_services(bootstrap_role_name).document["Statement"]]
+                  *protect_security_services(bootstrap_role_name, control_tower).document["Statement"]]
     return ServiceControlPolicy(
         name="mlops-baseline-protections",
         description="Member accounts cannot leave the organization; CloudTrail, GuardDuty and AWS Config cannot be "
@@ -377,12 +393,12 @@ def baseline_protections(bootstrap_role_name: str) -> ServiceControlPolicy:
     )
 
 
-def all_policies(allowed_regions: Sequence[str], deploy_role_name: str,
-                 bootstrap_role_name: str) -> list[ServiceControlPolicy]:
-    """The policies the org stack creates and attaches."""
+def all_policies(allowed_regions: Sequence[str], deploy_role_name: str, bootstrap_role_name: str,
+                 control_tower: bool = False) -> list[ServiceControlPolicy]:
+    """The policies the org stack creates and attaches; `control_tower` exempts Control Tower's roles."""
     return [
-        baseline_protections(bootstrap_role_name),
-        region_guard(allowed_regions),
+        baseline_protections(bootstrap_role_name, control_tower),
+        region_guard(allowed_regions, control_tower),
         sagemaker_guardrails(),
         production_separation(deploy_role_name, bootstrap_role_name),
     ]

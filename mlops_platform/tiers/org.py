@@ -1,5 +1,7 @@
 """The org tier (management account; medium and large sizes): AWS Organizations, the service control
-policies, IAM Identity Center, the deploy path into every workload account, and the organization trail."""
+policies, IAM Identity Center, the deploy path into every workload account, the organization trail (unless one
+exists: `organization.trail: existing`, e.g. Control Tower's) and the break-glass alarm, which lives where
+Identity Center records its sign-ins (`organization.identityCenterRegion`)."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ import pulumi_aws as aws
 from mlops_platform import contract, topology
 from mlops_platform.components.deploy_path import DeployPath, DeployPathArgs
 from mlops_platform.components.identity import IdentityCenter, IdentityCenterArgs
-from mlops_platform.components.kms_key import PlatformKey
+from mlops_platform.components.kms_key import PlatformKey, PlatformKeyArgs
 from mlops_platform.components.organization import (
     OrganizationStructure,
     OrganizationStructureArgs,
@@ -35,31 +37,50 @@ SCP_UNITS: Mapping[str, tuple[str, ...]] = {
 def build(ctx: TierContext) -> None:
     cfg = ctx.cfg
     org = cfg.organization
+    creates_trail = org.trail == "create"
     structure = OrganizationStructure(ctx.name("organization"), OrganizationStructureArgs(
         size=cfg.size, accounts=cfg.accounts, create_organization=org.create_organization,
         create_accounts=org.create_accounts, account_emails=org.account_emails,
-        member_access_role_name=org.member_access_role_name), ctx.child())
+        member_access_role_name=org.member_access_role_name, creates_trail=creates_trail), ctx.child())
     _attach_service_control_policies(ctx, structure)
+    identity_center = _identity_center_options(ctx)
     IdentityCenter(ctx.name("identity"), IdentityCenterArgs(
-        size=cfg.size, account_ids=structure.account_ids, groups=org.identity_groups), ctx.child())
+        size=cfg.size, account_ids=structure.account_ids, groups=org.identity_groups,
+        region=org.identity_center_region), identity_center)
     workload = {name: cfg.accounts[name] for name in topology.accounts(cfg.size) if name != "management"}
     DeployPath(ctx.name("deploy-path"), DeployPathArgs(
         management_account_id=ctx.account_id, cicd_account_id=cfg.account_of_tier("cicd"),
         workload_accounts=workload, deploy_role_name=cfg.deploy_role_name, region=cfg.region,
         member_access_role_name=org.member_access_role_name, tags=default_tags(cfg, ctx.tier)),
         pulumi.ResourceOptions(parent=ctx.component, depends_on=[structure]))
-    key = ctx.key("organization trail and alerts",
-                  grants=(*trail_key_grants(ctx.account_id, cfg.region), EVENTBRIDGE_ENCRYPTS_ALERTS))
-    _organization_trail(ctx, key, structure.organization_id)
-    _break_glass_alarm(ctx, key)
+    trail_grants = trail_key_grants(ctx.account_id, cfg.region) if creates_trail else ()
+    key = ctx.key("organization trail and alerts" if creates_trail else "alerts",
+                  grants=(*trail_grants, EVENTBRIDGE_ENCRYPTS_ALERTS))
+    if creates_trail:
+        _organization_trail(ctx, key, structure.organization_id)
+    _break_glass_alarm(ctx, key, identity_center)
 
 
-def service_control_policies(deploy_role_name: str, allowed_regions: Sequence[str]) -> list[scps.ServiceControlPolicy]:
-    return scps.all_policies(allowed_regions, deploy_role_name, contract.BOOTSTRAP_ROLE_NAME)
+def _identity_center_options(ctx: TierContext) -> pulumi.ResourceOptions:
+    """Children of the org tier that must run in Identity Center's region: through a management-account
+    provider for that region when it is not the platform's."""
+    region = ctx.cfg.organization.identity_center_region
+    if region == ctx.cfg.region:
+        return ctx.child()
+    provider = aws.Provider(
+        ctx.name(f"identity-center-{region}"), region=region, allowed_account_ids=[ctx.account_id],
+        default_tags=aws.ProviderDefaultTagsArgs(tags=default_tags(ctx.cfg, ctx.tier)), opts=ctx.child())
+    return pulumi.ResourceOptions(parent=ctx.component, providers=[provider])
+
+
+def service_control_policies(deploy_role_name: str, allowed_regions: Sequence[str],
+                             control_tower: bool = False) -> list[scps.ServiceControlPolicy]:
+    return scps.all_policies(allowed_regions, deploy_role_name, contract.BOOTSTRAP_ROLE_NAME, control_tower)
 
 
 def _attach_service_control_policies(ctx: TierContext, structure: OrganizationStructure) -> None:
-    for policy in service_control_policies(ctx.cfg.deploy_role_name, ctx.cfg.organization.allowed_regions):
+    org = ctx.cfg.organization
+    for policy in service_control_policies(ctx.cfg.deploy_role_name, org.allowed_regions, org.control_tower):
         short_name = policy.name.removeprefix("mlops-")
         resource = aws.organizations.Policy(
             ctx.name(short_name), name=policy.name, description=policy.description, type="SERVICE_CONTROL_POLICY",
@@ -91,18 +112,31 @@ EVENTBRIDGE_ENCRYPTS_ALERTS = {
 }
 
 
-def _break_glass_alarm(ctx: TierContext, key: PlatformKey) -> None:
-    """Every use of the break-glass permission set notifies the `mlops-break-glass` topic (subscribe to it)."""
+BREAK_GLASS_RULE_STATE = "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS"
+"""GetRoleCredentials is a read-only management event: EventBridge delivers those only to rules in this state
+(EventBridge user guide, "Receiving read-only management events from AWS services")."""
+
+
+def _break_glass_alarm(ctx: TierContext, key: PlatformKey, identity_center: pulumi.ResourceOptions) -> None:
+    """Every use of the break-glass permission set notifies the `mlops-break-glass` topic (subscribe to it).
+
+    Identity Center records GetRoleCredentials in its own region, and a rule sees only its region's events, so
+    the rule, its topic and the topic's key live there (a key and a topic serve only their own region)."""
+    if ctx.cfg.organization.identity_center_region != ctx.cfg.region:
+        key = PlatformKey(ctx.name(f"key-{ctx.cfg.organization.identity_center_region}"), PlatformKeyArgs(
+            description=f"mlops-platform {ctx.tier} tier: break-glass alerts in Identity Center's region",
+            account_id=ctx.account_id, alias=f"{contract.PROJECT}/{ctx.tier}", protect=ctx.protects_state,
+            grants=(EVENTBRIDGE_ENCRYPTS_ALERTS,)), identity_center)
     topic = aws.sns.Topic(ctx.name("break-glass"), name="mlops-break-glass", kms_master_key_id=key.arn,
-                          opts=ctx.child())
+                          opts=identity_center)
     rule = aws.cloudwatch.EventRule(
         ctx.name("break-glass"), name="mlops-break-glass-used",
-        description="Someone took BreakGlassProd credentials",
-        event_pattern=pulumi.Output.json_dumps(BREAK_GLASS_PATTERN), opts=ctx.child())
-    aws.cloudwatch.EventTarget(ctx.name("break-glass"), rule=rule.name, arn=topic.arn, opts=ctx.child())
+        description="Someone took BreakGlassProd credentials", state=BREAK_GLASS_RULE_STATE,
+        event_pattern=pulumi.Output.json_dumps(BREAK_GLASS_PATTERN), opts=identity_center)
+    aws.cloudwatch.EventTarget(ctx.name("break-glass"), rule=rule.name, arn=topic.arn, opts=identity_center)
     aws.sns.TopicPolicy(ctx.name("break-glass"), arn=topic.arn, policy=pulumi.Output.json_dumps({
         "Version": "2012-10-17",
         "Statement": [{"Sid": "EventBridgePublishes", "Effect": "Allow",
                        "Principal": {"Service": "events.amazonaws.com"}, "Action": "sns:Publish",
                        "Resource": topic.arn, "Condition": {"ArnEquals": {"aws:SourceArn": rule.arn}}}]}),
-        opts=ctx.child())
+        opts=identity_center)
