@@ -548,3 +548,32 @@ def test_code_repository_and_studio_defaults() -> None:
     assert (cfg.studio.nat_gateway, cfg.studio.vpc_cidr) == (False, "10.40.0.0/16")
     codecommit = parse(valid_raw(codeRepository={"provider": "CodeCommit"})).code_repository
     assert codecommit.is_codecommit
+
+
+# --- organization: Identity Center region, the trail, Control Tower, the member access role -----------------
+
+def test_organization_defaults_suit_an_organization_without_control_tower() -> None:
+    org = parse(valid_raw("medium"), "org").organization
+    assert (org.identity_center_region, org.trail, org.control_tower) == ("eu-west-1", "create", False)
+    assert org.member_access_role_name == "OrganizationAccountAccessRole"
+
+
+def test_organization_under_control_tower() -> None:
+    org = parse(valid_raw("medium", organization={
+        "controlTower": True, "trail": "existing", "memberAccessRoleName": "AWSControlTowerExecution",
+        "identityCenterRegion": "us-east-1"}), "org").organization
+    assert (org.control_tower, org.trail, org.member_access_role_name, org.identity_center_region) == (
+        True, "existing", "AWSControlTowerExecution", "us-east-1")
+
+
+@pytest.mark.parametrize(("field", "value", "fragment"), [
+    ("identityCenterRegion", "Ireland", "region of the organization's IAM Identity Center instance"),
+    ("identityCenterRegion", ["us-east-1"], "region of the organization's IAM Identity Center instance"),
+    ("trail", "adopt", "one of: create, existing"),
+    ("trail", True, "one of: create, existing"),
+    ("controlTower", "yes", "true or false"),
+    ("memberAccessRoleName", "role/with/slash", "AWSControlTowerExecution for accounts Control Tower created"),
+])
+def test_organization_field_invalid(field: str, value: Any, fragment: str) -> None:
+    err = config_error(valid_raw("medium", organization={field: value}), "org")
+    assert_error(err, f"organization.{field}", fragment)
