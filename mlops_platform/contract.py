@@ -129,3 +129,20 @@ def deploy_pipeline_role_arn(account_id: str) -> str:
 
 def bootstrap_role_arn(account_id: str) -> str:
     return f"arn:aws:iam::{account_id}:role/{BOOTSTRAP_ROLE_NAME}"
+
+
+# The permissions boundary: the org stack creates it in every account before any platform role, every role the
+# platform creates carries it, and the deploy role may create roles only with it.
+PERMISSIONS_BOUNDARY_NAME = "mlops-platform-boundary"
+PLATFORM_ROLE_NAME_PREFIX = "mlops-"
+"""Every role the platform creates is named `mlops-...` (`role_name`, the contract's fixed role names)."""
+
+
+def permissions_boundary_name() -> str:
+    return PERMISSIONS_BOUNDARY_NAME
+
+
+def permissions_boundary_arn(account_id: str) -> str:
+    """The boundary managed policy in `account_id`: what every PlatformRole in that account passes as
+    `permissions_boundary`."""
+    return f"arn:aws:iam::{account_id}:policy/{permissions_boundary_name()}"

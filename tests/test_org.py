@@ -100,7 +100,15 @@ def test_deploy_roles_trust_exactly_the_pipeline_and_bootstrap_roles(
         pipeline, bootstrap = roles[contract.DEPLOY_PIPELINE_ROLE_NAME], roles[contract.BOOTSTRAP_ROLE_NAME]
         assert {pipeline.urn, bootstrap.urn} <= set(role.dependencies), "created after the roles it trusts"
     pipeline = roles[contract.DEPLOY_PIPELINE_ROLE_NAME]
-    assert trust(pipeline)[0]["Principal"] == {"Service": ["codepipeline.amazonaws.com", "codebuild.amazonaws.com"]}
+    cicd, region = ACCOUNTS["cicd"], "eu-west-1"
+    assert trust(pipeline) == [
+        {"Effect": "Allow", "Principal": {"Service": "codepipeline.amazonaws.com"}, "Action": "sts:AssumeRole",
+         "Condition": {"StringEquals": {"aws:SourceAccount": cicd},
+                       "ArnLike": {"aws:SourceArn": f"arn:aws:codepipeline:{region}:{cicd}:*"}}},
+        {"Effect": "Allow", "Principal": {"Service": "codebuild.amazonaws.com"}, "Action": "sts:AssumeRole",
+         "Condition": {"StringEquals": {"aws:SourceAccount": cicd},
+                       "ArnLike": {"aws:SourceArn": f"arn:aws:codebuild:{region}:{cicd}:project/*"}}},
+    ], "only the cicd account's own pipelines and build projects (confused-deputy protection)"
 
 
 def test_identity_center_permission_sets_and_where_they_are_assigned(

@@ -2,10 +2,16 @@
 the CI/CD pipeline role (in the account hosting the cicd tier) and the management account's bootstrap role
 (for a stack's first deploy). Both are created before any deploy role, so no trust policy ever names a
 principal that does not exist yet (IAM would reject it).
+
+Each account first gets the platform's permissions boundary (`mlops_platform.org.boundary`); the deploy role may
+create and change only `mlops-*` roles, only with that boundary, and never the deploy path's own roles. The
+pipeline role trusts CodePipeline and CodeBuild only on behalf of the cicd account's own pipelines and projects
+(`aws:SourceAccount` / `aws:SourceArn`, which both services send when they assume a service role).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -14,17 +20,37 @@ import pulumi
 import pulumi_aws as aws
 
 from mlops_platform import contract
-from mlops_platform.components.iam import PlatformRole, PlatformRoleArgs, allow, trust
+from mlops_platform.components.iam import PlatformRole, PlatformRoleArgs, Statement, allow, deny, trust
+from mlops_platform.org import boundary
 
-DEPLOY_ROLE_IAM_ACTIONS: tuple[str, ...] = (
-    "iam:AttachRolePolicy", "iam:CreatePolicy", "iam:CreatePolicyVersion", "iam:CreateRole",
-    "iam:CreateServiceLinkedRole", "iam:DeletePolicy", "iam:DeletePolicyVersion", "iam:DeleteRole",
-    "iam:DeleteRolePolicy", "iam:DetachRolePolicy", "iam:GetPolicy", "iam:GetPolicyVersion", "iam:GetRole",
-    "iam:GetRolePolicy", "iam:ListAttachedRolePolicies", "iam:ListInstanceProfilesForRole", "iam:ListPolicyVersions",
-    "iam:ListRolePolicies", "iam:PassRole", "iam:PutRolePolicy", "iam:TagPolicy", "iam:TagRole", "iam:UntagRole",
-    "iam:UpdateAssumeRolePolicy", "iam:UpdateRole", "iam:UpdateRoleDescription",
-)
-"""What Pulumi needs of IAM to build a tier (roles and policies), beside PowerUserAccess for everything else."""
+
+def deploy_role_statements(account_id: str, deploy_role_name: str) -> list[Statement]:
+    """What Pulumi needs of IAM to build a tier (the platform's roles and policies), beside PowerUserAccess for
+    everything else: never another role, never a role without the boundary, never the deploy path itself."""
+    own_roles = (deploy_role_name, contract.DEPLOY_PIPELINE_ROLE_NAME, contract.BOOTSTRAP_ROLE_NAME)
+    deploy_path_roles = [contract.deploy_role_arn(account_id, name) for name in own_roles]
+    return [
+        allow(boundary.IAM_READ_ACTIONS, "*", sid="ReadIam"),
+        allow(boundary.ROLE_MANAGEMENT_ACTIONS, boundary.platform_roles(account_id), sid="ManagePlatformRoles"),
+        allow(boundary.BOUNDED_ROLE_ACTIONS, boundary.platform_roles(account_id),
+              boundary.requires_boundary(account_id), sid="CreatePlatformRolesWithTheBoundary"),
+        allow(boundary.POLICY_MANAGEMENT_ACTIONS, boundary.managed_policies(account_id), sid="ManagePlatformPolicies"),
+        allow(["iam:CreateServiceLinkedRole"], boundary.service_linked_roles(account_id), sid="ServiceLinkedRoles"),
+        deny([*boundary.ROLE_MANAGEMENT_ACTIONS, *boundary.BOUNDED_ROLE_ACTIONS], deploy_path_roles,
+             sid="NeverTheDeployPathsRoles"),
+        deny(boundary.BOUNDARY_TAMPERING, contract.permissions_boundary_arn(account_id), sid="NeverTheBoundary"),
+    ]
+
+
+def pipeline_trust(cicd_account_id: str, region: str) -> str:
+    """CodePipeline and CodeBuild may assume the pipeline role only for the cicd account's own pipelines and
+    build projects (cross-service confused-deputy protection)."""
+    sources = {"codepipeline.amazonaws.com": f"arn:aws:codepipeline:{region}:{cicd_account_id}:*",
+               "codebuild.amazonaws.com": f"arn:aws:codebuild:{region}:{cicd_account_id}:project/*"}
+    return json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole",
+         "Condition": {"StringEquals": {"aws:SourceAccount": cicd_account_id}, "ArnLike": {"aws:SourceArn": source}}}
+        for service, source in sources.items()]})
 
 
 @dataclass(frozen=True)
@@ -46,6 +72,8 @@ class DeployPath(pulumi.ComponentResource):
     def __init__(self, name: str, args: DeployPathArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mlops:org:DeployPath", name, None, opts)
         self._member_providers: dict[str, aws.Provider] = {}
+        platform_accounts = sorted({args.management_account_id, *args.workload_accounts.values()})
+        boundaries = {account: self._boundary(name, account, platform_accounts, args) for account in platform_accounts}
         deploy_role_arns = [contract.deploy_role_arn(account, args.deploy_role_name)
                             for account in args.workload_accounts.values()]
         bootstrap = PlatformRole(f"{name}-bootstrap", PlatformRoleArgs(
@@ -53,13 +81,14 @@ class DeployPath(pulumi.ComponentResource):
             description="First deploys: platform engineers assume it to reach the workload deploy roles",
             trust_policy=_trust({"AWS": f"arn:aws:iam::{args.management_account_id}:root"}),
             statements=[allow(["sts:AssumeRole", "sts:TagSession"], deploy_role_arns, sid="AssumeDeployRoles")]),
-            pulumi.ResourceOptions(parent=self))
+            pulumi.ResourceOptions(parent=self, depends_on=[boundaries[args.management_account_id]]))
         pipeline = PlatformRole(f"{name}-pipeline", PlatformRoleArgs(
             role_name=contract.DEPLOY_PIPELINE_ROLE_NAME,
             description="CI/CD: CodePipeline and CodeBuild deploy the tiers through the deploy roles",
-            trust_policy=_trust({"Service": ["codepipeline.amazonaws.com", "codebuild.amazonaws.com"]}),
+            trust_policy=pipeline_trust(args.cicd_account_id, args.region),
             statements=[allow(["sts:AssumeRole", "sts:TagSession"], deploy_role_arns, sid="AssumeDeployRoles")]),
-            pulumi.ResourceOptions(parent=self, provider=self._member_provider(name, args.cicd_account_id, args)))
+            pulumi.ResourceOptions(parent=self, provider=self._member_provider(name, args.cicd_account_id, args),
+                                   depends_on=[boundaries[args.cicd_account_id]]))
         trusted = [contract.deploy_pipeline_role_arn(args.cicd_account_id),
                    contract.bootstrap_role_arn(args.management_account_id)]
         self.deploy_role_arns = {}
@@ -68,12 +97,22 @@ class DeployPath(pulumi.ComponentResource):
                 role_name=args.deploy_role_name,
                 description="The only role that deploys this account's tiers",
                 trust_policy=_trust({"AWS": trusted}),
-                statements=[allow(DEPLOY_ROLE_IAM_ACTIONS, "*", sid="ManagePlatformRoles")],
+                statements=deploy_role_statements(account_id, args.deploy_role_name),
                 managed_policy_arns=["arn:aws:iam::aws:policy/PowerUserAccess"]),
-                pulumi.ResourceOptions(parent=self, depends_on=[bootstrap, pipeline],
+                pulumi.ResourceOptions(parent=self, depends_on=[bootstrap, pipeline, boundaries[account_id]],
                                        provider=self._member_provider(name, account_id, args)))
             self.deploy_role_arns[account_name] = role.arn
         self.register_outputs({})
+
+    def _boundary(self, name: str, account_id: str, platform_accounts: list[str],
+                  args: DeployPathArgs) -> aws.iam.Policy:
+        """The permissions boundary of `account_id`, created before any role there."""
+        provider = None if account_id == args.management_account_id else self._member_provider(name, account_id, args)
+        return aws.iam.Policy(
+            f"{name}-boundary-{account_id}", name=contract.permissions_boundary_name(),
+            description="mlops-platform: the most any platform role may do",
+            policy=boundary.boundary_document(account_id, platform_accounts),
+            opts=pulumi.ResourceOptions(parent=self, provider=provider))
 
     def _member_provider(self, name: str, account_id: str, args: DeployPathArgs) -> aws.Provider:
         """Reaches a member account from the management account through the organization's access role."""
