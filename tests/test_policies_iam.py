@@ -230,3 +230,17 @@ def test_an_event_bus_open_to_every_account_is_blocked() -> None:
     def program(at: At) -> None:
         aws.cloudwatch.EventPermission("open", principal="*", statement_id="open", opts=at("ops"))
     assert PUBLIC in judge(program, stack="ops").mandatory
+
+
+def test_the_permissions_boundary_may_reach_every_platform_key_but_no_other_policy_may() -> None:
+    wildcard_keys = {"Effect": "Allow", "Action": "kms:*", "Resource": "arn:aws:kms:*:888888888888:key/*"}
+
+    def managed(name: str) -> Any:
+        def program(at: At) -> None:
+            aws.iam.Policy("managed", name=name, policy=doc(wildcard_keys), opts=at("org"))
+        return program
+
+    from mlops_platform import contract
+    assert "iam-no-wildcard-kms-decrypt" not in judge(managed(contract.permissions_boundary_name()),
+                                                      stack="org").mandatory
+    assert "iam-no-wildcard-kms-decrypt" in judge(managed("mlops-platform-other"), stack="org").mandatory

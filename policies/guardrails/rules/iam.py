@@ -14,6 +14,7 @@ from pulumi_policy import Severity
 
 from guardrails.documents import DocumentError, Statement, parse
 from guardrails.framework import Rule, Subject
+from mlops_platform import contract
 
 MANAGED_POLICY = "aws:iam/policy:Policy"
 DOCUMENT_KEYS: dict[str, str] = {
@@ -69,7 +70,15 @@ def check_no_user_inline_policy(subject: Subject) -> Iterator[str]:
            f"({subject.props.get('user')!r})")
 
 
+def is_permissions_boundary(subject: Subject) -> bool:
+    """The platform's permissions boundary: a ceiling that grants nothing, so it must let platform roles use every
+    platform account's keys (those keys do not exist yet when the boundary is created)."""
+    return subject.type == MANAGED_POLICY and subject.props.get("name") == contract.permissions_boundary_name()
+
+
 def check_no_wildcard_decrypt(subject: Subject) -> Iterator[str]:
+    if is_permissions_boundary(subject):
+        return
     for where, statement in allow_statements(subject):
         if isinstance(statement, str):
             yield statement
