@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,10 +18,12 @@ from mlops_platform.offline.network_paths import (
     REQUIRED_DESTINATIONS,
     STUDIO_DESTINATIONS,
     NetworkPaths,
+    NetworkPathsError,
     check,
     evaluate,
 )
-from mlops_platform.offline.preview import Preview
+from mlops_platform.offline.preview import Preview, run_preview
+from mlops_platform.offline.stack_config import load_project_config
 
 SIZES = ("small", "medium", "large")
 SG_EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
@@ -220,6 +223,25 @@ def test_a_route_to_the_internet_is_a_finding_unless_studio_has_a_nat_gateway(sm
                                     inputs={**route.inputs, "routeTableId": ops_table.id})
     opened = evaluate(added(stacks, "dev", job_route), studio_internet=True)
     assert {f.workload.split("/")[0] for f in opened.findings} == {"ops-churn-retraining"}
+
+
+def test_with_studio_nat_gateway_only_studio_reaches_the_internet(tmp_path: Path, project_root: Path) -> None:
+    override = tmp_path / "Pulumi.override.yaml"
+    override.write_text("config:\n  mlops-platform:studio: {natGateway: true}\n")
+    preview = run_preview(load_project_config(project_root, "small", override), only_stack="dev",
+                          evaluate_policies=False)
+    result = check(preview.stacks[0].config, captured(preview))
+    assert result.passed, result.findings
+    studio = paths_to(result, "internet", "dev-studio")[0]
+    assert studio["reachable"] and studio["expected"] == "reachable" and "natGatewayId=nat-" in studio["reason"]
+    assert not any(p["reachable"] for p in paths_to(result, "internet", "ops-churn"))
+    assert not evaluate(captured(preview)).passed, "without the switch the same route is a finding"
+
+
+def test_an_unreadable_pipeline_definition_is_one_clear_error(small: list[CapturedStack]) -> None:
+    broken = edited(small, "ops-churn-retraining", lambda inputs: {**inputs, "pipelineDefinition": "{not json"})
+    with pytest.raises(NetworkPathsError, match="ops-churn-retraining: pipelineDefinition is not a JSON"):
+        evaluate(broken)
 
 
 def test_workload_kinds_all_have_required_destinations() -> None:

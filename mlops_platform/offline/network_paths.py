@@ -88,6 +88,10 @@ INTERNET = Destination("internet", "internet", "-1", *ALL_PORTS, "no route out u
 INTERNET_TARGETS = ("gatewayId", "natGatewayId", "egressOnlyGatewayId")
 
 
+class NetworkPathsError(ValueError):
+    """A captured resource the checker must read is not in the shape AWS documents."""
+
+
 @dataclass(frozen=True)
 class Workload:
     kind: str
@@ -196,7 +200,12 @@ def _pipeline_jobs(stack: CapturedStack, pipeline: CapturedResource) -> Iterator
     definition = pipeline.inputs.get("pipelineDefinition")
     if not isinstance(definition, str):
         return
-    for step in _steps(json.loads(definition).get("Steps", [])):
+    try:
+        steps = json.loads(definition).get("Steps", [])
+    except (json.JSONDecodeError, AttributeError) as err:
+        raise NetworkPathsError(f"pipeline {pipeline.urn}: pipelineDefinition is not a JSON pipeline definition "
+                                f"({err})") from err
+    for step in _steps(steps):
         arguments = step.get("Arguments")
         if not isinstance(arguments, Mapping):
             continue
