@@ -225,6 +225,26 @@ def test_a_route_to_the_internet_is_a_finding_unless_studio_has_a_nat_gateway(sm
     assert {f.workload.split("/")[0] for f in opened.findings} == {"ops-churn-retraining"}
 
 
+def test_studio_outside_vpc_only_mode_reaches_the_internet(small: list[CapturedStack]) -> None:
+    result = evaluate(edited(small, "dev-studio", lambda inputs: {**inputs,
+                                                                  "appNetworkAccessType": "PublicInternetOnly"}))
+    internet = paths_to(result, "internet", "dev-studio")[0]
+    assert internet["reachable"] and "PublicInternetOnly" in internet["reason"]
+
+
+def test_a_security_group_of_another_vpc_is_caught(small: list[CapturedStack]) -> None:
+    dev_members, ops_members = (resource(small, f"{tier}-network-members").id for tier in ("dev", "ops"))
+
+    def swap_group(inputs: dict[str, Any]) -> dict[str, Any]:
+        if "pipelineDefinition" not in inputs:
+            return inputs
+        return {**inputs, "pipelineDefinition": inputs["pipelineDefinition"].replace(ops_members, dev_members)}
+
+    for path in paths_to(evaluate(edited(small, "ops-churn-retraining", swap_group)), "s3", "ops-churn"):
+        assert not path["reachable"] and "not in the workload's VPC" in path["reason"]
+        assert dev_members in path["reason"]
+
+
 def test_with_studio_nat_gateway_only_studio_reaches_the_internet(tmp_path: Path, project_root: Path) -> None:
     override = tmp_path / "Pulumi.override.yaml"
     override.write_text("config:\n  mlops-platform:studio: {natGateway: true}\n")

@@ -100,6 +100,8 @@ class Workload:
     urn: str
     security_group_ids: tuple[str, ...]
     subnet_ids: tuple[str, ...]
+    internet_outside_vpc: str = ""
+    """Why the workload reaches the internet whatever the VPC's routes say (a Studio domain not in VpcOnly)."""
 
 
 @dataclass(frozen=True)
@@ -185,7 +187,10 @@ def workloads(stack: CapturedStack) -> Iterator[Workload]:
 def _studio(stack: CapturedStack, domain: CapturedResource) -> Iterator[Workload]:
     subnets = _strings(domain.inputs.get("subnetIds"))
     default_groups = _strings((domain.inputs.get("defaultUserSettings") or {}).get("securityGroups"))
-    yield Workload("studio", domain.name, stack.name, domain.urn, default_groups, subnets)
+    access = domain.inputs.get("appNetworkAccessType") or "PublicInternetOnly"
+    outside = "" if access == "VpcOnly" else (f"appNetworkAccessType is {access}: SageMaker gives the apps "
+                                              "internet access through its own VPC")
+    yield Workload("studio", domain.name, stack.name, domain.urn, default_groups, subnets, outside)
     for profile in stack.resources:
         if profile.type != "aws:sagemaker/userProfile:UserProfile":
             continue
@@ -193,7 +198,7 @@ def _studio(stack: CapturedStack, domain: CapturedResource) -> Iterator[Workload
             continue
         groups = _strings((profile.inputs.get("userSettings") or {}).get("securityGroups"))
         if groups and set(groups) != set(default_groups):
-            yield Workload("studio", profile.name, stack.name, profile.urn, groups, subnets)
+            yield Workload("studio", profile.name, stack.name, profile.urn, groups, subnets, outside)
 
 
 def _pipeline_jobs(stack: CapturedStack, pipeline: CapturedResource) -> Iterator[Workload]:
@@ -359,6 +364,7 @@ class _Network:
     """Subnets, route tables, endpoints and security-group rules of one stack, indexed by id."""
 
     def __init__(self, resources: Sequence[CapturedResource]) -> None:
+        self.group_vpcs = {r.id: str(r.inputs.get("vpcId")) for r in resources if r.type in SECURITY_GROUP_TYPES}
         self.subnets = {r.id: _Subnet(r.id, str(r.inputs.get("vpcId")), str(r.inputs.get("cidrBlock")),
                                       str(r.inputs.get("availabilityZone")))
                         for r in resources if r.type == "aws:ec2/subnet:Subnet"}
@@ -414,8 +420,12 @@ class _Network:
         unknown = [s for s in workload.subnet_ids if s not in self.subnets]
         if not workload.subnet_ids or unknown:
             return f"the workload's subnets are not in this stack: {', '.join(unknown) or 'none given'}"
-        if self._vpc_of(workload) is None:
+        vpc = self._vpc_of(workload)
+        if vpc is None:
             return "the workload's subnets are in more than one VPC"
+        strangers = [g for g in workload.security_group_ids if self.group_vpcs.get(g) != vpc]
+        if strangers:
+            return f"security groups not in the workload's VPC {vpc}: {', '.join(strangers)}"
         return None
 
     def _gateway(self, workload: Workload, destination: Destination) -> tuple[bool, str]:
@@ -491,8 +501,10 @@ class _Network:
     def internet(self, workload: Workload, allowed: bool) -> Path:
         routes = [f"{source} ({target}) in {table}" for subnet in workload.subnet_ids
                   if (table := self.route_table_of.get(subnet)) for source, target in self.routes.get(table, [])]
-        reachable = bool(routes)
-        if reachable:
+        reachable = bool(routes) or bool(workload.internet_outside_vpc)
+        if workload.internet_outside_vpc:
+            reason = workload.internet_outside_vpc
+        elif routes:
             reason = f"routes to the internet: {'; '.join(sorted(set(routes)))}"
             if not allowed:
                 reason += " (only Studio with studio.natGateway may have one)"
