@@ -99,7 +99,7 @@ def test_network_has_no_route_to_the_internet_by_default(small: Preview) -> None
     services = sorted(r.inputs["serviceName"].rsplit(".", 1)[-1] if "sagemaker" not in r.inputs["serviceName"]
                       else r.inputs["serviceName"].split("eu-west-1.")[1]
                       for r in of_type(dev, "aws:ec2/vpcEndpoint:VpcEndpoint") if r.name.startswith("dev-"))
-    assert services == ["api", "dkr", "logs", "s3", "sagemaker.api", "sagemaker.runtime", "sts"]
+    assert services == ["api", "dkr", "kms", "logs", "monitoring", "s3", "sagemaker.api", "sagemaker.runtime", "sts"]
     egress = [r.inputs for r in of_type(dev, "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")
               if r.name.startswith("dev-")]
     assert all(rule.get("cidrIpv4") in (None, "10.40.0.0/16") for rule in egress)

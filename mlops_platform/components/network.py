@@ -2,7 +2,10 @@
 needs, and no route to the internet unless a NAT gateway is asked for.
 
 Studio in VPC-only mode and every training/processing job run here; AWS APIs are reached through the
-endpoints (S3 through a gateway endpoint, the others through interface endpoints with private DNS).
+endpoints (S3 through a gateway endpoint, the others through interface endpoints with private DNS). A gateway
+endpoint is not an address in the VPC: traffic to it is addressed to S3's public prefix list, so the members
+may send HTTPS to that prefix list. Every flow is recorded (VPC flow logs to CloudWatch Logs), and the VPC's
+default security group is adopted with no rules, so nothing placed in it by mistake can talk to anything.
 """
 
 from __future__ import annotations
@@ -13,17 +16,28 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from mlops_platform import contract
+from mlops_platform.components.iam import PlatformRole, PlatformRoleArgs, allow, trust
+
 INTERFACE_ENDPOINT_SERVICES: tuple[str, ...] = (
-    "sagemaker.api", "sagemaker.runtime", "sts", "logs", "ecr.api", "ecr.dkr",
+    "sagemaker.api", "sagemaker.runtime", "sts", "logs", "monitoring", "kms", "ecr.api", "ecr.dkr",
 )
+"""SageMaker API and runtime (Studio in VpcOnly mode cannot start without them), STS and CloudWatch Logs (the
+SageMaker SDK's remote jobs), CloudWatch metrics, KMS (the tiers' keys used from notebooks), ECR (images)."""
 HTTPS = 443
+FLOW_LOG_RETENTION_DAYS = 365
 
 
 @dataclass(frozen=True)
 class PrivateNetworkArgs:
+    tier: str
+    account_id: str
     region: str
     cidr: str
     nat_gateway: bool = False
+    flow_log_key_arn: pulumi.Input[str] | None = None
+    """KMS key of the flow-log group. None: CloudWatch Logs' own at-rest encryption, until the tier key's policy
+    lets `logs.<region>.amazonaws.com` use it."""
 
 
 class PrivateNetwork(pulumi.ComponentResource):
@@ -68,8 +82,12 @@ class PrivateNetwork(pulumi.ComponentResource):
         aws.vpc.SecurityGroupIngressRule(f"{name}-endpoints-https", security_group_id=endpoint_group.id,
                                          cidr_ipv4=args.cidr, ip_protocol="tcp", from_port=HTTPS, to_port=HTTPS,
                                          description="HTTPS from inside the VPC", opts=child)
-        aws.ec2.VpcEndpoint(f"{name}-s3", vpc_id=vpc.id, service_name=f"com.amazonaws.{args.region}.s3",
-                            vpc_endpoint_type="Gateway", route_table_ids=[routes.id], opts=child)
+        s3 = aws.ec2.VpcEndpoint(f"{name}-s3", vpc_id=vpc.id, service_name=f"com.amazonaws.{args.region}.s3",
+                                 vpc_endpoint_type="Gateway", route_table_ids=[routes.id], opts=child)
+        aws.vpc.SecurityGroupEgressRule(f"{name}-members-to-s3-https", security_group_id=members.id,
+                                        prefix_list_id=s3.prefix_list_id, ip_protocol="tcp", from_port=HTTPS,
+                                        to_port=HTTPS, description="S3 through the gateway endpoint (its prefix list)",
+                                        opts=child)
         for service in INTERFACE_ENDPOINT_SERVICES:
             aws.ec2.VpcEndpoint(f"{name}-{service.replace('.', '-')}", vpc_id=vpc.id,
                                 service_name=f"com.amazonaws.{args.region}.{service}",
@@ -78,10 +96,36 @@ class PrivateNetwork(pulumi.ComponentResource):
                                 security_group_ids=[endpoint_group.id], opts=child)
         if args.nat_gateway:
             self._internet_egress(name, vpc, routes, members, blocks[2], zones.names[0])
+        aws.ec2.DefaultSecurityGroup(f"{name}-default", vpc_id=vpc.id, tags={"Name": f"{name}-default-unused"},
+                                     opts=child)
+        self._flow_logs(name, args, vpc)
         self.vpc_id = vpc.id
         self.subnet_ids = [subnet.id for subnet in subnets]
         self.security_group_id = members.id
         self.register_outputs({"vpcId": vpc.id})
+
+    def _flow_logs(self, name: str, args: PrivateNetworkArgs, vpc: aws.ec2.Vpc) -> None:
+        """Every accepted and rejected flow of the VPC, to a log group the network owns."""
+        child = pulumi.ResourceOptions(parent=self)
+        log_group_name = f"/{contract.PROJECT}/vpc-flow-logs/{name}"
+        log_group = aws.cloudwatch.LogGroup(f"{name}-flow-logs", name=log_group_name,
+                                            retention_in_days=FLOW_LOG_RETENTION_DAYS,
+                                            kms_key_id=args.flow_log_key_arn, opts=child)
+        scope = f"arn:aws:logs:{args.region}:{args.account_id}:log-group"
+        role = PlatformRole(f"{name}-flow-logs", PlatformRoleArgs(
+            role_name=contract.role_name(args.tier, "network-flow-logs"),
+            description=f"Lets VPC Flow Logs write the flows of {name}",
+            trust_policy=trust({"Service": "vpc-flow-logs.amazonaws.com"}, condition={
+                "StringEquals": {"aws:SourceAccount": args.account_id},
+                "ArnLike": {"aws:SourceArn": f"arn:aws:ec2:{args.region}:{args.account_id}:vpc-flow-log/*"}}),
+            statements=[
+                allow(["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+                      [f"{scope}:{log_group_name}", f"{scope}:{log_group_name}:*"], sid="WriteFlowLogs"),
+                allow(["logs:DescribeLogGroups"], [f"{scope}:*"], sid="FindFlowLogGroup"),
+            ]), child)
+        aws.ec2.FlowLog(f"{name}-flows", vpc_id=vpc.id, traffic_type="ALL", log_destination_type="cloud-watch-logs",
+                        log_destination=log_group.arn, iam_role_arn=role.arn, max_aggregation_interval=60,
+                        tags={"Name": f"{name}-flows"}, opts=child)
 
     def _internet_egress(self, name: str, vpc: aws.ec2.Vpc, private_routes: aws.ec2.RouteTable,
                          members: aws.ec2.SecurityGroup, block: ipaddress.IPv4Network,

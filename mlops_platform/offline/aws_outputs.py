@@ -147,6 +147,14 @@ def _ec2(prefix: str, **extra: str) -> Synthesizer:
     return synthesize
 
 
+def _vpc_endpoint(c: Created) -> Outputs:
+    """A gateway endpoint is reached through the AWS-managed prefix list of its service."""
+    resource_id, computed = _ec2("vpce")(c)
+    if c.inputs.get("vpcEndpointType") == "Gateway":
+        computed["prefixListId"] = c.ec2_id("pl")
+    return resource_id, computed
+
+
 def _scalable_target(c: Created) -> Outputs:
     return str(c.inputs.get("resourceId")), {}
 
@@ -180,7 +188,9 @@ SYNTHESIZERS: Mapping[str, Synthesizer] = {
     "aws:ec2/subnet:Subnet": _ec2("subnet"),
     "aws:ec2/securityGroup:SecurityGroup": _ec2("sg"),
     "aws:ec2/routeTable:RouteTable": _ec2("rtb"),
-    "aws:ec2/vpcEndpoint:VpcEndpoint": _ec2("vpce"),
+    "aws:ec2/vpcEndpoint:VpcEndpoint": _vpc_endpoint,
+    "aws:ec2/flowLog:FlowLog": _ec2("fl"),
+    "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": _ec2("sg"),
     "aws:ec2/internetGateway:InternetGateway": _ec2("igw"),
     "aws:ec2/natGateway:NatGateway": _ec2("nat"),
     "aws:ec2/eip:Eip": _ec2("eipalloc", allocationId="eipalloc"),

@@ -20,7 +20,8 @@ def build(ctx: TierContext) -> None:
                                      ctx.refs.get("data", "datasetBucketArn"), ctx.refs.get("data", "keyArn"),
                                      ctx.child())
     network = PrivateNetwork(ctx.name("network"), PrivateNetworkArgs(
-        region=cfg.region, cidr=cfg.studio.vpc_cidr, nat_gateway=cfg.studio.nat_gateway), ctx.child())
+        tier=ctx.tier, account_id=ctx.account_id, region=cfg.region, cidr=cfg.studio.vpc_cidr,
+        nat_gateway=cfg.studio.nat_gateway), ctx.child())
     studio = StudioDomain(ctx.name("studio"), StudioDomainArgs(
         tier=ctx.tier, account_id=ctx.account_id, region=cfg.region, domain_name="mlops-platform",
         vpc_id=network.vpc_id, subnet_ids=network.subnet_ids, security_group_id=network.security_group_id,

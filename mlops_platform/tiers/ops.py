@@ -12,7 +12,8 @@ def build(ctx: TierContext) -> None:
     triggers: dict[str, str] = {}
     if cfg.use_cases:
         network = PrivateNetwork(ctx.name("network"), PrivateNetworkArgs(
-            region=cfg.region, cidr=cfg.studio.vpc_cidr, nat_gateway=False), ctx.child())
+            tier=ctx.tier, account_id=ctx.account_id, region=cfg.region, cidr=cfg.studio.vpc_cidr,
+            nat_gateway=False), ctx.child())
         for use_case in cfg.use_cases:
             pipeline = RetrainingPipeline(ctx.name(f"{use_case.name}-retraining"), RetrainingArgs(
                 use_case=use_case.name, tier=ctx.tier, account_id=ctx.account_id, region=cfg.region,
