@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from mlops_platform.config import load_config
+from mlops_platform import contract, topology
+from mlops_platform.components.iam import permissions_boundary
+from mlops_platform.config import PlatformConfig, load_config
 from mlops_platform.providers import tier_provider
 from mlops_platform.refs import Refs
 from mlops_platform.tiers import BUILDERS
@@ -16,4 +18,13 @@ def build_stack() -> None:
         component = TierComponent(tier, tier_provider(cfg, tier))
         builder = BUILDERS.get(tier)
         if builder is not None:
-            builder(TierContext(cfg=cfg, tier=tier, refs=refs, component=component))
+            with permissions_boundary(tier_permissions_boundary(cfg, tier)):
+                builder(TierContext(cfg=cfg, tier=tier, refs=refs, component=component))
+
+
+def tier_permissions_boundary(cfg: PlatformConfig, tier: str) -> str | None:
+    """The boundary the org stack creates in every platform account before any role: workload tiers of the sizes
+    with an organization carry it; the small size (no org stack) and the org tier's own roles name theirs."""
+    if tier == "org" or "org" not in topology.tiers(cfg.size):
+        return None
+    return contract.permissions_boundary_arn(cfg.account_of_tier(tier))

@@ -54,6 +54,12 @@ def test_json_document_keeps_its_documented_fields() -> None:
     assert parsed["reachability"] == {"passed": True, "findings": [], "layers": {
         "identity": "not-applicable", "trust": "holds", "guardrails": "not-applicable", "own-rights": "holds"}}
     assert parsed["schemaVersion"] == 1 and parsed["size"] == "small" and parsed["mandatoryViolations"] == 0
+    network = parsed["networkPaths"]
+    assert network["passed"] is True and network["findings"] == []
+    assert {"workload", "kind", "stack", "destination", "protocol", "port", "expected", "reachable",
+            "reason"} <= set(network["paths"][0])
+    assert any(p["destination"] == "s3" and p["reachable"] for p in network["paths"])
+    assert all(p["reachable"] is False for p in network["paths"] if p["expected"] == "unreachable")
     dev = parsed["stacks"][0]
     assert {"name", "tiers", "account", "region", "resources", "stackReferences", "outputs", "violations"} <= set(dev)
     assert dev["tiers"] == ["data", "artifact", "cicd", "ops", "dev"] and dev["account"] == "111111111111"

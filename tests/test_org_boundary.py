@@ -174,3 +174,36 @@ def test_every_account_gets_the_boundary_before_any_deploy_path_role(
     for role in (r for r in of_type(org_stack, "aws:iam/role:Role") if r.inputs["name"] in names):
         (own,) = [urn for urn, b in boundaries.items() if account_of(b) == account_of(role)]
         assert own in role.dependencies, f"{role.urn} is created before its account's boundary"
+
+
+def _workload_roles(preview: Preview) -> list[tuple[StackPreview, CapturedResource]]:
+    return [(stack, role) for stack in preview.stacks if stack.name != "org"
+            for role in of_type(stack, "aws:iam/role:Role")]
+
+
+@pytest.mark.parametrize("size", ["medium", "large"])
+def test_every_workload_role_carries_its_accounts_boundary(
+        size: str, shipped_preview: Callable[[str], Preview]) -> None:
+    roles = _workload_roles(shipped_preview(size))
+    assert roles
+    for stack, role in roles:
+        assert role.inputs.get("permissionsBoundary") == contract.permissions_boundary_arn(stack.config.account_id), \
+            f"{role.urn} would be refused by the deploy role's CreateRole"
+
+
+def test_the_small_size_has_no_org_stack_to_create_a_boundary_so_its_roles_name_none(
+        shipped_preview: Callable[[str], Preview]) -> None:
+    roles = _workload_roles(shipped_preview("small"))
+    assert roles and all("permissionsBoundary" not in role.inputs for _, role in roles)
+
+
+@pytest.mark.parametrize("size", ["medium", "large"])
+def test_every_action_a_workload_role_is_granted_fits_inside_the_boundary(
+        size: str, shipped_preview: Callable[[str], Preview]) -> None:
+    granted = [action for stack in shipped_preview(size).stacks if stack.name != "org"
+               for policy in of_type(stack, "aws:iam/rolePolicy:RolePolicy")
+               for statement in json.loads(policy.inputs["policy"])["Statement"] if statement["Effect"] == "Allow"
+               for action in _as_list(statement["Action"])]
+    boundary_allows = [a for s in BOUNDARY if s["Effect"] == "Allow" for a in _as_list(s["Action"])]
+    outside = {a for a in granted if not any(fnmatch.fnmatchcase(a.lower(), b.lower()) for b in boundary_allows)}
+    assert granted and not outside, f"granted but cut off by the boundary: {sorted(outside)}"

@@ -80,13 +80,15 @@ class DeployPath(pulumi.ComponentResource):
             role_name=contract.BOOTSTRAP_ROLE_NAME,
             description="First deploys: platform engineers assume it to reach the workload deploy roles",
             trust_policy=_trust({"AWS": f"arn:aws:iam::{args.management_account_id}:root"}),
-            statements=[allow(["sts:AssumeRole", "sts:TagSession"], deploy_role_arns, sid="AssumeDeployRoles")]),
+            statements=[allow(["sts:AssumeRole", "sts:TagSession"], deploy_role_arns, sid="AssumeDeployRoles")],
+            permissions_boundary=boundaries[args.management_account_id].arn),
             pulumi.ResourceOptions(parent=self, depends_on=[boundaries[args.management_account_id]]))
         pipeline = PlatformRole(f"{name}-pipeline", PlatformRoleArgs(
             role_name=contract.DEPLOY_PIPELINE_ROLE_NAME,
             description="CI/CD: CodePipeline and CodeBuild deploy the tiers through the deploy roles",
             trust_policy=pipeline_trust(args.cicd_account_id, args.region),
-            statements=[allow(["sts:AssumeRole", "sts:TagSession"], deploy_role_arns, sid="AssumeDeployRoles")]),
+            statements=[allow(["sts:AssumeRole", "sts:TagSession"], deploy_role_arns, sid="AssumeDeployRoles")],
+            permissions_boundary=boundaries[args.cicd_account_id].arn),
             pulumi.ResourceOptions(parent=self, provider=self._member_provider(name, args.cicd_account_id, args),
                                    depends_on=[boundaries[args.cicd_account_id]]))
         trusted = [contract.deploy_pipeline_role_arn(args.cicd_account_id),
@@ -98,7 +100,8 @@ class DeployPath(pulumi.ComponentResource):
                 description="The only role that deploys this account's tiers",
                 trust_policy=_trust({"AWS": trusted}),
                 statements=deploy_role_statements(account_id, args.deploy_role_name),
-                managed_policy_arns=["arn:aws:iam::aws:policy/PowerUserAccess"]),
+                managed_policy_arns=["arn:aws:iam::aws:policy/PowerUserAccess"],
+                permissions_boundary=boundaries[account_id].arn),
                 pulumi.ResourceOptions(parent=self, depends_on=[bootstrap, pipeline, boundaries[account_id]],
                                        provider=self._member_provider(name, account_id, args)))
             self.deploy_role_arns[account_name] = role.arn

@@ -7,7 +7,9 @@ rendered with `Output.json_dumps`). No statement grants a `*` action.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -61,6 +63,22 @@ def service_trust(service: str, account_id: str) -> str:
                  condition={"StringEquals": {"aws:SourceAccount": account_id}} if guarded else None)
 
 
+_TIER_BOUNDARY: ContextVar[str | None] = ContextVar("mlops_permissions_boundary", default=None)
+
+
+@contextmanager
+def permissions_boundary(arn: str | None) -> Iterator[None]:
+    """Every PlatformRole declared inside carries `arn` as its permissions boundary (unless it names its own).
+
+    The deploy role may create roles only with its account's boundary; a tier sets it once for everything it
+    builds instead of handing it down through every component."""
+    token = _TIER_BOUNDARY.set(arn)
+    try:
+        yield
+    finally:
+        _TIER_BOUNDARY.reset(token)
+
+
 @dataclass(frozen=True)
 class PlatformRoleArgs:
     role_name: str
@@ -68,6 +86,8 @@ class PlatformRoleArgs:
     trust_policy: pulumi.Input[str]
     statements: Sequence[Statement] = field(default_factory=list)
     managed_policy_arns: Sequence[pulumi.Input[str]] = field(default_factory=list)
+    permissions_boundary: pulumi.Input[str] | None = None
+    """Overrides the boundary of the enclosing `permissions_boundary(...)` block."""
 
 
 class PlatformRole(pulumi.ComponentResource):
@@ -80,6 +100,7 @@ class PlatformRole(pulumi.ComponentResource):
         # its component) waits for whatever the component was told to depend on.
         role = aws.iam.Role(name, name=args.role_name, description=args.description,
                             assume_role_policy=args.trust_policy, max_session_duration=3600,
+                            permissions_boundary=args.permissions_boundary or _TIER_BOUNDARY.get(),
                             opts=pulumi.ResourceOptions(parent=self, depends_on=opts.depends_on if opts else None))
         if args.statements:
             aws.iam.RolePolicy(name, role=role.id, policy=document(args.statements),

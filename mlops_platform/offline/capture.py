@@ -212,6 +212,7 @@ def capture_stack(
         organization=organization,
         callbacks=None,
     ))
+    _cancel_unfinished_work()
     try:
         _sync_await(run_in_stack(program))
     except CaptureError:

@@ -10,6 +10,8 @@ from mlops_platform import topology
 from mlops_platform.config import ConfigError, PlatformConfig, parse_config
 from mlops_platform.offline.analyzer import PolicyAnalyzer, PolicyInfo, Violation
 from mlops_platform.offline.capture import CapturedStack, capture_stack
+from mlops_platform.offline.network_paths import NetworkPaths
+from mlops_platform.offline.network_paths import check as check_network_paths
 from mlops_platform.offline.reachability import Reachability, prove
 from mlops_platform.offline.stack_config import ProjectConfig
 from mlops_platform.program import build_stack
@@ -41,6 +43,8 @@ class Preview:
     policies: list[PolicyInfo]
     reachability: Reachability | None = None
     """The separation proof; None when only some stacks were previewed (`--stack`)."""
+    network_paths: NetworkPaths | None = None
+    """Every VPC workload's required paths, over the previewed stacks."""
 
     @property
     def mandatory_violations(self) -> int:
@@ -48,7 +52,8 @@ class Preview:
 
     @property
     def failed(self) -> bool:
-        return self.mandatory_violations > 0 or (self.reachability is not None and not self.reachability.passed)
+        return (self.mandatory_violations > 0 or (self.reachability is not None and not self.reachability.passed)
+                or (self.network_paths is not None and not self.network_paths.passed))
 
 
 def validate_stacks(project: ProjectConfig) -> list[PlatformConfig]:
@@ -79,7 +84,9 @@ def run_preview(project: ProjectConfig, only_stack: str | None = None, evaluate_
         if analyzer is not None:
             analyzer.close()
     reachability = prove(configs[0], list(captured.values())) if only_stack is None else None
-    return Preview(size=project.size, stacks=previews, policies=policies, reachability=reachability)
+    network_paths = check_network_paths(configs[0], [stack.captured for stack in previews])
+    return Preview(size=project.size, stacks=previews, policies=policies, reachability=reachability,
+                   network_paths=network_paths)
 
 
 def shared_policy_config(project: ProjectConfig) -> dict[str, str]:

@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from mlops_platform.offline.capture import CapturedResource
+from mlops_platform.offline.network_paths import NetworkPaths
 from mlops_platform.offline.preview import Preview, StackPreview
 from mlops_platform.offline.reachability import Reachability
 
@@ -22,6 +23,7 @@ def preview_document(preview: Preview) -> dict[str, Any]:
         "size": preview.size.value,
         "mandatoryViolations": preview.mandatory_violations,
         "reachability": preview.reachability.document() if preview.reachability else None,
+        "networkPaths": preview.network_paths.document() if preview.network_paths else None,
         "policies": [{"name": p.name, "level": p.level, "description": p.description} for p in preview.policies],
         "stacks": [_stack_document(stack) for stack in preview.stacks],
     }
@@ -68,11 +70,15 @@ def print_preview(preview: Preview, console: Console) -> None:
         _print_stack(stack, console)
     if preview.reachability is not None:
         _print_reachability(preview.reachability, console)
+    if preview.network_paths is not None:
+        _print_network_paths(preview.network_paths, console)
     total = sum(len(s.captured.resources) for s in preview.stacks)
     verdict = ("[green]no mandatory violations[/green]" if preview.mandatory_violations == 0
                else f"[red]{preview.mandatory_violations} mandatory violation(s)[/red]")
     if preview.reachability is not None and not preview.reachability.passed:
         verdict += ", [red]data scientists can reach staging/prod[/red]"
+    if preview.network_paths is not None and not preview.network_paths.passed:
+        verdict += f", [red]{len(preview.network_paths.findings)} broken network path(s)[/red]"
     console.print(f"\n{total} resources in {len(preview.stacks)} stack(s): {verdict}")
 
 
@@ -83,6 +89,14 @@ def _print_reachability(result: Reachability, console: Console) -> None:
         console.print(f"  {layer:<11} [{style}]{state}[/{style}]")
     for finding in result.findings:
         console.print(f"  [red]{finding.layer}[/red]: {finding.message} ({finding.urn})", highlight=False)
+
+
+def _print_network_paths(result: NetworkPaths, console: Console) -> None:
+    console.rule("[bold]does every VPC workload reach what it needs?[/bold]")
+    holding = [path for path in result.paths if path.holds]
+    console.print(f"  {len(holding)} of {len(result.paths)} paths as designed")
+    for finding in result.findings:
+        console.print(f"  [red]broken[/red]: {finding.message} ({finding.urn})", highlight=False)
 
 
 def _print_stack(stack: StackPreview, console: Console) -> None:

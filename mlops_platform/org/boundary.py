@@ -17,7 +17,7 @@ from mlops_platform import contract
 BOUNDARY_SERVICES: tuple[str, ...] = (
     "apigateway", "application-autoscaling", "athena", "cloudwatch", "codebuild", "codeconnections",
     "codepipeline", "codestar-connections", "ec2", "ecr", "events", "execute-api", "glue", "lakeformation",
-    "lambda", "logs", "s3", "sagemaker", "scheduler", "sns", "sqs", "sts",
+    "lambda", "logs", "s3", "sagemaker", "scheduler", "sns", "sqs", "sts", "xray",
 )
 """Services the platform's tiers deploy and its roles use (the data lake's Glue, Lake Formation and Athena
 included). A new kind of resource in a workload tier needs its service here (tests/test_org_boundary.py checks

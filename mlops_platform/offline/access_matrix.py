@@ -1,0 +1,257 @@
+"""The access matrix: the flows the design needs and the flows it forbids, evaluated by a real IAM engine over the
+captured stacks of a size.
+
+A flow is principal → action → resource, expected allowed or denied. Each is judged with everything AWS would
+weigh: the principal's identity policies and permissions boundary, the resource's policy (bucket, key, registry,
+repository, or a role's trust policy for `sts:AssumeRole`), and the SCPs over the principal's account. The
+documents are read from the captured stacks exactly as the engine would receive them, so a grant that one tier
+writes and another tier needs is proven to meet, or shown missing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from mlops_platform import contract, topology
+from mlops_platform.config import PlatformConfig
+from mlops_platform.offline.capture import AWS_PROVIDER_TYPE, CapturedResource, CapturedStack, provider_account
+from mlops_platform.offline.iam_simulate import Decision, Document, Simulation, simulate
+
+FULL_AWS_ACCESS: Document = {"Version": "2012-10-17",
+                             "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+"""AWS attaches FullAWSAccess to the root, every OU and every account; our SCPs deny on top of it."""
+
+
+class MatrixError(Exception):
+    """A flow names a principal or resource the captured stacks do not hold."""
+
+
+@dataclass(frozen=True)
+class Flow:
+    name: str
+    principal: str
+    """The principal's ARN."""
+    action: str
+    resource: str
+    """The resource's ARN (for `sts:AssumeRole`, the role's)."""
+    allowed: bool
+    """True: the design needs this flow; False: the design forbids it."""
+    context: Mapping[str, str | list[str]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class FlowResult:
+    flow: Flow
+    decision: Decision
+
+    @property
+    def holds(self) -> bool:
+        return self.decision.result is not None and self.decision.allowed == self.flow.allowed
+
+
+@dataclass
+class AccessMatrix:
+    results: list[FlowResult] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return all(result.holds for result in self.results)
+
+    @property
+    def broken(self) -> list[FlowResult]:
+        return [result for result in self.results if not result.holds]
+
+    def document(self) -> dict[str, Any]:
+        return {"passed": self.passed, "flows": [_flow_document(result) for result in self.results]}
+
+
+def _flow_document(result: FlowResult) -> dict[str, Any]:
+    flow = result.flow
+    return {"name": flow.name, "principal": flow.principal, "action": flow.action, "resource": flow.resource,
+            "expected": "allow" if flow.allowed else "deny", "decision": result.decision.result,
+            "holds": result.holds, "errors": list(result.decision.errors)}
+
+
+def _json(value: Any) -> Document:
+    return json.loads(value) if isinstance(value, str) else dict(value or {})
+
+
+class World:
+    """The IAM-relevant documents of every captured stack of a size, indexed the way AWS looks them up."""
+
+    def __init__(self, stacks: Iterable[CapturedStack]) -> None:
+        self.resources: list[CapturedResource] = [r for stack in stacks for r in stack.resources]
+        accounts = {r.urn: provider_account(r.inputs) or "" for r in self.resources if r.type == AWS_PROVIDER_TYPE}
+        self._account = {r.urn: accounts.get(r.provider.rsplit("::", 1)[0], "") for r in self.resources}
+        self.roles = {str(r.outputs["arn"]): r for r in self._of("aws:iam/role:Role")}
+        self.managed_policies = {str(r.outputs["arn"]): _json(r.inputs.get("policy"))
+                                 for r in self._of("aws:iam/policy:Policy")}
+        self.buckets = {str(r.outputs["bucket"]): r for r in self._of("aws:s3/bucket:Bucket")}
+        self.bucket_policies = {str(r.inputs["bucket"]): _json(r.inputs.get("policy"))
+                                for r in self._of("aws:s3/bucketPolicy:BucketPolicy")}
+        self.keys = {str(r.outputs["arn"]): r for r in self._of("aws:kms/key:Key")}
+
+    def _of(self, type_token: str) -> Iterator[CapturedResource]:
+        return (r for r in self.resources if r.type == type_token)
+
+    def account_of(self, resource: CapturedResource) -> str:
+        return self._account.get(resource.urn, "")
+
+    def role(self, arn: str) -> CapturedResource:
+        if arn not in self.roles:
+            raise MatrixError(f"no stack creates the role {arn}")
+        return self.roles[arn]
+
+    def identity_policies(self, role: CapturedResource) -> list[tuple[str, Document]]:
+        name = role.outputs.get("name")
+        inline = [(p.name, _json(p.inputs.get("policy"))) for p in self._of("aws:iam/rolePolicy:RolePolicy")
+                  if p.inputs.get("role") == name and self.account_of(p) == self.account_of(role)]
+        attached = [(str(a.inputs["policyArn"]), self.managed_policies[str(a.inputs["policyArn"])])
+                    for a in self._of("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+                    if a.inputs.get("role") == name and str(a.inputs.get("policyArn")) in self.managed_policies]
+        return inline + attached
+
+    def boundaries(self, role: CapturedResource) -> list[tuple[str, Document]]:
+        arn = role.inputs.get("permissionsBoundary")
+        if not arn:
+            return []
+        if arn not in self.managed_policies:
+            raise MatrixError(f"{role.outputs.get('arn')} names the boundary {arn}, which no stack creates")
+        return [(str(arn), self.managed_policies[str(arn)])]
+
+    def scps(self, account: str) -> list[tuple[str, list[tuple[str, Document]]]]:
+        """SCPs over `account`: the root, the account's OU (created accounts) and the account itself."""
+        if not any(True for _ in self._of("aws:organizations/policy:Policy")):
+            return []
+        policies = {p.id: (str(p.inputs.get("name", p.name)), _json(p.inputs.get("content")))
+                    for p in self._of("aws:organizations/policy:Policy")}
+        created = next((a for a in self._of("aws:organizations/account:Account") if a.id == account), None)
+        levels = [str(created.inputs["parentId"])] if created is not None and created.inputs.get("parentId") else []
+        levels.append(account)
+        chain = [("root", [("FullAWSAccess", FULL_AWS_ACCESS)])]
+        for level in levels:
+            attached = [policies[str(a.inputs["policyId"])] for a in
+                        self._of("aws:organizations/policyAttachment:PolicyAttachment")
+                        if a.inputs.get("targetId") == level and str(a.inputs.get("policyId")) in policies]
+            chain.append((level, [("FullAWSAccess", FULL_AWS_ACCESS), *attached]))
+        return chain
+
+    def resource_policy(self, action: str, resource: str) -> Document | None:
+        if action.startswith("sts:AssumeRole"):
+            return _json(self.role(resource).inputs.get("assumeRolePolicy"))
+        if resource.startswith("arn:aws:s3:::"):
+            bucket = resource.removeprefix("arn:aws:s3:::").split("/", 1)[0]
+            return self.bucket_policies.get(bucket)
+        if resource in self.keys:
+            return _json(self.keys[resource].inputs.get("policy"))
+        return None
+
+    def resource_account(self, resource: str) -> str:
+        if resource.startswith("arn:aws:s3:::"):
+            bucket = self.buckets.get(resource.removeprefix("arn:aws:s3:::").split("/", 1)[0])
+            if bucket is None:
+                raise MatrixError(f"no stack creates the bucket of {resource}")
+            return self.account_of(bucket)
+        return resource.split(":")[4]
+
+
+def simulation(world: World, flow: Flow) -> Simulation:
+    role = world.role(flow.principal)
+    account = world.account_of(role)
+    context: dict[str, str | list[str]] = {"aws:PrincipalArn": flow.principal, "aws:PrincipalAccount": account,
+                                           "aws:SecureTransport": "true", **flow.context}
+    return Simulation(principal=flow.principal, action=flow.action, resource=flow.resource,
+                      resource_account=world.resource_account(flow.resource),
+                      identity_policies=world.identity_policies(role),
+                      resource_policy=world.resource_policy(flow.action, flow.resource),
+                      permission_boundaries=world.boundaries(role),
+                      service_control_policies=world.scps(account), context=context)
+
+
+def evaluate(world: World, flows: Iterable[Flow]) -> AccessMatrix:
+    flows = list(flows)
+    decisions = simulate([simulation(world, flow) for flow in flows])
+    return AccessMatrix([FlowResult(flow, decision) for flow, decision in zip(flows, decisions, strict=True)])
+
+
+def check(cfg: PlatformConfig, stacks: Iterable[CapturedStack]) -> AccessMatrix:
+    world = World(stacks)
+    return evaluate(world, designed_flows(cfg, world))
+
+
+# The flows of the design. Each builder yields the flows of one capability, for every use case and size.
+
+FlowBuilder = Callable[[PlatformConfig, World], Iterator[Flow]]
+
+
+def _role(cfg: PlatformConfig, tier: str, purpose: str) -> str:
+    return contract.deploy_role_arn(cfg.account_of_tier(tier), contract.role_name(tier, purpose))
+
+
+def _bucket_arn(world: World, logical_name: str) -> str:
+    bucket = next((b for b in world.buckets.values() if b.name == logical_name), None)
+    if bucket is None:
+        raise MatrixError(f"no stack creates the bucket {logical_name!r}")
+    return str(bucket.outputs["arn"])
+
+
+def _key_arn(world: World, tier: str) -> str:
+    key = next((k for k in world.keys.values() if k.name == f"{tier}-key"), None)
+    if key is None:
+        raise MatrixError(f"no stack creates the {tier} tier's key")
+    return str(key.outputs["arn"])
+
+
+def retraining_flows(cfg: PlatformConfig, world: World) -> Iterator[Flow]:
+    """The ops retraining pipeline reads datasets and writes model artifacts, across accounts where they differ."""
+    datasets, models = _bucket_arn(world, "data-datasets"), _bucket_arn(world, "artifact-model-artifacts")
+    for use_case in cfg.use_cases:
+        pipeline = _role(cfg, "ops", f"{use_case.name}-pipeline")
+        yield Flow(f"{use_case.name}: retraining reads datasets", pipeline, "s3:GetObject",
+                   f"{datasets}/{use_case.name}/train.csv", True)
+        yield Flow(f"{use_case.name}: retraining decrypts datasets", pipeline, "kms:Decrypt",
+                   _key_arn(world, "data"), True)
+        yield Flow(f"{use_case.name}: retraining writes model artifacts", pipeline, "s3:PutObject",
+                   f"{models}/{use_case.name}/model.tar.gz", True)
+        yield Flow(f"{use_case.name}: retraining encrypts model artifacts", pipeline, "kms:GenerateDataKey",
+                   _key_arn(world, "artifact"), True)
+
+
+def deploy_path_flows(cfg: PlatformConfig, world: World) -> Iterator[Flow]:
+    """The CI/CD pipeline role and the bootstrap role assume every workload account's deploy role."""
+    if "org" not in topology.tiers(cfg.size):
+        return
+    callers = [contract.deploy_pipeline_role_arn(cfg.account_of_tier("cicd")),
+               contract.bootstrap_role_arn(cfg.accounts["management"])]
+    for account in sorted({cfg.account_of_tier(tier) for tier in topology.tiers(cfg.size) if tier != "org"}):
+        deploy_role = contract.deploy_role_arn(account, cfg.deploy_role_name)
+        for caller in callers:
+            yield Flow(f"{caller.rsplit('/', 1)[1]} assumes the deploy role of {account}", caller,
+                       "sts:AssumeRole", deploy_role, True)
+
+
+def separation_flows(cfg: PlatformConfig, world: World) -> Iterator[Flow]:
+    """Nothing the data scientists' Studio role holds reaches staging, prod, or what prod deploys."""
+    scientist = _role(cfg, "dev", "data-scientist")
+    models = _bucket_arn(world, "artifact-model-artifacts")
+    yield Flow("data scientists cannot overwrite model artifacts", scientist, "s3:PutObject",
+               f"{models}/churn/model.tar.gz", False)
+    for tier in sorted(topology.PRODUCTION_TIERS & set(topology.tiers(cfg.size))):
+        account = cfg.account_of_tier(tier)
+        if "org" in topology.tiers(cfg.size):
+            yield Flow(f"data scientists cannot assume the {tier} deploy role", scientist, "sts:AssumeRole",
+                       contract.deploy_role_arn(account, cfg.deploy_role_name), False)
+        for use_case in cfg.use_cases:
+            endpoint = f"arn:aws:sagemaker:{cfg.region}:{account}:endpoint/{contract.endpoint_name(use_case.name, tier)}"
+            yield Flow(f"data scientists cannot change the {use_case.name} {tier} endpoint", scientist,
+                       "sagemaker:UpdateEndpoint", endpoint, False)
+
+
+FLOW_BUILDERS: tuple[FlowBuilder, ...] = (retraining_flows, deploy_path_flows, separation_flows)
+
+
+def designed_flows(cfg: PlatformConfig, world: World) -> list[Flow]:
+    return [flow for builder in FLOW_BUILDERS for flow in builder(cfg, world)]

@@ -1,0 +1,94 @@
+"""A real IAM policy evaluation engine, run as its own process: `@cloud-copilot/iam-simulate` (npm, pinned in
+`iam_engine/package-lock.json` with its IAM data).
+
+It evaluates identity policies, resource and key policies, SCPs and permission boundaries, same- and
+cross-account, the way AWS documents policy evaluation, and validates actions, resource ARNs and condition keys
+against current IAM data. It is AGPL-licensed, so the platform drives it over stdin/stdout instead of linking it.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ENGINE_DIR = Path(__file__).resolve().parent / "iam_engine"
+ENGINE_SCRIPT = ENGINE_DIR / "simulate.mjs"
+ENGINE_TIMEOUT_SECONDS = 300
+
+Document = Mapping[str, Any]
+
+
+class EngineUnavailable(Exception):
+    """Node.js or the engine's packages are missing, or the engine failed: the message says what to do."""
+
+
+@dataclass(frozen=True)
+class Simulation:
+    """One request: `principal` calls `action` on `resource` (owned by `resource_account`)."""
+
+    principal: str
+    action: str
+    resource: str
+    resource_account: str
+    identity_policies: Sequence[tuple[str, Document]] = ()
+    resource_policy: Document | None = None
+    permission_boundaries: Sequence[tuple[str, Document]] = ()
+    service_control_policies: Sequence[tuple[str, Sequence[tuple[str, Document]]]] = ()
+    """(organization level id, policies at that level), root first, the account last."""
+    context: Mapping[str, str | list[str]] = field(default_factory=dict)
+
+    def request(self) -> dict[str, Any]:
+        simulation: dict[str, Any] = {
+            "request": {"principal": self.principal, "action": self.action,
+                        "resource": {"resource": self.resource, "accountId": self.resource_account},
+                        "contextVariables": dict(self.context)},
+            "identityPolicies": [{"name": name, "policy": policy} for name, policy in self.identity_policies],
+            "serviceControlPolicies": [{"orgIdentifier": level, "policies": [{"name": n, "policy": p}
+                                                                               for n, p in policies]}
+                                       for level, policies in self.service_control_policies],
+            "resourceControlPolicies": [],
+        }
+        if self.resource_policy is not None:
+            simulation["resourcePolicy"] = self.resource_policy
+        if self.permission_boundaries:
+            simulation["permissionBoundaryPolicies"] = [{"name": name, "policy": policy}
+                                                        for name, policy in self.permission_boundaries]
+        return simulation
+
+
+@dataclass(frozen=True)
+class Decision:
+    result: str | None
+    """`Allowed`, `ExplicitlyDenied`, `ImplicitlyDenied`, or None when the engine rejected the request."""
+    errors: tuple[str, ...] = ()
+
+    @property
+    def allowed(self) -> bool:
+        return self.result == "Allowed"
+
+
+def simulate(simulations: Sequence[Simulation]) -> list[Decision]:
+    """Evaluate every simulation in one engine process."""
+    if not simulations:
+        return []
+    node = shutil.which("node")
+    if node is None:
+        raise EngineUnavailable("the access matrix needs Node.js (`apt-get install nodejs npm`)")
+    if not (ENGINE_DIR / "node_modules" / "@cloud-copilot" / "iam-simulate").is_dir():
+        raise EngineUnavailable(f"the access matrix's IAM engine is not installed: run `npm ci --prefix {ENGINE_DIR}`")
+    payload = json.dumps([simulation.request() for simulation in simulations])
+    try:
+        finished = subprocess.run([node, str(ENGINE_SCRIPT)], input=payload, capture_output=True, text=True,
+                                  cwd=ENGINE_DIR, timeout=ENGINE_TIMEOUT_SECONDS, check=False)
+    except subprocess.TimeoutExpired as error:
+        raise EngineUnavailable(f"the IAM engine did not answer within {ENGINE_TIMEOUT_SECONDS} s") from error
+    if finished.returncode != 0:
+        last_line = (finished.stderr.strip().splitlines() or ["no output"])[-1]
+        raise EngineUnavailable(f"the IAM engine failed: {last_line}")
+    answers = json.loads(finished.stdout)
+    return [Decision(answer["decision"], tuple(answer["errors"])) for answer in answers]
