@@ -10,6 +10,7 @@ import pytest
 
 from mlops_platform import contract, events
 from mlops_platform.components.function import FUNCTIONS_DIR
+from mlops_platform.functions.deploy_on_approval import Settings, update_endpoint_request
 from mlops_platform.offline.capture import CapturedResource
 from mlops_platform.offline.preview import Preview, StackPreview
 
@@ -191,6 +192,8 @@ def test_approval_deployer_queues_approvals_of_its_group_and_retries_for_hours(s
     retry_hours = redrive["maxReceiveCount"] * approvals.inputs["visibilityTimeoutSeconds"] / 3600
     canary_hours = 2 * 600 / 3600
     assert retry_hours >= 4 > canary_hours, "a busy endpoint is retried far longer than a canary takes"
+    assert dlq.inputs["messageRetentionSeconds"] == 14 * 24 * 3600, "SQS's maximum"
+    assert dlq.inputs["messageRetentionSeconds"] > approvals.inputs["messageRetentionSeconds"] > retry_hours * 3600
     mapping = one(prod, "aws:lambda/eventSourceMapping:EventSourceMapping")
     assert mapping.inputs["eventSourceArn"] == approvals.outputs["arn"] and mapping.inputs["batchSize"] == 1
     alarm = next(r for r in of_type(prod, "aws:cloudwatch/metricAlarm:MetricAlarm")
@@ -281,3 +284,15 @@ def test_prod_captures_every_request_and_the_deployer_keeps_capturing(small: Pre
 
     variables = one(prod, "aws:lambda/function:Function", "deployer").inputs["environment"]["variables"]
     assert deploy_on_approval.Settings.from_env(variables).data_capture_s3_uri == capture["destinationS3Uri"]
+
+
+def test_the_endpoint_and_the_deployer_share_one_canary_policy(small: Preview) -> None:
+    prod = stack_of(small, "prod")
+    endpoint = one(prod, "aws:sagemaker/endpoint:Endpoint")
+    env = one(prod, "aws:lambda/function:Function", "deployer").inputs["environment"]["variables"]
+    deployer = update_endpoint_request(Settings.from_env(env), "any")["DeploymentConfig"]["BlueGreenUpdatePolicy"]
+    policy = endpoint.inputs["deploymentConfig"]["blueGreenUpdatePolicy"]
+    assert policy["terminationWaitInSeconds"] == deployer["TerminationWaitInSeconds"]
+    assert policy["maximumExecutionTimeoutInSeconds"] == deployer["MaximumExecutionTimeoutInSeconds"]
+    waits = policy["terminationWaitInSeconds"] + policy["trafficRoutingConfiguration"]["waitIntervalInSeconds"]
+    assert waits < policy["maximumExecutionTimeoutInSeconds"]

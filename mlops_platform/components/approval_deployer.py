@@ -25,7 +25,11 @@ RETRY_AFTER_SECONDS = 900
 """A failed approval returns to the queue after 15 minutes (and the function's timeout is far below that)."""
 MAX_DELIVERIES = 16
 """Four hours of retries, longer than a canary deployment keeps an endpoint busy, before the DLQ."""
+APPROVALS_RETENTION_SECONDS = 4 * 24 * 3600
+"""An approval waits on the queue at most four days (SQS's default), far longer than its four hours of retries."""
 DLQ_RETENTION_SECONDS = 14 * 24 * 3600
+"""SQS's maximum, longer than the source queue's: a message's age counts from its first enqueue, so a dead-letter
+queue retaining no longer than its source would drop redriven approvals at once."""
 
 
 @dataclass(frozen=True)
@@ -59,7 +63,7 @@ class ApprovalDeployer(pulumi.ComponentResource):
                             message_retention_seconds=DLQ_RETENTION_SECONDS, opts=child)
         approvals = aws.sqs.Queue(
             name, name=f"{endpoint_name}-approvals", sqs_managed_sse_enabled=True,
-            visibility_timeout_seconds=RETRY_AFTER_SECONDS, message_retention_seconds=DLQ_RETENTION_SECONDS,
+            visibility_timeout_seconds=RETRY_AFTER_SECONDS, message_retention_seconds=APPROVALS_RETENTION_SECONDS,
             redrive_policy=dlq.arn.apply(lambda arn: json.dumps(
                 {"deadLetterTargetArn": arn, "maxReceiveCount": MAX_DELIVERIES})),
             opts=child)
