@@ -296,3 +296,28 @@ def test_the_endpoint_and_the_deployer_share_one_canary_policy(small: Preview) -
     assert policy["maximumExecutionTimeoutInSeconds"] == deployer["MaximumExecutionTimeoutInSeconds"]
     waits = policy["terminationWaitInSeconds"] + policy["trafficRoutingConfiguration"]["waitIntervalInSeconds"]
     assert waits < policy["maximumExecutionTimeoutInSeconds"]
+
+
+def test_the_deployer_dead_letter_alarm_notifies_an_encrypted_topic(small: Preview) -> None:
+    prod = stack_of(small, "prod")
+    topic = one(prod, "aws:sns/topic:Topic", "deployer")
+    key = one(prod, "aws:kms/key:Key")
+    assert topic.inputs["kmsMasterKeyId"] == key.outputs["arn"]
+    alarm = next(r for r in of_type(prod, "aws:cloudwatch/metricAlarm:MetricAlarm")
+                 if r.inputs["namespace"] == "AWS/SQS")
+    assert alarm.inputs["alarmActions"] == [topic.outputs["arn"]]
+    grant = next(s for s in statements(key) if s["Principal"] == {"Service": "cloudwatch.amazonaws.com"})
+    assert set(grant["Action"]) == {"kms:Decrypt", "kms:GenerateDataKey"}
+
+
+def test_serving_log_groups_are_encrypted_with_the_tier_key_which_admits_cloudwatch_logs(small: Preview) -> None:
+    prod = stack_of(small, "prod")
+    key = one(prod, "aws:kms/key:Key")
+    groups = of_type(prod, "aws:cloudwatch/logGroup:LogGroup")
+    assert {g.inputs["name"].split("/")[2] for g in groups} == {"lambda", "apigateway"}
+    assert all(g.inputs.get("kmsKeyId") == key.outputs["arn"] for g in groups), [g.name for g in groups]
+    logs = next(s for s in statements(key) if s["Principal"] == {"Service": "logs.eu-west-1.amazonaws.com"})
+    account = key.outputs["arn"].split(":")[4]
+    assert logs["Condition"] == {"ArnLike": {
+        "kms:EncryptionContext:aws:logs:arn": f"arn:aws:logs:eu-west-1:{account}:log-group:*"}}
+    assert "kms:Encrypt" in logs["Action"] and not any("*" in action for action in logs["Action"])

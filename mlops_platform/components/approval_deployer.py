@@ -53,12 +53,16 @@ class ApprovalDeployerArgs:
 
 class ApprovalDeployer(pulumi.ComponentResource):
     dead_letter_queue_url: pulumi.Output[str]
+    notices_topic_arn: pulumi.Output[str]
+    """Where the deployer's failures are announced (the dead-letter alarm); subscribe the on-call to it."""
 
     def __init__(self, name: str, args: ApprovalDeployerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mlops:serving:ApprovalDeployer", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         endpoint_name = contract.endpoint_name(args.use_case, args.tier)
         group = contract.model_package_group_name(args.use_case)
+        topic = aws.sns.Topic(f"{name}-notices", name=f"{endpoint_name}-deploy-notices",
+                              kms_master_key_id=args.kms_key_arn, opts=child)
         dlq = aws.sqs.Queue(f"{name}-dlq", name=f"{endpoint_name}-deploy-dlq", sqs_managed_sse_enabled=True,
                             message_retention_seconds=DLQ_RETENTION_SECONDS, opts=child)
         approvals = aws.sqs.Queue(
@@ -85,7 +89,7 @@ class ApprovalDeployer(pulumi.ComponentResource):
                 "KMS_KEY_ARN": args.kms_key_arn,
                 **({"DATA_CAPTURE_S3_URI": args.data_capture_uri} if args.data_capture_uri is not None else {}),
             },
-            timeout_seconds=60, kms_key_arn=args.kms_key_arn), child)
+            timeout_seconds=60, kms_key_arn=args.kms_key_arn, log_kms_key_arn=args.kms_key_arn), child)
         rule = aws.cloudwatch.EventRule(
             name, name=f"{endpoint_name}-model-approved",
             description=f"A {group} model package was approved",
@@ -109,8 +113,9 @@ class ApprovalDeployer(pulumi.ComponentResource):
             statistic="Maximum", period=60, evaluation_periods=1, threshold=0,
             comparison_operator="GreaterThanThreshold", treat_missing_data="notBreaching",
             alarm_description=f"An approved {group} model could not be deployed; see the dead-letter queue",
-            opts=child)
+            alarm_actions=[topic.arn], opts=child)
         self.dead_letter_queue_url = dlq.url
+        self.notices_topic_arn = topic.arn
         self.register_outputs({"deadLetterQueueUrl": dlq.url})
 
 
