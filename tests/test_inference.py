@@ -254,6 +254,57 @@ def test_connection_failure_is_a_500_without_internals(runtime: Any) -> None:
     assert "secret-42" not in response["body"] and "Traceback" not in response["body"]
 
 
+def test_missing_endpoint_is_a_503_no_model_yet_and_an_error_log(runtime: Any,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    message = f"Endpoint {ENDPOINT} of account {ACCOUNT} not found."
+    with Stubber(runtime) as stub:
+        stub.add_client_error("invoke_endpoint", "ValidationError", message, 400)
+        response = handler(http_event("42,1,0,3.5"), CONTEXT, runtime)
+        stub.assert_no_pending_responses()
+
+    assert response["statusCode"] == 503
+    assert error_body(response)["error"] == "no model is serving yet; retry later"
+    assert ACCOUNT not in response["body"]
+    last = log_lines(capsys)[-1]
+    assert (last["level"], last["status"], last["errorCode"]) == ("ERROR", 503, "ValidationError")
+
+
+def test_a_caller_validation_error_is_still_a_400(runtime: Any) -> None:
+    with Stubber(runtime) as stub:
+        stub.add_client_error("invoke_endpoint", "ValidationError", "1 validation error detected: Body", 400)
+        response = handler(http_event("42,1,0,3.5"), CONTEXT, runtime)
+
+    assert response["statusCode"] == 400
+
+
+@pytest.mark.parametrize(("payload", "content_type"), [
+    (b"x" * (inference.LAMBDA_MAX_RESPONSE_BYTES - 1024), "text/csv"),  # under 6 MB raw, over it with the envelope
+    (b"\xff" * (5 * 1024 * 1024), "application/x-npy"),  # 5 MiB binary: base64 makes it 6.7 MB
+    ('"\u00e9"'.encode() * (1024 * 1024), "application/json"),  # escaped to \\u00e9 in the JSON response
+])
+def test_an_answer_too_large_for_lambda_is_a_502_and_an_error_log(
+        runtime: Any, capsys: pytest.CaptureFixture[str], payload: bytes, content_type: str) -> None:
+    with Stubber(runtime) as stub:
+        stub.add_response("invoke_endpoint", stubbed_answer(payload, content_type))
+        response = handler(http_event("42,1,0,3.5"), CONTEXT, runtime)
+
+    assert response["statusCode"] == 502
+    assert error_body(response)["error"] == "the model's answer is too large to return"
+    assert len(json.dumps(response)) < 1024
+    last = log_lines(capsys)[-1]
+    assert (last["level"], last["status"], last["responseBytes"]) == ("ERROR", 502, len(payload))
+
+
+def test_a_large_answer_that_fits_is_returned(runtime: Any) -> None:
+    payload = b"0.5," * (1024 * 1024)  # 4 MiB
+    with Stubber(runtime) as stub:
+        stub.add_response("invoke_endpoint", stubbed_answer(payload, "text/csv"))
+        response = handler(http_event("42,1,0,3.5"), CONTEXT, runtime)
+
+    assert (response["statusCode"], len(response["body"])) == (200, len(payload))
+    assert inference.response_bytes(response) < inference.LAMBDA_MAX_RESPONSE_BYTES
+
+
 # --- configuration and packaging --------------------------------------------------------------------------
 
 

@@ -10,6 +10,7 @@ import pytest
 
 from mlops_platform import contract, events
 from mlops_platform.components.function import FUNCTIONS_DIR
+from mlops_platform.functions.deploy_on_approval import Settings, update_endpoint_request
 from mlops_platform.offline.capture import CapturedResource
 from mlops_platform.offline.preview import Preview, StackPreview
 
@@ -191,6 +192,8 @@ def test_approval_deployer_queues_approvals_of_its_group_and_retries_for_hours(s
     retry_hours = redrive["maxReceiveCount"] * approvals.inputs["visibilityTimeoutSeconds"] / 3600
     canary_hours = 2 * 600 / 3600
     assert retry_hours >= 4 > canary_hours, "a busy endpoint is retried far longer than a canary takes"
+    assert dlq.inputs["messageRetentionSeconds"] == 14 * 24 * 3600, "SQS's maximum"
+    assert dlq.inputs["messageRetentionSeconds"] > approvals.inputs["messageRetentionSeconds"] > retry_hours * 3600
     mapping = one(prod, "aws:lambda/eventSourceMapping:EventSourceMapping")
     assert mapping.inputs["eventSourceArn"] == approvals.outputs["arn"] and mapping.inputs["batchSize"] == 1
     alarm = next(r for r in of_type(prod, "aws:cloudwatch/metricAlarm:MetricAlarm")
@@ -284,3 +287,40 @@ def test_prod_captures_every_request_and_the_deployer_keeps_capturing(small: Pre
 
     variables = one(prod, "aws:lambda/function:Function", "deployer").inputs["environment"]["variables"]
     assert deploy_on_approval.Settings.from_env(variables).data_capture_s3_uri == capture["destinationS3Uri"]
+
+
+def test_the_endpoint_and_the_deployer_share_one_canary_policy(small: Preview) -> None:
+    prod = stack_of(small, "prod")
+    endpoint = one(prod, "aws:sagemaker/endpoint:Endpoint")
+    env = one(prod, "aws:lambda/function:Function", "deployer").inputs["environment"]["variables"]
+    deployer = update_endpoint_request(Settings.from_env(env), "any")["DeploymentConfig"]["BlueGreenUpdatePolicy"]
+    policy = endpoint.inputs["deploymentConfig"]["blueGreenUpdatePolicy"]
+    assert policy["terminationWaitInSeconds"] == deployer["TerminationWaitInSeconds"]
+    assert policy["maximumExecutionTimeoutInSeconds"] == deployer["MaximumExecutionTimeoutInSeconds"]
+    waits = policy["terminationWaitInSeconds"] + policy["trafficRoutingConfiguration"]["waitIntervalInSeconds"]
+    assert waits < policy["maximumExecutionTimeoutInSeconds"]
+
+
+def test_the_deployer_dead_letter_alarm_notifies_an_encrypted_topic(small: Preview) -> None:
+    prod = stack_of(small, "prod")
+    topic = one(prod, "aws:sns/topic:Topic", "deployer")
+    key = one(prod, "aws:kms/key:Key")
+    assert topic.inputs["kmsMasterKeyId"] == key.outputs["arn"]
+    alarm = next(r for r in of_type(prod, "aws:cloudwatch/metricAlarm:MetricAlarm")
+                 if r.inputs["namespace"] == "AWS/SQS")
+    assert alarm.inputs["alarmActions"] == [topic.outputs["arn"]]
+    grant = next(s for s in statements(key) if s["Principal"] == {"Service": "cloudwatch.amazonaws.com"})
+    assert set(grant["Action"]) == {"kms:Decrypt", "kms:GenerateDataKey"}
+
+
+def test_serving_log_groups_are_encrypted_with_the_tier_key_which_admits_cloudwatch_logs(small: Preview) -> None:
+    prod = stack_of(small, "prod")
+    key = one(prod, "aws:kms/key:Key")
+    groups = of_type(prod, "aws:cloudwatch/logGroup:LogGroup")
+    assert {g.inputs["name"].split("/")[2] for g in groups} == {"lambda", "apigateway"}
+    assert all(g.inputs.get("kmsKeyId") == key.outputs["arn"] for g in groups), [g.name for g in groups]
+    logs = next(s for s in statements(key) if s["Principal"] == {"Service": "logs.eu-west-1.amazonaws.com"})
+    account = key.outputs["arn"].split(":")[4]
+    assert logs["Condition"] == {"ArnLike": {
+        "kms:EncryptionContext:aws:logs:arn": f"arn:aws:logs:eu-west-1:{account}:log-group:*"}}
+    assert "kms:Encrypt" in logs["Action"] and not any("*" in action for action in logs["Action"])

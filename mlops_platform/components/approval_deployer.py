@@ -25,7 +25,11 @@ RETRY_AFTER_SECONDS = 900
 """A failed approval returns to the queue after 15 minutes (and the function's timeout is far below that)."""
 MAX_DELIVERIES = 16
 """Four hours of retries, longer than a canary deployment keeps an endpoint busy, before the DLQ."""
+APPROVALS_RETENTION_SECONDS = 4 * 24 * 3600
+"""An approval waits on the queue at most four days (SQS's default), far longer than its four hours of retries."""
 DLQ_RETENTION_SECONDS = 14 * 24 * 3600
+"""SQS's maximum, longer than the source queue's: a message's age counts from its first enqueue, so a dead-letter
+queue retaining no longer than its source would drop redriven approvals at once."""
 
 
 @dataclass(frozen=True)
@@ -49,17 +53,21 @@ class ApprovalDeployerArgs:
 
 class ApprovalDeployer(pulumi.ComponentResource):
     dead_letter_queue_url: pulumi.Output[str]
+    notices_topic_arn: pulumi.Output[str]
+    """Where the deployer's failures are announced (the dead-letter alarm); subscribe the on-call to it."""
 
     def __init__(self, name: str, args: ApprovalDeployerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mlops:serving:ApprovalDeployer", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         endpoint_name = contract.endpoint_name(args.use_case, args.tier)
         group = contract.model_package_group_name(args.use_case)
+        topic = aws.sns.Topic(f"{name}-notices", name=f"{endpoint_name}-deploy-notices",
+                              kms_master_key_id=args.kms_key_arn, opts=child)
         dlq = aws.sqs.Queue(f"{name}-dlq", name=f"{endpoint_name}-deploy-dlq", sqs_managed_sse_enabled=True,
                             message_retention_seconds=DLQ_RETENTION_SECONDS, opts=child)
         approvals = aws.sqs.Queue(
             name, name=f"{endpoint_name}-approvals", sqs_managed_sse_enabled=True,
-            visibility_timeout_seconds=RETRY_AFTER_SECONDS, message_retention_seconds=DLQ_RETENTION_SECONDS,
+            visibility_timeout_seconds=RETRY_AFTER_SECONDS, message_retention_seconds=APPROVALS_RETENTION_SECONDS,
             redrive_policy=dlq.arn.apply(lambda arn: json.dumps(
                 {"deadLetterTargetArn": arn, "maxReceiveCount": MAX_DELIVERIES})),
             opts=child)
@@ -81,7 +89,7 @@ class ApprovalDeployer(pulumi.ComponentResource):
                 "KMS_KEY_ARN": args.kms_key_arn,
                 **({"DATA_CAPTURE_S3_URI": args.data_capture_uri} if args.data_capture_uri is not None else {}),
             },
-            timeout_seconds=60, kms_key_arn=args.kms_key_arn), child)
+            timeout_seconds=60, kms_key_arn=args.kms_key_arn, log_kms_key_arn=args.kms_key_arn), child)
         rule = aws.cloudwatch.EventRule(
             name, name=f"{endpoint_name}-model-approved",
             description=f"A {group} model package was approved",
@@ -105,8 +113,9 @@ class ApprovalDeployer(pulumi.ComponentResource):
             statistic="Maximum", period=60, evaluation_periods=1, threshold=0,
             comparison_operator="GreaterThanThreshold", treat_missing_data="notBreaching",
             alarm_description=f"An approved {group} model could not be deployed; see the dead-letter queue",
-            opts=child)
+            alarm_actions=[topic.arn], opts=child)
         self.dead_letter_queue_url = dlq.url
+        self.notices_topic_arn = topic.arn
         self.register_outputs({"deadLetterQueueUrl": dlq.url})
 
 

@@ -32,6 +32,8 @@ class PlatformFunctionArgs:
     memory_mb: int = 256
     kms_key_arn: pulumi.Input[str] | None = None
     """Encrypts the function's environment variables."""
+    log_kms_key_arn: pulumi.Input[str] | None = None
+    """Encrypts the function's log group; the key policy must admit CloudWatch Logs (`cloudwatch_logs_grant`)."""
 
 
 class PlatformFunction(pulumi.ComponentResource):
@@ -46,7 +48,7 @@ class PlatformFunction(pulumi.ComponentResource):
             raise FileNotFoundError(f"no handler module {source}")
         log_group_name = f"/aws/lambda/{args.function_name}"
         logs = aws.cloudwatch.LogGroup(name, name=log_group_name, retention_in_days=LOG_RETENTION_DAYS,
-                                       opts=pulumi.ResourceOptions(parent=self))
+                                       kms_key_id=args.log_kms_key_arn, opts=pulumi.ResourceOptions(parent=self))
         log_group_arn = f"arn:aws:logs:{args.region}:{args.account_id}:log-group:{log_group_name}"
         statements = [
             allow(["logs:CreateLogStream", "logs:PutLogEvents"], [f"{log_group_arn}:*"], sid="WriteOwnLogs"),

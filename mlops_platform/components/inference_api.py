@@ -31,6 +31,7 @@ class InferenceApiArgs:
     endpoint_name: pulumi.Input[str]
     endpoint_arn: pulumi.Input[str]
     kms_key_arn: pulumi.Input[str]
+    """Encrypts the function's environment and both log groups; the key policy admits CloudWatch Logs."""
     throttling_rate: float = 50.0
     throttling_burst: int = 100
 
@@ -48,7 +49,8 @@ class InferenceApi(pulumi.ComponentResource):
             account_id=args.account_id, region=args.region,
             role_name=contract.role_name(args.tier, f"{args.use_case}-inference"),
             statements=[allow(["sagemaker:InvokeEndpoint"], [args.endpoint_arn], sid="InvokeOneEndpoint")],
-            environment={"ENDPOINT_NAME": args.endpoint_name}, kms_key_arn=args.kms_key_arn), child)
+            environment={"ENDPOINT_NAME": args.endpoint_name}, kms_key_arn=args.kms_key_arn,
+            log_kms_key_arn=args.kms_key_arn), child)
         api = aws.apigatewayv2.Api(name, name=function_name, protocol_type="HTTP",
                                    description=f"Real-time inference for {args.use_case}", opts=child)
         integration = aws.apigatewayv2.Integration(
@@ -57,7 +59,8 @@ class InferenceApi(pulumi.ComponentResource):
         aws.apigatewayv2.Route(name, api_id=api.id, route_key=ROUTE, authorization_type="AWS_IAM",
                                target=pulumi.Output.concat("integrations/", integration.id), opts=child)
         access_logs = aws.cloudwatch.LogGroup(f"{name}-access", name=f"/aws/apigateway/{function_name}",
-                                              retention_in_days=LOG_RETENTION_DAYS, opts=child)
+                                              retention_in_days=LOG_RETENTION_DAYS, kms_key_id=args.kms_key_arn,
+                                              opts=child)
         stage = aws.apigatewayv2.Stage(
             name, api_id=api.id, name="$default", auto_deploy=True,
             access_log_settings={"destination_arn": access_logs.arn, "format": ACCESS_LOG_FORMAT},

@@ -32,6 +32,38 @@ class PlatformKeyArgs:
     """Extra key-policy statements, e.g. for a service principal that encrypts with the key."""
 
 
+LOGS_KEY_ACTIONS: tuple[str, ...] = (
+    "kms:Encrypt", "kms:Decrypt", "kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:GenerateDataKey",
+    "kms:GenerateDataKeyWithoutPlaintext", "kms:DescribeKey",
+)
+
+
+def cloudwatch_logs_grant(account_id: str, region: str) -> dict[str, Any]:
+    """CloudWatch Logs encrypts the account's log groups with the key, and nothing else: AWS's documented
+    statement, limited by the `kms:EncryptionContext:aws:logs:arn` of this account's log groups."""
+    return {
+        "Sid": "CloudWatchLogsEncryptsThisAccountsLogGroups",
+        "Effect": "Allow",
+        "Principal": {"Service": f"logs.{region}.amazonaws.com"},
+        "Action": list(LOGS_KEY_ACTIONS),
+        "Resource": "*",
+        "Condition": {"ArnLike": {
+            "kms:EncryptionContext:aws:logs:arn": f"arn:aws:logs:{region}:{account_id}:log-group:*"}},
+    }
+
+
+def cloudwatch_alarms_grant(account_id: str) -> dict[str, Any]:
+    """CloudWatch alarms of this account publish to topics encrypted with the key."""
+    return {
+        "Sid": "CloudWatchAlarmsPublishToEncryptedTopics",
+        "Effect": "Allow",
+        "Principal": {"Service": "cloudwatch.amazonaws.com"},
+        "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+        "Resource": "*",
+        "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
+    }
+
+
 def key_policy(account_id: str, grants: tuple[dict[str, Any], ...] = ()) -> str:
     return json.dumps({
         "Version": "2012-10-17",

@@ -16,14 +16,12 @@ import pulumi_aws as aws
 
 from mlops_platform import contract
 from mlops_platform.components.iam import PlatformRole, PlatformRoleArgs, Statement, allow, service_trust
-from mlops_platform.functions.deploy_on_approval import deployment_name, package_version
+from mlops_platform.functions.deploy_on_approval import blue_green_update_policy, deployment_name, package_version
 
 VARIANT = "AllTraffic"
 INVOCATIONS_PER_INSTANCE_TARGET = 100.0
 LATENCY_P99_MICROSECONDS = 1_000_000.0
 ERRORS_PER_MINUTE = 5.0
-TERMINATION_WAIT_SECONDS = 300
-MAXIMUM_DEPLOYMENT_SECONDS = 3600
 
 
 @dataclass(frozen=True)
@@ -91,15 +89,7 @@ class ServingEndpoint(pulumi.ComponentResource):
             name=endpoint_name,
             endpoint_config_name=config.name,
             deployment_config={
-                "blue_green_update_policy": {
-                    "traffic_routing_configuration": {
-                        "type": "CANARY",
-                        "canary_size": {"type": "CAPACITY_PERCENT", "value": args.canary_percent},
-                        "wait_interval_in_seconds": args.canary_wait_seconds,
-                    },
-                    "termination_wait_in_seconds": TERMINATION_WAIT_SECONDS,
-                    "maximum_execution_timeout_in_seconds": MAXIMUM_DEPLOYMENT_SECONDS,
-                },
+                "blue_green_update_policy": blue_green_policy_args(args.canary_percent, args.canary_wait_seconds),
                 "auto_rollback_configuration": {"alarms": [{"alarm_name": alarm.name} for alarm in alarms]},
             },
             opts=pulumi.ResourceOptions(parent=self, ignore_changes=["endpointConfigName"]))
@@ -149,6 +139,22 @@ class ServingEndpoint(pulumi.ComponentResource):
                 "scale_out_cooldown": 60,
             },
             opts=pulumi.ResourceOptions(parent=self))
+
+
+def blue_green_policy_args(canary_percent: int, canary_wait_seconds: int
+                           ) -> aws.sagemaker.EndpointDeploymentConfigBlueGreenUpdatePolicyArgsDict:
+    """The deployer's `blue_green_update_policy`, in Pulumi's shape: one policy, whoever updates the endpoint."""
+    policy = blue_green_update_policy(canary_percent, canary_wait_seconds)
+    routing = policy["TrafficRoutingConfiguration"]
+    return {
+        "traffic_routing_configuration": {
+            "type": routing["Type"],
+            "canary_size": {"type": routing["CanarySize"]["Type"], "value": routing["CanarySize"]["Value"]},
+            "wait_interval_in_seconds": routing["WaitIntervalInSeconds"],
+        },
+        "termination_wait_in_seconds": policy["TerminationWaitInSeconds"],
+        "maximum_execution_timeout_in_seconds": policy["MaximumExecutionTimeoutInSeconds"],
+    }
 
 
 def _data_capture(args: ServingEndpointArgs) -> aws.sagemaker.EndpointConfigurationDataCaptureConfigArgsDict | None:

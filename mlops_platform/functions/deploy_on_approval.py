@@ -303,26 +303,36 @@ def create_endpoint_config_request(settings: Settings, name: str, version: int) 
     return request
 
 
+def execution_timeout_seconds(canary_wait_seconds: int) -> int:
+    """How long SageMaker lets one blue/green deployment run: both waits plus time to launch the new fleet,
+    within the API's 600..28800 seconds."""
+    return min(max(2 * canary_wait_seconds + PROVISIONING_ALLOWANCE_SECONDS, MIN_EXECUTION_TIMEOUT_SECONDS),
+               MAX_EXECUTION_TIMEOUT_SECONDS)
+
+
+def blue_green_update_policy(canary_percent: int, canary_wait_seconds: int) -> dict[str, Any]:
+    """The one canary policy, used by this function and by the Pulumi endpoint: CANARY_PERCENT of capacity
+    first, then all of it, each watched for CANARY_WAIT_SECONDS, the old fleet kept as long again."""
+    return {
+        "TrafficRoutingConfiguration": {
+            "Type": "CANARY",
+            "CanarySize": {"Type": "CAPACITY_PERCENT", "Value": canary_percent},
+            "WaitIntervalInSeconds": canary_wait_seconds,
+        },
+        "TerminationWaitInSeconds": canary_wait_seconds,
+        "MaximumExecutionTimeoutInSeconds": execution_timeout_seconds(canary_wait_seconds),
+    }
+
+
 def update_endpoint_request(settings: Settings, endpoint_config_name: str) -> dict[str, Any]:
-    """Blue/green canary: CANARY_PERCENT of capacity first, then all of it, each watched for CANARY_WAIT_SECONDS;
-    any rollback alarm firing meanwhile rolls the endpoint back to the previous config."""
-    wait = settings.canary_wait_seconds
-    timeout = min(max(2 * wait + PROVISIONING_ALLOWANCE_SECONDS, MIN_EXECUTION_TIMEOUT_SECONDS),
-                  MAX_EXECUTION_TIMEOUT_SECONDS)
+    """Blue/green canary (`blue_green_update_policy`); any rollback alarm firing meanwhile rolls the endpoint
+    back to the previous config."""
     return {
         "EndpointName": settings.endpoint_name,
         "EndpointConfigName": endpoint_config_name,
         "RetainAllVariantProperties": True,
         "DeploymentConfig": {
-            "BlueGreenUpdatePolicy": {
-                "TrafficRoutingConfiguration": {
-                    "Type": "CANARY",
-                    "CanarySize": {"Type": "CAPACITY_PERCENT", "Value": settings.canary_percent},
-                    "WaitIntervalInSeconds": wait,
-                },
-                "TerminationWaitInSeconds": wait,
-                "MaximumExecutionTimeoutInSeconds": timeout,
-            },
+            "BlueGreenUpdatePolicy": blue_green_update_policy(settings.canary_percent, settings.canary_wait_seconds),
             "AutoRollbackConfiguration": {
                 "Alarms": [{"AlarmName": alarm} for alarm in settings.rollback_alarm_names],
             },

@@ -9,10 +9,14 @@ unchanged, after these checks (each failure answers with a small JSON body ``{"e
   decoded body may have at most ``MAX_PAYLOAD_BYTES`` (default 5 MiB; SageMaker's InvokeEndpoint takes at most
   6 MiB and Lambda's synchronous payload, envelope included, 6 MB) else 413; JSON bodies must parse (400).
 
-SageMaker errors map to: ValidationError 400; ModelError 422 when the container answered 4xx, else 502;
+SageMaker errors map to: a missing endpoint (ValidationError "Endpoint ... not found": the platform has not
+deployed a model yet, not the caller's fault) 503 "no model is serving yet" with an error log; any other
+ValidationError 400; ModelError 422 when the container answered 4xx, else 502;
 ThrottlingException 429; ServiceUnavailable and ModelNotReadyException 503; anything else 500. Callers never
 see exception text, botocore internals or stack traces; the logs (one JSON object per line on stdout) carry
-the request id, outcome, error code, sizes and latency, never the payloads.
+the request id, outcome, error code, sizes and latency, never the payloads. A model answer too large for
+Lambda's 6 MB synchronous response (``MAX_RESPONSE_BYTES``, after base64 and the JSON envelope) is a 502 with
+an error log, never a failed invocation.
 
 This module imports only the standard library and boto3: the file alone is the deployment package.
 """
@@ -40,6 +44,10 @@ RuntimeClient = Any
 DEFAULT_MAX_PAYLOAD_BYTES = 5 * 1024 * 1024
 SAGEMAKER_MAX_PAYLOAD_BYTES = 6 * 1024 * 1024
 """InvokeEndpoint's request body limit (botocore's service model: 6291456 bytes)."""
+LAMBDA_MAX_RESPONSE_BYTES = 6 * 1024 * 1024
+"""Lambda's synchronous invocation response limit (6 MB), which the serialized JSON response must fit in."""
+RESPONSE_ENVELOPE_ALLOWANCE_BYTES = 16 * 1024
+"""Room for the status, headers and JSON quoting around the body."""
 DEFAULT_ALLOWED_CONTENT_TYPES = ("text/csv", "application/json")
 CLIENT_CONFIG = Config(connect_timeout=2, read_timeout=25, retries={"mode": "standard", "max_attempts": 2})
 """Answer within API Gateway's 30-second integration timeout, one retry on throttling or transient errors."""
@@ -56,6 +64,9 @@ _PUBLIC_MESSAGES = {
     502: "the model failed to process the request",
     503: "the model is not available right now; retry later",
 }
+NO_MODEL_MESSAGE = "no model is serving yet; retry later"
+TOO_LARGE_MESSAGE = "the model's answer is too large to return"
+_ENDPOINT_NOT_FOUND = re.compile(r"endpoint .* not found", re.IGNORECASE | re.DOTALL)
 
 
 class ConfigurationError(ValueError):
@@ -226,6 +237,22 @@ def _model_response(payload: bytes, content_type: str, request_id: str | None) -
         return _response(200, base64.b64encode(payload).decode("ascii"), content_type, request_id, is_base64=True)
 
 
+def response_bytes(response: Mapping[str, Any]) -> int:
+    """The size of the response as Lambda serializes it (JSON, non-ASCII escaped as the runtime does)."""
+    return len(json.dumps(response).encode("utf-8"))
+
+
+def fits_lambda_response(response: Mapping[str, Any]) -> bool:
+    return response_bytes(response) + RESPONSE_ENVELOPE_ALLOWANCE_BYTES <= LAMBDA_MAX_RESPONSE_BYTES
+
+
+def is_endpoint_missing(err: Any) -> bool:
+    """InvokeEndpoint on an endpoint that does not exist: a validation error naming the endpoint as not found."""
+    details = err.response.get("Error", {})
+    code, message = str(details.get("Code", "")), str(details.get("Message", ""))
+    return code in {"ValidationError", "ValidationException"} and _ENDPOINT_NOT_FOUND.search(message) is not None
+
+
 def error_status(err: Any) -> int:
     """The HTTP status answering a SageMaker runtime `ClientError`."""
     code = str(err.response.get("Error", {}).get("Code", ""))
@@ -310,6 +337,10 @@ def _invoke(runtime: RuntimeClient, settings: Settings, invocation: Invocation, 
                                          Accept=invocation.accept, Body=invocation.body)
         payload = answer["Body"].read()
     except ClientError as err:
+        if is_endpoint_missing(err):
+            log.write("ERROR", "no endpoint to invoke: no model is serving yet", status=503,
+                      errorCode=err.response.get("Error", {}).get("Code"), latencyMs=_elapsed_ms(started), **sizes)
+            return _error_response(503, NO_MODEL_MESSAGE, request_id)
         status = error_status(err)
         log.write("ERROR" if status >= 500 else "WARNING", "invocation failed", status=status,
                   errorCode=err.response.get("Error", {}).get("Code"),
@@ -321,9 +352,15 @@ def _invoke(runtime: RuntimeClient, settings: Settings, invocation: Invocation, 
                   latencyMs=_elapsed_ms(started), **sizes)
         return _error_response(500, _PUBLIC_MESSAGES[500], request_id)
     content_type = str(answer.get("ContentType") or invocation.accept)
+    response = _model_response(payload, content_type, request_id)
+    if not fits_lambda_response(response):
+        log.write("ERROR", "model answer too large for a Lambda response", status=502, responseBytes=len(payload),
+                  serializedBytes=response_bytes(response), limitBytes=LAMBDA_MAX_RESPONSE_BYTES,
+                  latencyMs=_elapsed_ms(started), variant=answer.get("InvokedProductionVariant"), **sizes)
+        return _error_response(502, TOO_LARGE_MESSAGE, request_id)
     log.write("INFO", "invocation succeeded", status=200, latencyMs=_elapsed_ms(started),
               responseBytes=len(payload), variant=answer.get("InvokedProductionVariant"), **sizes)
-    return _model_response(payload, content_type, request_id)
+    return response
 
 
 def _elapsed_ms(started: float) -> int:

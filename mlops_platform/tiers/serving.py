@@ -8,6 +8,7 @@ import pulumi
 
 from mlops_platform.components.approval_deployer import ApprovalDeployer, ApprovalDeployerArgs
 from mlops_platform.components.inference_api import InferenceApi, InferenceApiArgs
+from mlops_platform.components.kms_key import cloudwatch_alarms_grant, cloudwatch_logs_grant
 from mlops_platform.components.serving import ServingEndpoint, ServingEndpointArgs
 from mlops_platform.config import UseCase
 from mlops_platform.tiers.context import TierContext
@@ -15,7 +16,8 @@ from mlops_platform.topology import Size
 
 
 def build(ctx: TierContext) -> None:
-    key = ctx.key(f"{ctx.tier} endpoints and functions")
+    key = ctx.key(f"{ctx.tier} endpoints and functions", grants=(
+        cloudwatch_logs_grant(ctx.account_id, ctx.cfg.region), cloudwatch_alarms_grant(ctx.account_id)))
     served = [(use_case, use_case.model_package_arn) for use_case in ctx.cfg.use_cases
               if use_case.model_package_arn is not None]
     urls: dict[str, pulumi.Output[str]] = {}
