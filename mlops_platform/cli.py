@@ -15,8 +15,10 @@ from rich.console import Console
 
 from mlops_platform.config import ConfigError
 from mlops_platform.contract import ContractError
+from mlops_platform.offline.access_matrix import MatrixError
 from mlops_platform.offline.analyzer import AnalyzerError
 from mlops_platform.offline.capture import CaptureError
+from mlops_platform.offline.iam_simulate import EngineUnavailable
 from mlops_platform.offline.preview import run_preview
 from mlops_platform.offline.report import preview_document, print_preview
 from mlops_platform.offline.stack_config import ConfigFileError, load_project_config
@@ -61,7 +63,7 @@ def preview(
         err.print(f"[red]error:[/red] {problem}", highlight=False, soft_wrap=True)
         invalid_input = isinstance(problem.__cause__, ConfigError | ContractError)
         raise typer.Exit(EXIT_INVALID_CONFIG if invalid_input else EXIT_INTERNAL) from None
-    except AnalyzerError as problem:
+    except (AnalyzerError, EngineUnavailable, MatrixError) as problem:
         err.print(f"[red]error:[/red] {problem}", highlight=False, soft_wrap=True)
         raise typer.Exit(EXIT_INTERNAL) from None
     if as_json:

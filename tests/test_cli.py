@@ -60,6 +60,11 @@ def test_json_document_keeps_its_documented_fields() -> None:
             "reason"} <= set(network["paths"][0])
     assert any(p["destination"] == "s3" and p["reachable"] for p in network["paths"])
     assert all(p["reachable"] is False for p in network["paths"] if p["expected"] == "unreachable")
+    access = parsed["accessMatrix"]
+    assert access["passed"] is True and access["flows"]
+    assert {"name", "principal", "action", "resource", "expected", "decision", "holds", "errors"} <= set(
+        access["flows"][0])
+    assert {flow["expected"] for flow in access["flows"]} == {"allow", "deny"}
     dev = parsed["stacks"][0]
     assert {"name", "tiers", "account", "region", "resources", "stackReferences", "outputs", "violations"} <= set(dev)
     assert dev["tiers"] == ["data", "artifact", "cicd", "ops", "dev"] and dev["account"] == "111111111111"

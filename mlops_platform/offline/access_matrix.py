@@ -158,11 +158,12 @@ class World:
         return resource.split(":")[4]
 
 
-def simulation(world: World, flow: Flow) -> Simulation:
+def simulation(world: World, flow: Flow, region: str) -> Simulation:
     role = world.role(flow.principal)
     account = world.account_of(role)
     context: dict[str, str | list[str]] = {"aws:PrincipalArn": flow.principal, "aws:PrincipalAccount": account,
-                                           "aws:SecureTransport": "true", **flow.context}
+                                           "aws:SecureTransport": "true", "aws:RequestedRegion": region,
+                                           **flow.context}
     return Simulation(principal=flow.principal, action=flow.action, resource=flow.resource,
                       resource_account=world.resource_account(flow.resource),
                       identity_policies=world.identity_policies(role),
@@ -171,15 +172,15 @@ def simulation(world: World, flow: Flow) -> Simulation:
                       service_control_policies=world.scps(account), context=context)
 
 
-def evaluate(world: World, flows: Iterable[Flow]) -> AccessMatrix:
+def evaluate(world: World, flows: Iterable[Flow], region: str) -> AccessMatrix:
     flows = list(flows)
-    decisions = simulate([simulation(world, flow) for flow in flows])
+    decisions = simulate([simulation(world, flow, region) for flow in flows])
     return AccessMatrix([FlowResult(flow, decision) for flow, decision in zip(flows, decisions, strict=True)])
 
 
 def check(cfg: PlatformConfig, stacks: Iterable[CapturedStack]) -> AccessMatrix:
     world = World(stacks)
-    return evaluate(world, designed_flows(cfg, world))
+    return evaluate(world, designed_flows(cfg, world), cfg.region)
 
 
 # The flows of the design. Each builder yields the flows of one capability, for every use case and size.
@@ -245,7 +246,8 @@ def separation_flows(cfg: PlatformConfig, world: World) -> Iterator[Flow]:
             yield Flow(f"data scientists cannot assume the {tier} deploy role", scientist, "sts:AssumeRole",
                        contract.deploy_role_arn(account, cfg.deploy_role_name), False)
         for use_case in cfg.use_cases:
-            endpoint = f"arn:aws:sagemaker:{cfg.region}:{account}:endpoint/{contract.endpoint_name(use_case.name, tier)}"
+            endpoint_name = contract.endpoint_name(use_case.name, tier)
+            endpoint = f"arn:aws:sagemaker:{cfg.region}:{account}:endpoint/{endpoint_name}"
             yield Flow(f"data scientists cannot change the {use_case.name} {tier} endpoint", scientist,
                        "sagemaker:UpdateEndpoint", endpoint, False)
 

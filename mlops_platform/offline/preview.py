@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 
 from mlops_platform import topology
 from mlops_platform.config import ConfigError, PlatformConfig, parse_config
+from mlops_platform.offline import access_matrix
+from mlops_platform.offline.access_matrix import AccessMatrix
 from mlops_platform.offline.analyzer import PolicyAnalyzer, PolicyInfo, Violation
 from mlops_platform.offline.capture import CapturedStack, capture_stack
 from mlops_platform.offline.network_paths import NetworkPaths
@@ -45,6 +47,9 @@ class Preview:
     """The separation proof; None when only some stacks were previewed (`--stack`)."""
     network_paths: NetworkPaths | None = None
     """Every VPC workload's required paths, over the previewed stacks."""
+    access: AccessMatrix | None = None
+    """The access matrix: every designed flow judged by the IAM engine; None with `--stack`."""
+    """Every VPC workload's required paths, over the previewed stacks."""
 
     @property
     def mandatory_violations(self) -> int:
@@ -53,7 +58,8 @@ class Preview:
     @property
     def failed(self) -> bool:
         return (self.mandatory_violations > 0 or (self.reachability is not None and not self.reachability.passed)
-                or (self.network_paths is not None and not self.network_paths.passed))
+                or (self.network_paths is not None and not self.network_paths.passed)
+                or (self.access is not None and not self.access.passed))
 
 
 def validate_stacks(project: ProjectConfig) -> list[PlatformConfig]:
@@ -85,8 +91,12 @@ def run_preview(project: ProjectConfig, only_stack: str | None = None, evaluate_
             analyzer.close()
     reachability = prove(configs[0], list(captured.values())) if only_stack is None else None
     network_paths = check_network_paths(configs[0], [stack.captured for stack in previews])
+    access = None
+    if only_stack is None:
+        _report(progress, "evaluating the access matrix")
+        access = access_matrix.check(configs[0], list(captured.values()))
     return Preview(size=project.size, stacks=previews, policies=policies, reachability=reachability,
-                   network_paths=network_paths)
+                   network_paths=network_paths, access=access)
 
 
 def shared_policy_config(project: ProjectConfig) -> dict[str, str]:

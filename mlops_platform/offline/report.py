@@ -8,6 +8,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from mlops_platform.offline.access_matrix import AccessMatrix
 from mlops_platform.offline.capture import CapturedResource
 from mlops_platform.offline.network_paths import NetworkPaths
 from mlops_platform.offline.preview import Preview, StackPreview
@@ -24,6 +25,7 @@ def preview_document(preview: Preview) -> dict[str, Any]:
         "mandatoryViolations": preview.mandatory_violations,
         "reachability": preview.reachability.document() if preview.reachability else None,
         "networkPaths": preview.network_paths.document() if preview.network_paths else None,
+        "accessMatrix": preview.access.document() if preview.access else None,
         "policies": [{"name": p.name, "level": p.level, "description": p.description} for p in preview.policies],
         "stacks": [_stack_document(stack) for stack in preview.stacks],
     }
@@ -72,6 +74,8 @@ def print_preview(preview: Preview, console: Console) -> None:
         _print_reachability(preview.reachability, console)
     if preview.network_paths is not None:
         _print_network_paths(preview.network_paths, console)
+    if preview.access is not None:
+        _print_access_matrix(preview.access, console)
     total = sum(len(s.captured.resources) for s in preview.stacks)
     verdict = ("[green]no mandatory violations[/green]" if preview.mandatory_violations == 0
                else f"[red]{preview.mandatory_violations} mandatory violation(s)[/red]")
@@ -79,6 +83,8 @@ def print_preview(preview: Preview, console: Console) -> None:
         verdict += ", [red]data scientists can reach staging/prod[/red]"
     if preview.network_paths is not None and not preview.network_paths.passed:
         verdict += f", [red]{len(preview.network_paths.findings)} broken network path(s)[/red]"
+    if preview.access is not None and not preview.access.passed:
+        verdict += f", [red]{len(preview.access.broken)} broken flow(s) in the access matrix[/red]"
     console.print(f"\n{total} resources in {len(preview.stacks)} stack(s): {verdict}")
 
 
@@ -97,6 +103,17 @@ def _print_network_paths(result: NetworkPaths, console: Console) -> None:
     console.print(f"  {len(holding)} of {len(result.paths)} paths as designed")
     for finding in result.findings:
         console.print(f"  [red]broken[/red]: {finding.message} ({finding.urn})", highlight=False)
+
+
+def _print_access_matrix(matrix: AccessMatrix, console: Console) -> None:
+    console.rule("[bold]access matrix: does every designed flow hold?[/bold]")
+    console.print(f"  {len(matrix.results) - len(matrix.broken)} of {len(matrix.results)} flows as designed")
+    for result in matrix.broken:
+        flow = result.flow
+        expected = "allowed" if flow.allowed else "denied"
+        detail = "; ".join(result.decision.errors) or f"the engine says {result.decision.result}"
+        console.print(f"  [red]broken[/red]: {flow.name} — {flow.principal} {flow.action} {flow.resource} "
+                      f"must be {expected}: {detail}", highlight=False)
 
 
 def _print_stack(stack: StackPreview, console: Console) -> None:

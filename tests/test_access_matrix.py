@@ -1,0 +1,150 @@
+"""The access matrix: designed flows judged by the IAM engine over the captured stacks, and each broken on purpose."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mlops_platform import contract
+from mlops_platform.offline import access_matrix, iam_simulate
+from mlops_platform.offline.access_matrix import AccessMatrix, Flow, World
+from mlops_platform.offline.capture import CapturedResource, CapturedStack
+from mlops_platform.offline.preview import Preview
+
+Edit = Callable[[CapturedResource], CapturedResource | None]
+
+
+def _stacks(preview: Preview, edit: Edit | None = None) -> list[CapturedStack]:
+    """The preview's captured stacks, with `edit` applied to every resource (None drops it)."""
+    stacks = []
+    for stack in preview.stacks:
+        resources = [r if edit is None else edit(r) for r in stack.captured.resources]
+        stacks.append(dataclasses.replace(stack.captured, resources=[r for r in resources if r is not None]))
+    return stacks
+
+
+def _matrix(preview: Preview, edit: Edit | None = None) -> AccessMatrix:
+    return access_matrix.check(preview.stacks[0].config, _stacks(preview, edit))
+
+
+def _flow(matrix: AccessMatrix, name: str) -> access_matrix.FlowResult:
+    return next(result for result in matrix.results if result.flow.name == name)
+
+
+def _without_statement(resource: CapturedResource, key: str, sid: str) -> CapturedResource:
+    document = json.loads(resource.inputs[key])
+    document["Statement"] = [s for s in document["Statement"] if s.get("Sid") != sid]
+    return dataclasses.replace(resource, inputs={**resource.inputs, key: json.dumps(document)})
+
+
+@pytest.mark.parametrize(("size", "builders"), [
+    ("small", {"retraining", "separation"}),
+    ("medium", {"retraining", "deploy path", "separation"}),
+    ("large", {"retraining", "deploy path", "separation"}),
+])
+def test_every_designed_flow_holds_in_the_shipped_stacks(
+        size: str, builders: set[str], shipped_preview: Callable[[str], Preview]) -> None:
+    matrix = _matrix(shipped_preview(size))
+    assert matrix.passed, [r.flow.name for r in matrix.broken]
+    names = " ".join(result.flow.name for result in matrix.results)
+    assert ("retraining" in names) == ("retraining" in builders)
+    assert ("assumes the deploy role" in names) == ("deploy path" in builders)
+    assert "data scientists cannot" in names
+    assert any(not result.flow.allowed for result in matrix.results), "forbidden flows are part of the matrix"
+    assert all(result.decision.result in {"Allowed", "ExplicitlyDenied", "ImplicitlyDenied"}
+               for result in matrix.results), "the engine judged every request"
+
+
+def test_a_missing_cross_account_bucket_grant_breaks_retraining(shipped_preview: Callable[[str], Preview]) -> None:
+    def drop_write_grant(resource: CapturedResource) -> CapturedResource:
+        if resource.type == "aws:s3/bucketPolicy:BucketPolicy" and resource.name == "artifact-model-artifacts":
+            return _without_statement(resource, "policy", "OtherAccountsWrite")
+        return resource
+
+    matrix = _matrix(shipped_preview("large"), drop_write_grant)
+    broken = _flow(matrix, "churn: retraining writes model artifacts")
+    assert not broken.holds and broken.decision.result == "ImplicitlyDenied"
+    assert _flow(matrix, "churn: retraining reads datasets").holds, "only the flow whose grant went is broken"
+
+
+def test_a_missing_key_grant_breaks_retraining(shipped_preview: Callable[[str], Preview]) -> None:
+    def drop_key_grant(resource: CapturedResource) -> CapturedResource:
+        if resource.type == "aws:kms/key:Key" and resource.name == "artifact-key":
+            return _without_statement(resource, "policy", "OtherAccountsEncrypt")
+        return resource
+
+    matrix = _matrix(shipped_preview("large"), drop_key_grant)
+    assert not _flow(matrix, "churn: retraining encrypts model artifacts").holds
+
+
+def test_a_deploy_role_that_no_longer_trusts_the_pipeline_breaks_the_deploy_path(
+        shipped_preview: Callable[[str], Preview]) -> None:
+    preview = shipped_preview("medium")
+    prod_account = next(s.config.account_id for s in preview.stacks if s.name == "prod")
+    deploy_role = contract.deploy_role_arn(prod_account, preview.stacks[0].config.deploy_role_name)
+
+    def trust_bootstrap_only(resource: CapturedResource) -> CapturedResource:
+        if resource.type == "aws:iam/role:Role" and resource.outputs.get("arn") == deploy_role:
+            document = json.loads(resource.inputs["assumeRolePolicy"])
+            for statement in document["Statement"]:
+                statement["Principal"]["AWS"] = [p for p in statement["Principal"]["AWS"] if "bootstrap" in p]
+            return dataclasses.replace(resource, inputs={**resource.inputs, "assumeRolePolicy": json.dumps(document)})
+        return resource
+
+    matrix = _matrix(preview, trust_bootstrap_only)
+    assert not _flow(matrix, f"mlops-cicd-deploy-pipeline assumes the deploy role of {prod_account}").holds
+    assert _flow(matrix, f"mlops-org-bootstrap assumes the deploy role of {prod_account}").holds
+
+
+def test_a_data_scientist_role_without_its_denies_breaks_the_separation(
+        shipped_preview: Callable[[str], Preview]) -> None:
+    def allow_everything_on_sagemaker(resource: CapturedResource) -> CapturedResource:
+        if resource.type == "aws:iam/rolePolicy:RolePolicy" and resource.name.endswith("data-scientist"):
+            document = {"Version": "2012-10-17", "Statement": [
+                {"Effect": "Allow", "Action": ["sagemaker:UpdateEndpoint", "s3:PutObject"], "Resource": "*"}]}
+            return dataclasses.replace(resource, inputs={**resource.inputs, "policy": json.dumps(document)})
+        return resource
+
+    matrix = _matrix(shipped_preview("small"), allow_everything_on_sagemaker)
+    assert not _flow(matrix, "data scientists cannot change the churn prod endpoint").holds
+    assert not _flow(matrix, "data scientists cannot overwrite model artifacts").holds
+
+
+def test_scps_are_weighed_a_request_outside_the_allowed_regions_is_denied(
+        shipped_preview: Callable[[str], Preview]) -> None:
+    preview = shipped_preview("large")
+    world = World(_stacks(preview))
+    cfg = preview.stacks[0].config
+    flow = next(f for f in access_matrix.designed_flows(cfg, world) if f.name == "churn: retraining reads datasets")
+    (decision,) = iam_simulate.simulate([access_matrix.simulation(world, flow, "ap-southeast-2")])
+    assert decision.result == "ExplicitlyDenied", "the region guard SCP over the ops account denies it"
+
+
+def test_a_flow_naming_a_role_nobody_creates_is_a_clear_error(shipped_preview: Callable[[str], Preview]) -> None:
+    world = World(_stacks(shipped_preview("small")))
+    ghost = Flow("ghost", "arn:aws:iam::111111111111:role/nobody", "s3:GetObject", "arn:aws:s3:::x/y", True)
+    with pytest.raises(access_matrix.MatrixError, match="no stack creates the role"):
+        access_matrix.evaluate(world, [ghost], "eu-west-1")
+
+
+def test_an_engine_that_is_not_installed_says_how_to_install_it(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(iam_simulate, "ENGINE_DIR", tmp_path)
+    request = iam_simulate.Simulation("arn:aws:iam::111111111111:role/r", "s3:GetObject", "arn:aws:s3:::b/k",
+                                      "111111111111")
+    with pytest.raises(iam_simulate.EngineUnavailable, match="npm ci --prefix"):
+        iam_simulate.simulate([request])
+
+
+def test_the_engine_rejects_an_unknown_action_instead_of_guessing() -> None:
+    policy: dict[str, Any] = {"Version": "2012-10-17",
+                              "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}
+    request = iam_simulate.Simulation("arn:aws:iam::111111111111:role/r", "s3:GetObjekt", "arn:aws:s3:::b/k",
+                                      "111111111111", identity_policies=[("p", policy)])
+    (decision,) = iam_simulate.simulate([request])
+    assert decision.result is None and decision.errors
