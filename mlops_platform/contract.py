@@ -95,12 +95,21 @@ def model_package_group_name(use_case: str) -> str:
     return use_case
 
 
+def model_package_group_arn(region: str, account_id: str, use_case: str) -> str:
+    return f"arn:aws:sagemaker:{region}:{account_id}:model-package-group/{model_package_group_name(use_case)}"
+
+
 def pipeline_name(use_case: str) -> str:
     return f"{use_case}-retraining"
 
 
 def endpoint_name(use_case: str, tier: str) -> str:
     return f"{use_case}-{tier}"
+
+
+def step_script_prefix(use_case: str) -> str:
+    """Where the ops tier uploads a pipeline's step scripts in the artifact tier's bucket."""
+    return f"code/{use_case}"
 
 
 def container_repository_name(use_case: str) -> str:

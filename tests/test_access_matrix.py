@@ -148,3 +148,25 @@ def test_the_engine_rejects_an_unknown_action_instead_of_guessing() -> None:
                                       "111111111111", identity_policies=[("p", policy)])
     (decision,) = iam_simulate.simulate([request])
     assert decision.result is None and decision.errors
+
+
+@pytest.mark.parametrize("size", ["medium", "large"])
+def test_the_ops_deploy_role_may_upload_step_scripts_into_the_artifact_bucket(
+        size: str, shipped_preview: Callable[[str], Preview]) -> None:
+    matrix = _matrix(shipped_preview(size))
+    assert _flow(matrix, "churn: the ops deploy role uploads step scripts").holds
+    assert _flow(matrix, "churn: the ops deploy role encrypts step scripts").holds
+
+
+def test_without_the_step_script_grant_the_large_ops_stack_cannot_upload(
+        shipped_preview: Callable[[str], Preview]) -> None:
+    def drop_upload_grant(resource: CapturedResource) -> CapturedResource:
+        if resource.type == "aws:s3/bucketPolicy:BucketPolicy" and resource.name == "artifact-model-artifacts":
+            return _without_statement(resource, "policy", "OtherAccountsUploadStepScripts")
+        if resource.type == "aws:kms/key:Key" and resource.name == "artifact-key":
+            return _without_statement(resource, "policy", "OtherAccountsEncryptStepScripts")
+        return resource
+
+    matrix = _matrix(shipped_preview("large"), drop_upload_grant)
+    assert not _flow(matrix, "churn: the ops deploy role uploads step scripts").holds
+    assert not _flow(matrix, "churn: the ops deploy role encrypts step scripts").holds

@@ -91,3 +91,37 @@ def test_one_account_needs_no_resource_side_grants(size: str, shipped_preview: C
             assert not [sid for sid in statements(resource) if sid.startswith("OtherAccounts")], resource.urn
     assert not [r for r in dev.captured.resources if r.type in (
         "aws:sagemaker/modelPackageGroupPolicy:ModelPackageGroupPolicy", "aws:ecr/repositoryPolicy:RepositoryPolicy")]
+
+
+def _registration_groups(stack: StackPreview) -> set[str]:
+    pipeline = next(r for r in stack.captured.resources if r.type == "aws:sagemaker/pipeline:Pipeline")
+    steps = json.loads(pipeline.inputs["pipelineDefinition"])["Steps"]
+    found: set[str] = set()
+
+    def visit(step: dict[str, Any]) -> None:
+        for nested in step.get("Arguments", {}).get("IfSteps", []) + step.get("Arguments", {}).get("ElseSteps", []):
+            visit(nested)
+        arguments = step.get("Arguments", {})
+        if "ModelPackageGroupName" in arguments:
+            found.add(arguments["ModelPackageGroupName"])
+        if "ModelPackageGroupName" in step:
+            found.add(step["ModelPackageGroupName"])
+
+    for step in steps:
+        visit(step)
+    return found
+
+
+def test_the_large_pipeline_registers_into_the_artifact_accounts_group_by_arn(
+        shipped_preview: Callable[[str], Preview]) -> None:
+    preview = shipped_preview("large")
+    artifact = stack_of(preview, "artifact").config.account_id
+    region = stack_of(preview, "ops").config.region
+    groups = _registration_groups(stack_of(preview, "ops"))
+    assert groups == {f"arn:aws:sagemaker:{region}:{artifact}:model-package-group/churn"}, \
+        "a bare group name would resolve in the ops account, where no group exists"
+
+
+def test_where_the_registry_shares_the_pipelines_account_the_group_is_named(
+        shipped_preview: Callable[[str], Preview]) -> None:
+    assert _registration_groups(stack_of(shipped_preview("small"), "dev")) == {"churn"}

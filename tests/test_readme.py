@@ -56,7 +56,7 @@ def test_config_reference_lists_every_key() -> None:
 
 
 def test_documented_exit_codes() -> None:
-    assert "**1** at least one mandatory violation or a broken layer" in README and EXIT_VIOLATIONS == 1
+    assert "**1** at least one mandatory violation, a broken layer" in README and EXIT_VIOLATIONS == 1
     assert "**2** invalid config" in README and EXIT_INVALID_CONFIG == 2
     assert "**3** the pack or the capture itself failed" in README and EXIT_INTERNAL == 3
 

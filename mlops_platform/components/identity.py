@@ -93,8 +93,9 @@ def the_instance(arns: Sequence[str], region: str) -> str:
 class IdentityCenter(pulumi.ComponentResource):
     def __init__(self, name: str, args: IdentityCenterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mlops:identity:IdentityCenter", name, None, opts)
-        instances = aws.ssoadmin.get_instances_output(opts=pulumi.InvokeOptions(parent=self))
-        instance_arn = instances.arns.apply(lambda arns: the_instance(arns, args.region))
+        # Checked before anything is declared: no instance is one clear error, not a race inside an output.
+        instances = aws.ssoadmin.get_instances(opts=pulumi.InvokeOptions(parent=self))
+        instance_arn = pulumi.Output.from_input(the_instance(instances.arns, args.region))
         child = pulumi.ResourceOptions(parent=self)
         for spec in args.permission_sets:
             permission_set = aws.ssoadmin.PermissionSet(

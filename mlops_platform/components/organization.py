@@ -121,11 +121,11 @@ class OrganizationStructure(pulumi.ComponentResource):
                 aws_service_access_principals=["cloudtrail.amazonaws.com", "sso.amazonaws.com"],
                 opts=pulumi.ResourceOptions(parent=self, protect=True))
             return organization.id, organization.roots.apply(lambda roots: str(roots[0].id))
-        existing = aws.organizations.get_organization_output(opts=pulumi.InvokeOptions(parent=self))
-        # Everything the org stack builds on the organization waits for this check, so a missing setting stops
-        # the program before any resource is registered with it.
-        root_id = existing.apply(lambda found: adopted_root_id(found, args.creates_trail))
-        return pulumi.Output.all(existing.id, root_id).apply(lambda values: str(values[0])), root_id
+        # Read and checked before anything is declared on it: a missing setting stops the program with one error,
+        # before any resource is registered (an invoke awaited inside an output would race the rest of the program).
+        existing = aws.organizations.get_organization(opts=pulumi.InvokeOptions(parent=self))
+        root_id = adopted_root_id(existing, args.creates_trail)
+        return pulumi.Output.from_input(str(existing.id)), pulumi.Output.from_input(root_id)
 
 
 def trail_key_grants(management_account_id: str, region: str) -> tuple[dict[str, object], ...]:

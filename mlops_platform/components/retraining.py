@@ -59,7 +59,7 @@ class RetrainingPipeline(pulumi.ComponentResource):
             role_name=role_name, description=f"Runs the {pipeline_name} pipeline's jobs",
             trust_policy=service_trust("sagemaker.amazonaws.com", args.account_id),
             statements=pipeline_statements(args, role_name)), child)
-        code_prefix = f"code/{args.use_case}"
+        code_prefix = contract.step_script_prefix(args.use_case)
         scripts = [
             aws.s3.BucketObjectv2(f"{name}-{file_name}", bucket=args.bucket_name, key=f"{code_prefix}/{file_name}",
                                   source=pulumi.FileAsset(str(path)), server_side_encryption="aws:kms",
@@ -71,7 +71,7 @@ class RetrainingPipeline(pulumi.ComponentResource):
             lambda values: build_definition(RetrainingPipelineArgs(
                 use_case=args.use_case, region=args.region, role_arn=values[0], artifact_bucket=values[1],
                 code_prefix=f"s3://{values[1]}/{code_prefix}",
-                model_package_group_name=contract.model_package_group_name(args.use_case),
+                model_package_group_name=registry_group_reference(args),
                 kms_key_arn=values[2], subnet_ids=tuple(values[3]), security_group_ids=tuple(values[4]),
                 metric_threshold=args.metric_threshold,
                 input_data_url=f"s3://{values[5]}/{args.use_case}/input/")))
@@ -101,6 +101,14 @@ class RetrainingPipeline(pulumi.ComponentResource):
                                          "PipelineExecutionDescription": "scheduled retraining"}),
                     "retry_policy": {"maximum_retry_attempts": 3, "maximum_event_age_in_seconds": 3600}},
             opts=pulumi.ResourceOptions(parent=self))
+
+
+def registry_group_reference(args: RetrainingArgs) -> str:
+    """The model package group the pipeline registers into: a bare name resolves in the pipeline's own account,
+    so a registry in another account (large) is named by its ARN."""
+    if args.registry_account_id == args.account_id:
+        return contract.model_package_group_name(args.use_case)
+    return contract.model_package_group_arn(args.region, args.registry_account_id, args.use_case)
 
 
 def pipeline_statements(args: RetrainingArgs, role_name: str) -> list[Statement]:

@@ -25,6 +25,18 @@ FULL_AWS_ACCESS: Document = {"Version": "2012-10-17",
 """AWS attaches FullAWSAccess to the root, every OU and every account; our SCPs deny on top of it."""
 
 
+AWS_MANAGED_POLICIES: Mapping[str, Document] = {
+    # PowerUserAccess, as AWS's managed policy reference shows it (version v5, read 2026-12-02): everything but
+    # IAM, Organizations and Account, plus the few of those a power user needs.
+    "arn:aws:iam::aws:policy/PowerUserAccess": {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "NotAction": ["iam:*", "organizations:*", "account:*"], "Resource": "*"},
+        {"Effect": "Allow", "Action": ["iam:CreateServiceLinkedRole", "iam:DeleteServiceLinkedRole", "iam:ListRoles",
+                                       "organizations:DescribeOrganization", "account:ListRegions",
+                                       "account:GetAccountInformation"], "Resource": "*"}]},
+}
+"""Copies of the AWS-managed policies the platform attaches: the stacks hold only their ARNs."""
+
+
 class MatrixError(Exception):
     """A flow names a principal or resource the captured stacks do not hold."""
 
@@ -109,10 +121,18 @@ class World:
         name = role.outputs.get("name")
         inline = [(p.name, _json(p.inputs.get("policy"))) for p in self._of("aws:iam/rolePolicy:RolePolicy")
                   if p.inputs.get("role") == name and self.account_of(p) == self.account_of(role)]
-        attached = [(str(a.inputs["policyArn"]), self.managed_policies[str(a.inputs["policyArn"])])
+        attached = [(str(a.inputs["policyArn"]), self._managed_policy(str(a.inputs["policyArn"])))
                     for a in self._of("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
-                    if a.inputs.get("role") == name and str(a.inputs.get("policyArn")) in self.managed_policies]
+                    if a.inputs.get("role") == name and self.account_of(a) == self.account_of(role)]
         return inline + attached
+
+    def _managed_policy(self, arn: str) -> Document:
+        if arn in self.managed_policies:
+            return self.managed_policies[arn]
+        if arn in AWS_MANAGED_POLICIES:
+            return AWS_MANAGED_POLICIES[arn]
+        raise MatrixError(f"a role carries the managed policy {arn}, which neither a stack nor the matrix's copies "
+                          "of AWS-managed policies hold")
 
     def boundaries(self, role: CapturedResource) -> list[tuple[str, Document]]:
         arn = role.inputs.get("permissionsBoundary")
@@ -221,6 +241,20 @@ def retraining_flows(cfg: PlatformConfig, world: World) -> Iterator[Flow]:
                    _key_arn(world, "artifact"), True)
 
 
+def step_script_flows(cfg: PlatformConfig, world: World) -> Iterator[Flow]:
+    """The ops tier's deploy role uploads each pipeline's step scripts into the artifact tier's bucket."""
+    deploy_role = contract.deploy_role_arn(cfg.account_of_tier("ops"), cfg.deploy_role_name)
+    if deploy_role not in world.roles:
+        return  # the small size's deploy role is created by hand, outside the stacks
+    models = _bucket_arn(world, "artifact-model-artifacts")
+    for use_case in cfg.use_cases:
+        script = f"{models}/{contract.step_script_prefix(use_case.name)}/preprocess.py"
+        yield Flow(f"{use_case.name}: the ops deploy role uploads step scripts", deploy_role, "s3:PutObject",
+                   script, True)
+        yield Flow(f"{use_case.name}: the ops deploy role encrypts step scripts", deploy_role,
+                   "kms:GenerateDataKey", _key_arn(world, "artifact"), True)
+
+
 def deploy_path_flows(cfg: PlatformConfig, world: World) -> Iterator[Flow]:
     """The CI/CD pipeline role and the bootstrap role assume every workload account's deploy role."""
     if "org" not in topology.tiers(cfg.size):
@@ -252,7 +286,7 @@ def separation_flows(cfg: PlatformConfig, world: World) -> Iterator[Flow]:
                        "sagemaker:UpdateEndpoint", endpoint, False)
 
 
-FLOW_BUILDERS: tuple[FlowBuilder, ...] = (retraining_flows, deploy_path_flows, separation_flows)
+FLOW_BUILDERS: tuple[FlowBuilder, ...] = (retraining_flows, step_script_flows, deploy_path_flows, separation_flows)
 
 
 def designed_flows(cfg: PlatformConfig, world: World) -> list[Flow]:

@@ -212,7 +212,6 @@ def capture_stack(
         organization=organization,
         callbacks=None,
     ))
-    _cancel_unfinished_work()
     try:
         _sync_await(run_in_stack(program))
     except CaptureError:
@@ -225,14 +224,23 @@ def capture_stack(
     return captured
 
 
+DRAIN_ROUNDS = 20
+DRAIN_PAUSE_SECONDS = 0.02
+
+
 def _cancel_unfinished_work() -> None:
     """A failed program leaves its other outputs pending on the shared event loop; unless cancelled they would
     finish (and fail) inside the next capture."""
     loop = asyncio.get_event_loop()
-    pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
-    for task in pending:
-        task.cancel()
-    if pending:
+    for _ in range(DRAIN_ROUNDS):
+        # Mock calls still running in the executor's threads hand their results back a moment later and wake more
+        # work: let them land, then cancel whatever is pending, until nothing is.
+        loop.run_until_complete(asyncio.sleep(DRAIN_PAUSE_SECONDS))
+        pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
+        if not pending:
+            return
+        for task in pending:
+            task.cancel()
         loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
 
 

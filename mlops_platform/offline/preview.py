@@ -49,7 +49,6 @@ class Preview:
     """Every VPC workload's required paths, over the previewed stacks."""
     access: AccessMatrix | None = None
     """The access matrix: every designed flow judged by the IAM engine; None with `--stack`."""
-    """Every VPC workload's required paths, over the previewed stacks."""
 
     @property
     def mandatory_violations(self) -> int:

@@ -14,8 +14,9 @@ from mlops_platform.tiers.context import TierContext
 
 def build(ctx: TierContext) -> None:
     readers, writers = grants.model_readers(ctx.cfg), grants.model_writers(ctx.cfg)
-    key = ctx.key("model artifacts, registry, images", grants=grants.key_grants(readers, writers))
-    models = ctx.bucket("model-artifacts", key, grants=grants.bucket_grants(readers, writers))
+    uploaders = grants.step_script_uploaders(ctx.cfg)
+    key = ctx.key("model artifacts, registry, images", grants=grants.key_grants(readers, writers, uploaders))
+    models = ctx.bucket("model-artifacts", key, grants=grants.bucket_grants(readers, writers, uploaders))
     use_cases = [use_case.name for use_case in ctx.cfg.use_cases]
     for use_case in use_cases:
         ContainerRepository(ctx.name(f"{use_case}-images"),

@@ -69,9 +69,25 @@ def _statement(sid: str, actions: list[str], resource: str | list[str], roles: R
     }
 
 
-def bucket_grants(readers: RolesByAccount, writers: RolesByAccount) -> Callable[[str], list[Statement]]:
+def step_script_uploaders(cfg: PlatformConfig) -> dict[str, list[str]]:
+    """The ops tier's deploy role, where it lives in another account: `pulumi up --stack ops` uploads each
+    pipeline's step scripts into the artifact tier's bucket."""
+    account = cfg.account_of_tier("ops")
+    return _foreign(cfg, "artifact", [(account, contract.deploy_role_arn(account, cfg.deploy_role_name))])
+
+
+STEP_SCRIPT_UPLOAD_ACTIONS = ["s3:DeleteObject", "s3:GetObject", "s3:GetObjectTagging", "s3:PutObject",
+                              "s3:PutObjectTagging"]
+"""What Pulumi does to a bucket object it manages: create, read back, tag, replace and delete it."""
+
+
+def bucket_grants(readers: RolesByAccount, writers: RolesByAccount,
+                  uploaders: RolesByAccount | None = None) -> Callable[[str], list[Statement]]:
     def grants(bucket_arn: str) -> list[Statement]:
         statements = []
+        if uploaders:
+            statements.append(_statement("OtherAccountsUploadStepScripts", STEP_SCRIPT_UPLOAD_ACTIONS,
+                                         f"{bucket_arn}/{contract.step_script_prefix('*')}", uploaders))
         everyone = {account: [*readers.get(account, []), *writers.get(account, [])]
                     for account in {*readers, *writers}}
         if everyone:
@@ -86,8 +102,12 @@ def bucket_grants(readers: RolesByAccount, writers: RolesByAccount) -> Callable[
     return grants
 
 
-def key_grants(readers: RolesByAccount, writers: RolesByAccount) -> tuple[Statement, ...]:
+def key_grants(readers: RolesByAccount, writers: RolesByAccount,
+               uploaders: RolesByAccount | None = None) -> tuple[Statement, ...]:
     statements = []
+    if uploaders:
+        statements.append(_statement("OtherAccountsEncryptStepScripts", ["kms:Decrypt", "kms:DescribeKey",
+                                                                          "kms:GenerateDataKey"], "*", uploaders))
     if readers:
         statements.append(_statement("OtherAccountsDecrypt", ["kms:Decrypt", "kms:DescribeKey"], "*", readers))
     if writers:
