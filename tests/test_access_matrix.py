@@ -170,3 +170,18 @@ def test_without_the_step_script_grant_the_large_ops_stack_cannot_upload(
     matrix = _matrix(shipped_preview("large"), drop_upload_grant)
     assert not _flow(matrix, "churn: the ops deploy role uploads step scripts").holds
     assert not _flow(matrix, "churn: the ops deploy role encrypts step scripts").holds
+
+
+def test_served_models_read_and_pull_across_accounts_only_through_the_artifact_grants(
+        shipped_preview: Callable[[str], Preview]) -> None:
+    preview = shipped_preview("large")
+    assert _flow(_matrix(preview), "churn: the prod model pulls its image").holds
+
+    def drop_pull_grant(resource: CapturedResource) -> CapturedResource:
+        if resource.type == "aws:ecr/repositoryPolicy:RepositoryPolicy":
+            return _without_statement(resource, "policy", "OtherAccountsPull")
+        return resource
+
+    matrix = _matrix(preview, drop_pull_grant)
+    assert not _flow(matrix, "churn: the prod model pulls its image").holds
+    assert _flow(matrix, "churn: the prod model reads its artifacts").holds

@@ -105,6 +105,8 @@ class World:
         self.bucket_policies = {str(r.inputs["bucket"]): _json(r.inputs.get("policy"))
                                 for r in self._of("aws:s3/bucketPolicy:BucketPolicy")}
         self.keys = {str(r.outputs["arn"]): r for r in self._of("aws:kms/key:Key")}
+        self.repository_policies = {(self.account_of(r), str(r.inputs["repository"])): _json(r.inputs.get("policy"))
+                                    for r in self._of("aws:ecr/repositoryPolicy:RepositoryPolicy")}
 
     def _of(self, type_token: str) -> Iterator[CapturedResource]:
         return (r for r in self.resources if r.type == type_token)
@@ -167,6 +169,9 @@ class World:
             return self.bucket_policies.get(bucket)
         if resource in self.keys:
             return _json(self.keys[resource].inputs.get("policy"))
+        if resource.startswith("arn:aws:ecr:"):
+            account, repository = resource.split(":")[4], resource.split(":repository/", 1)[1]
+            return self.repository_policies.get((account, repository))
         return None
 
     def resource_account(self, resource: str) -> str:
@@ -255,6 +260,23 @@ def step_script_flows(cfg: PlatformConfig, world: World) -> Iterator[Flow]:
                    "kms:GenerateDataKey", _key_arn(world, "artifact"), True)
 
 
+def serving_flows(cfg: PlatformConfig, world: World) -> Iterator[Flow]:
+    """Each served model's role reads its artifacts, decrypts them and pulls its image from the artifact tier."""
+    models = _bucket_arn(world, "artifact-model-artifacts")
+    artifact_account = cfg.account_of_tier("artifact")
+    for tier in sorted(topology.PRODUCTION_TIERS & set(topology.tiers(cfg.size))):
+        for use_case in (u for u in cfg.use_cases if u.model_package_arn is not None):
+            role = _role(cfg, tier, f"{use_case.name}-model")
+            repository = (f"arn:aws:ecr:{cfg.region}:{artifact_account}:repository/"
+                          f"{contract.container_repository_name(use_case.name)}")
+            yield Flow(f"{use_case.name}: the {tier} model reads its artifacts", role, "s3:GetObject",
+                       f"{models}/{use_case.name}/model.tar.gz", True)
+            yield Flow(f"{use_case.name}: the {tier} model decrypts its artifacts", role, "kms:Decrypt",
+                       _key_arn(world, "artifact"), True)
+            yield Flow(f"{use_case.name}: the {tier} model pulls its image", role, "ecr:BatchGetImage",
+                       repository, True)
+
+
 def deploy_path_flows(cfg: PlatformConfig, world: World) -> Iterator[Flow]:
     """The CI/CD pipeline role and the bootstrap role assume every workload account's deploy role."""
     if "org" not in topology.tiers(cfg.size):
@@ -286,7 +308,8 @@ def separation_flows(cfg: PlatformConfig, world: World) -> Iterator[Flow]:
                        "sagemaker:UpdateEndpoint", endpoint, False)
 
 
-FLOW_BUILDERS: tuple[FlowBuilder, ...] = (retraining_flows, step_script_flows, deploy_path_flows, separation_flows)
+FLOW_BUILDERS: tuple[FlowBuilder, ...] = (retraining_flows, step_script_flows, serving_flows, deploy_path_flows,
+                                          separation_flows)
 
 
 def designed_flows(cfg: PlatformConfig, world: World) -> list[Flow]:
