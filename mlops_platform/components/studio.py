@@ -16,6 +16,7 @@ import pulumi_aws as aws
 
 from mlops_platform import contract
 from mlops_platform.components.iam import PlatformRole, PlatformRoleArgs, Statement, allow, deny, service_trust
+from mlops_platform.components.retraining import NETWORK_INTERFACE_ACTIONS
 
 ENDPOINT_ACTIONS: tuple[str, ...] = (
     "sagemaker:CreateEndpoint", "sagemaker:CreateEndpointConfig", "sagemaker:UpdateEndpoint",
@@ -26,14 +27,17 @@ JOB_ACTIONS: tuple[str, ...] = (
     "sagemaker:CreateProcessingJob", "sagemaker:CreateTrainingJob", "sagemaker:CreateHyperParameterTuningJob",
     "sagemaker:DescribeProcessingJob", "sagemaker:DescribeTrainingJob", "sagemaker:DescribeHyperParameterTuningJob",
     "sagemaker:StopProcessingJob", "sagemaker:StopTrainingJob", "sagemaker:StopHyperParameterTuningJob",
-    "sagemaker:ListProcessingJobs", "sagemaker:ListTrainingJobs", "sagemaker:ListHyperParameterTuningJobs",
     "sagemaker:AddTags",
 )
 STUDIO_APP_ACTIONS: tuple[str, ...] = (
-    "sagemaker:CreateApp", "sagemaker:DeleteApp", "sagemaker:DescribeApp", "sagemaker:ListApps",
-    "sagemaker:CreateSpace", "sagemaker:DescribeSpace", "sagemaker:ListSpaces", "sagemaker:DescribeDomain",
-    "sagemaker:DescribeUserProfile", "sagemaker:ListUserProfiles",
+    "sagemaker:CreateApp", "sagemaker:DeleteApp", "sagemaker:DescribeApp", "sagemaker:CreateSpace",
+    "sagemaker:DescribeSpace", "sagemaker:DescribeDomain", "sagemaker:DescribeUserProfile",
 )
+LIST_ACTIONS: tuple[str, ...] = (
+    "sagemaker:ListApps", "sagemaker:ListHyperParameterTuningJobs", "sagemaker:ListProcessingJobs",
+    "sagemaker:ListSpaces", "sagemaker:ListTrainingJobs", "sagemaker:ListUserProfiles",
+)
+"""List actions authorize on no resource: AWS evaluates them against `*` only (Studio's own UI calls them)."""
 
 
 @dataclass(frozen=True)
@@ -51,6 +55,10 @@ class StudioDomainArgs:
     """Managed policies for governed reads (model artifacts, datasets) published by other tiers."""
     use_cases: Sequence[str]
     data_scientists: Sequence[str]
+    registry_account_id: str
+    """The account of the artifact tier's model registry."""
+    pipeline_account_id: str
+    """The account of the ops tier's retraining pipelines."""
 
 
 class StudioDomain(pulumi.ComponentResource):
@@ -93,25 +101,31 @@ class StudioDomain(pulumi.ComponentResource):
 
 def data_scientist_statements(args: StudioDomainArgs) -> list[Statement]:
     scope = f"arn:aws:sagemaker:{args.region}:{args.account_id}"
+    registry = f"arn:aws:sagemaker:{args.region}:{args.registry_account_id}"
+    pipeline_scope = f"arn:aws:sagemaker:{args.region}:{args.pipeline_account_id}"
     role_arn = f"arn:aws:iam::{args.account_id}:role/{contract.role_name(args.tier, 'data-scientist')}"
     bucket = args.workspace_bucket_arn
     workspace_objects = pulumi.Output.concat(bucket, "/*")
-    pipelines = [f"{scope}:pipeline/{contract.pipeline_name(use_case)}" for use_case in args.use_cases]
+    pipelines = [f"{pipeline_scope}:pipeline/{contract.pipeline_name(use_case)}" for use_case in args.use_cases]
     statements: list[Statement] = [
         allow(["s3:ListBucket", "s3:GetBucketLocation"], [bucket], sid="ListWorkspace"),
         allow(["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"], [workspace_objects],
               sid="UseWorkspace"),
         allow(["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"], [args.kms_key_arn],
               sid="UseWorkspaceKey"),
+        allow(["kms:CreateGrant"], [args.kms_key_arn], {"Bool": {"kms:GrantIsForAWSResource": "true"}},
+              sid="JobsEncryptTheirVolumesWithTheWorkspaceKey"),
+        allow(NETWORK_INTERFACE_ACTIONS, "*", sid="JobsRunInTheVpc"),
+        allow(LIST_ACTIONS, "*", sid="ListStudioAndJobs"),
         allow(JOB_ACTIONS, [f"{scope}:processing-job/*", f"{scope}:training-job/*",
                             f"{scope}:hyper-parameter-tuning-job/*"], sid="RunExperimentJobs"),
         allow(STUDIO_APP_ACTIONS, [f"{scope}:app/*", f"{scope}:space/*", f"{scope}:domain/*",
                                    f"{scope}:user-profile/*"], sid="UseStudio"),
-        allow(["sagemaker:CreateModelPackage"], [f"{scope}:model-package/*"],
+        allow(["sagemaker:CreateModelPackage"], [f"{registry}:model-package/*"],
               {"StringEquals": {"sagemaker:ModelApprovalStatus": "PendingManualApproval"}},
               sid="RegisterCandidatesOnlyPendingApproval"),
         allow(["sagemaker:DescribeModelPackage", "sagemaker:DescribeModelPackageGroup",
-               "sagemaker:ListModelPackages"], [f"{scope}:model-package/*", f"{scope}:model-package-group/*"],
+               "sagemaker:ListModelPackages"], [f"{registry}:model-package/*", f"{registry}:model-package-group/*"],
               sid="ReadRegistry"),
         allow(["iam:PassRole"], [role_arn], {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
               sid="PassOwnRoleToSageMakerJobs"),
@@ -120,11 +134,14 @@ def data_scientist_statements(args: StudioDomainArgs) -> list[Statement]:
               [f"arn:aws:ecr:{args.region}:{args.account_id}:repository/{contract.PROJECT}/*"], sid="PullImages"),
         allow(["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
               [f"arn:aws:logs:{args.region}:{args.account_id}:log-group:/aws/sagemaker/*"], sid="WriteJobLogs"),
-        deny(["sagemaker:UpdateModelPackage"], [f"{scope}:model-package/*"], sid="NeverApproveModels"),
+        deny(["sagemaker:UpdateModelPackage"], [f"{registry}:model-package/*"], sid="NeverApproveModels"),
         deny(ENDPOINT_ACTIONS, "*", sid="NeverTouchEndpoints"),
     ]
     if pipelines:
         statements.insert(5, allow(["sagemaker:StartPipelineExecution", "sagemaker:DescribePipeline",
-                                    "sagemaker:ListPipelineExecutions", "sagemaker:DescribePipelineExecution"],
-                                   pipelines, sid="RunOwnPipelines"))
+                                    "sagemaker:ListPipelineExecutions"], pipelines, sid="RunOwnPipelines"))
+        statements.insert(6, allow(["sagemaker:DescribePipelineExecution", "sagemaker:ListPipelineExecutionSteps",
+                                    "sagemaker:StopPipelineExecution"],
+                                   [f"{pipeline}/execution/*" for pipeline in pipelines],
+                                   sid="FollowOwnPipelineExecutions"))
     return statements

@@ -105,6 +105,9 @@ class World:
         self.bucket_policies = {str(r.inputs["bucket"]): _json(r.inputs.get("policy"))
                                 for r in self._of("aws:s3/bucketPolicy:BucketPolicy")}
         self.keys = {str(r.outputs["arn"]): r for r in self._of("aws:kms/key:Key")}
+        self.group_policies = {(self.account_of(r), str(r.inputs["modelPackageGroupName"])):
+                               _json(r.inputs.get("resourcePolicy"))
+                               for r in self._of("aws:sagemaker/modelPackageGroupPolicy:ModelPackageGroupPolicy")}
         self.repository_policies = {(self.account_of(r), str(r.inputs["repository"])): _json(r.inputs.get("policy"))
                                     for r in self._of("aws:ecr/repositoryPolicy:RepositoryPolicy")}
 
@@ -169,6 +172,9 @@ class World:
             return self.bucket_policies.get(bucket)
         if resource in self.keys:
             return _json(self.keys[resource].inputs.get("policy"))
+        if ":model-package-group/" in resource or ":model-package/" in resource:
+            account, path = resource.split(":")[4], resource.split(":", 5)[5]
+            return self.group_policies.get((account, path.split("/")[1]))
         if resource.startswith("arn:aws:ecr:"):
             account, repository = resource.split(":")[4], resource.split(":repository/", 1)[1]
             return self.repository_policies.get((account, repository))
@@ -190,7 +196,7 @@ def simulation(world: World, flow: Flow, region: str) -> Simulation:
                                            "aws:SecureTransport": "true", "aws:RequestedRegion": region,
                                            **flow.context}
     return Simulation(principal=flow.principal, action=flow.action, resource=flow.resource,
-                      resource_account=world.resource_account(flow.resource),
+                      resource_account=account if flow.resource == "*" else world.resource_account(flow.resource),
                       identity_policies=world.identity_policies(role),
                       resource_policy=world.resource_policy(flow.action, flow.resource),
                       permission_boundaries=world.boundaries(role),
@@ -290,6 +296,36 @@ def deploy_path_flows(cfg: PlatformConfig, world: World) -> Iterator[Flow]:
                        "sts:AssumeRole", deploy_role, True)
 
 
+def experiment_flows(cfg: PlatformConfig, world: World) -> Iterator[Flow]:
+    """What Studio needs of the data scientists' role: list, run jobs in the VPC, read the registry, follow
+    pipeline runs."""
+    scientist = _role(cfg, "dev", "data-scientist")
+    dev = f"arn:aws:sagemaker:{cfg.region}:{cfg.account_of_tier('dev')}"
+    yield Flow("data scientists list their training jobs", scientist, "sagemaker:ListTrainingJobs", "*", True)
+    yield Flow("data scientists list Studio apps", scientist, "sagemaker:ListApps", "*", True)
+    yield Flow("data scientists' jobs attach to the VPC", scientist, "ec2:CreateNetworkInterface",
+               f"arn:aws:ec2:{cfg.region}:{cfg.account_of_tier('dev')}:network-interface/*", True)
+    job = f"{dev}:processing-job/explore"
+    compliant: dict[str, str | list[str]] = {"sagemaker:VolumeKmsKeyArn": _key_arn(world, "dev"),
+                                              "sagemaker:VpcSubnets": ["subnet-0a1b2c3d"]}
+    yield Flow("data scientists run processing jobs in the VPC with a volume key", scientist,
+               "sagemaker:CreateProcessingJob", job, True, compliant)
+    if "org" in topology.tiers(cfg.size):
+        yield Flow("the guardrail SCP refuses a job without a volume key", scientist, "sagemaker:CreateProcessingJob",
+                   job, False, {"sagemaker:VpcSubnets": ["subnet-0a1b2c3d"]})
+    for use_case in cfg.use_cases:
+        group = contract.model_package_group_arn(cfg.region, cfg.account_of_tier("artifact"), use_case.name)
+        yield Flow(f"data scientists read the {use_case.name} registry", scientist,
+                   "sagemaker:DescribeModelPackageGroup", group, True)
+        if cfg.account_of_tier("ops") == cfg.account_of_tier("dev"):  # pipelines take no resource policy
+            pipeline = (f"arn:aws:sagemaker:{cfg.region}:{cfg.account_of_tier('ops')}:pipeline/"
+                        f"{contract.pipeline_name(use_case.name)}")
+            yield Flow(f"data scientists start the {use_case.name} pipeline", scientist,
+                       "sagemaker:StartPipelineExecution", pipeline, True)
+            yield Flow(f"data scientists follow a {use_case.name} pipeline run", scientist,
+                       "sagemaker:DescribePipelineExecution", f"{pipeline}/execution/abc123def456", True)
+
+
 def separation_flows(cfg: PlatformConfig, world: World) -> Iterator[Flow]:
     """Nothing the data scientists' Studio role holds reaches staging, prod, or what prod deploys."""
     scientist = _role(cfg, "dev", "data-scientist")
@@ -309,7 +345,7 @@ def separation_flows(cfg: PlatformConfig, world: World) -> Iterator[Flow]:
 
 
 FLOW_BUILDERS: tuple[FlowBuilder, ...] = (retraining_flows, step_script_flows, serving_flows, deploy_path_flows,
-                                          separation_flows)
+                                          experiment_flows, separation_flows)
 
 
 def designed_flows(cfg: PlatformConfig, world: World) -> list[Flow]:

@@ -27,6 +27,7 @@ def build(ctx: TierContext) -> None:
         vpc_id=network.vpc_id, subnet_ids=network.subnet_ids, security_group_id=network.security_group_id,
         kms_key_arn=key.arn, workspace_bucket_arn=workspace.arn,
         read_policy_arns=[read_models.arn, read_datasets.arn],
-        use_cases=[use_case.name for use_case in cfg.use_cases], data_scientists=cfg.data_scientists),
+        use_cases=[use_case.name for use_case in cfg.use_cases], data_scientists=cfg.data_scientists,
+        registry_account_id=cfg.account_of_tier("artifact"), pipeline_account_id=cfg.account_of_tier("ops")),
         ctx.child())
     ctx.refs.publish("dev", {"workspaceBucketName": workspace.bucket, "studioDomainId": studio.domain_id})

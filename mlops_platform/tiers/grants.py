@@ -132,6 +132,12 @@ def model_package_group_policy(cfg: PlatformConfig, group_arn: str) -> str | Non
         statements.append(_statement("OtherAccountsRegister", ["sagemaker:CreateModelPackage",
                                                                "sagemaker:DescribeModelPackageGroup"],
                                      [group_arn, package_arns], writers))
+    readers = _foreign(cfg, "artifact", [_role_arn(cfg, "dev", "data-scientist")])
+    if readers:
+        statements.append(_statement("OtherAccountsReadCandidates", ["sagemaker:DescribeModelPackage",
+                                                                     "sagemaker:DescribeModelPackageGroup",
+                                                                     "sagemaker:ListModelPackages"],
+                                     [group_arn, package_arns], readers))
     if consumers:
         statements.append(_statement("OtherAccountsDeploy", ["sagemaker:DescribeModelPackage",
                                                              "sagemaker:ListModelPackages"],
