@@ -80,8 +80,12 @@ def require_declared(tier: str, name: str) -> None:
         raise ContractError(f"tier {tier!r} does not export {name!r}; it exports: {allowed}")
 
 
-def deploy_role_arn(account_id: str, role_name: str) -> str:
+def role_arn(account_id: str, role_name: str) -> str:
     return f"arn:aws:iam::{account_id}:role/{role_name}"
+
+
+def deploy_role_arn(account_id: str, role_name: str) -> str:
+    return role_arn(account_id, role_name)
 
 
 def stack_reference_name(organization: str, stack: str) -> str:
@@ -133,11 +137,11 @@ DATA_SCIENTIST_PERMISSION_SET = "DataScientist"
 
 
 def deploy_pipeline_role_arn(account_id: str) -> str:
-    return f"arn:aws:iam::{account_id}:role/{DEPLOY_PIPELINE_ROLE_NAME}"
+    return role_arn(account_id, DEPLOY_PIPELINE_ROLE_NAME)
 
 
 def bootstrap_role_arn(account_id: str) -> str:
-    return f"arn:aws:iam::{account_id}:role/{BOOTSTRAP_ROLE_NAME}"
+    return role_arn(account_id, BOOTSTRAP_ROLE_NAME)
 
 
 # The permissions boundary: the org stack creates it in every account before any platform role, every role the

@@ -25,6 +25,6 @@ def build_stack() -> None:
 def tier_permissions_boundary(cfg: PlatformConfig, tier: str) -> str | None:
     """The boundary the org stack creates in every platform account before any role: workload tiers of the sizes
     with an organization carry it; the small size (no org stack) and the org tier's own roles name theirs."""
-    if tier == "org" or "org" not in topology.tiers(cfg.size):
+    if tier == "org" or not topology.has_organization(cfg.size):
         return None
     return contract.permissions_boundary_arn(cfg.account_of_tier(tier))

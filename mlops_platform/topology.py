@@ -95,6 +95,11 @@ def deploy_position(size: Size, stack_name: str) -> int:
     return stack_names(size).index(stack_name)
 
 
+def has_organization(size: Size) -> bool:
+    """Whether the size runs under AWS Organizations (an org stack: SCPs, Identity Center, the deploy path)."""
+    return "org" in tiers(size)
+
+
 def tier_is_enforced(tier: str) -> bool:
     """Guardrails block changes in every tier but the experiment tier, where they advise."""
     return tier not in EXPERIMENT_TIERS

@@ -42,6 +42,21 @@ def _without_statement(resource: CapturedResource, key: str, sid: str) -> Captur
     return dataclasses.replace(resource, inputs={**resource.inputs, key: json.dumps(document)})
 
 
+ARTIFACT_BUCKET_POLICY = ("aws:s3/bucketPolicy:BucketPolicy", "artifact-model-artifacts")
+ARTIFACT_KEY = ("aws:kms/key:Key", "artifact-key")
+
+
+def dropping(*grants: tuple[tuple[str, str], str]) -> Edit:
+    """An edit that removes statement `sid` from the policy of the resource (type, logical name) it names;
+    a name of "" matches every resource of the type."""
+    def edit(resource: CapturedResource) -> CapturedResource:
+        for (type_token, name), sid in grants:
+            if resource.type == type_token and name in ("", resource.name):
+                resource = _without_statement(resource, "policy", sid)
+        return resource
+    return edit
+
+
 @pytest.mark.parametrize(("size", "builders"), [
     ("small", {"retraining", "separation"}),
     ("medium", {"retraining", "deploy path", "separation"}),
@@ -61,24 +76,14 @@ def test_every_designed_flow_holds_in_the_shipped_stacks(
 
 
 def test_a_missing_cross_account_bucket_grant_breaks_retraining(shipped_preview: Callable[[str], Preview]) -> None:
-    def drop_write_grant(resource: CapturedResource) -> CapturedResource:
-        if resource.type == "aws:s3/bucketPolicy:BucketPolicy" and resource.name == "artifact-model-artifacts":
-            return _without_statement(resource, "policy", "OtherAccountsWrite")
-        return resource
-
-    matrix = _matrix(shipped_preview("large"), drop_write_grant)
+    matrix = _matrix(shipped_preview("large"), dropping((ARTIFACT_BUCKET_POLICY, "OtherAccountsWrite")))
     broken = _flow(matrix, "churn: retraining writes model artifacts")
     assert not broken.holds and broken.decision.result == "ImplicitlyDenied"
     assert _flow(matrix, "churn: retraining reads datasets").holds, "only the flow whose grant went is broken"
 
 
 def test_a_missing_key_grant_breaks_retraining(shipped_preview: Callable[[str], Preview]) -> None:
-    def drop_key_grant(resource: CapturedResource) -> CapturedResource:
-        if resource.type == "aws:kms/key:Key" and resource.name == "artifact-key":
-            return _without_statement(resource, "policy", "OtherAccountsEncrypt")
-        return resource
-
-    matrix = _matrix(shipped_preview("large"), drop_key_grant)
+    matrix = _matrix(shipped_preview("large"), dropping((ARTIFACT_KEY, "OtherAccountsEncrypt")))
     assert not _flow(matrix, "churn: retraining encrypts model artifacts").holds
 
 
@@ -160,14 +165,8 @@ def test_the_ops_deploy_role_may_upload_step_scripts_into_the_artifact_bucket(
 
 def test_without_the_step_script_grant_the_large_ops_stack_cannot_upload(
         shipped_preview: Callable[[str], Preview]) -> None:
-    def drop_upload_grant(resource: CapturedResource) -> CapturedResource:
-        if resource.type == "aws:s3/bucketPolicy:BucketPolicy" and resource.name == "artifact-model-artifacts":
-            return _without_statement(resource, "policy", "OtherAccountsUploadStepScripts")
-        if resource.type == "aws:kms/key:Key" and resource.name == "artifact-key":
-            return _without_statement(resource, "policy", "OtherAccountsEncryptStepScripts")
-        return resource
-
-    matrix = _matrix(shipped_preview("large"), drop_upload_grant)
+    matrix = _matrix(shipped_preview("large"), dropping((ARTIFACT_BUCKET_POLICY, "OtherAccountsUploadStepScripts"),
+                                                        (ARTIFACT_KEY, "OtherAccountsEncryptStepScripts")))
     assert not _flow(matrix, "churn: the ops deploy role uploads step scripts").holds
     assert not _flow(matrix, "churn: the ops deploy role encrypts step scripts").holds
 
@@ -177,11 +176,6 @@ def test_served_models_read_and_pull_across_accounts_only_through_the_artifact_g
     preview = shipped_preview("large")
     assert _flow(_matrix(preview), "churn: the prod model pulls its image").holds
 
-    def drop_pull_grant(resource: CapturedResource) -> CapturedResource:
-        if resource.type == "aws:ecr/repositoryPolicy:RepositoryPolicy":
-            return _without_statement(resource, "policy", "OtherAccountsPull")
-        return resource
-
-    matrix = _matrix(preview, drop_pull_grant)
+    matrix = _matrix(preview, dropping((("aws:ecr/repositoryPolicy:RepositoryPolicy", ""), "OtherAccountsPull")))
     assert not _flow(matrix, "churn: the prod model pulls its image").holds
     assert _flow(matrix, "churn: the prod model reads its artifacts").holds

@@ -17,7 +17,7 @@ from typing import Any
 
 from mlops_platform import contract, topology
 from mlops_platform.config import PlatformConfig
-from mlops_platform.offline.capture import AWS_PROVIDER_TYPE, CapturedResource, CapturedStack, provider_account
+from mlops_platform.offline.capture import CapturedResource, CapturedStack, SizeResources
 from mlops_platform.offline.iam_simulate import Decision, Document, Simulation, simulate
 
 FULL_AWS_ACCESS: Document = {"Version": "2012-10-17",
@@ -91,31 +91,34 @@ def _json(value: Any) -> Document:
     return json.loads(value) if isinstance(value, str) else dict(value or {})
 
 
-class World:
+class World(SizeResources):
     """The IAM-relevant documents of every captured stack of a size, indexed the way AWS looks them up."""
 
     def __init__(self, stacks: Iterable[CapturedStack]) -> None:
-        self.resources: list[CapturedResource] = [r for stack in stacks for r in stack.resources]
-        accounts = {r.urn: provider_account(r.inputs) or "" for r in self.resources if r.type == AWS_PROVIDER_TYPE}
-        self._account = {r.urn: accounts.get(r.provider.rsplit("::", 1)[0], "") for r in self.resources}
-        self.roles = {str(r.outputs["arn"]): r for r in self._of("aws:iam/role:Role")}
+        super().__init__(stacks)
+        self.roles = {str(r.outputs["arn"]): r for r in self.of_type("aws:iam/role:Role")}
         self.managed_policies = {str(r.outputs["arn"]): _json(r.inputs.get("policy"))
-                                 for r in self._of("aws:iam/policy:Policy")}
-        self.buckets = {str(r.outputs["bucket"]): r for r in self._of("aws:s3/bucket:Bucket")}
+                                 for r in self.of_type("aws:iam/policy:Policy")}
+        self.buckets = {str(r.outputs["bucket"]): r for r in self.of_type("aws:s3/bucket:Bucket")}
         self.bucket_policies = {str(r.inputs["bucket"]): _json(r.inputs.get("policy"))
-                                for r in self._of("aws:s3/bucketPolicy:BucketPolicy")}
-        self.keys = {str(r.outputs["arn"]): r for r in self._of("aws:kms/key:Key")}
+                                for r in self.of_type("aws:s3/bucketPolicy:BucketPolicy")}
+        self.keys = {str(r.outputs["arn"]): r for r in self.of_type("aws:kms/key:Key")}
         self.group_policies = {(self.account_of(r), str(r.inputs["modelPackageGroupName"])):
                                _json(r.inputs.get("resourcePolicy"))
-                               for r in self._of("aws:sagemaker/modelPackageGroupPolicy:ModelPackageGroupPolicy")}
+                               for r in self.of_type("aws:sagemaker/modelPackageGroupPolicy:ModelPackageGroupPolicy")}
         self.repository_policies = {(self.account_of(r), str(r.inputs["repository"])): _json(r.inputs.get("policy"))
-                                    for r in self._of("aws:ecr/repositoryPolicy:RepositoryPolicy")}
+                                    for r in self.of_type("aws:ecr/repositoryPolicy:RepositoryPolicy")}
+        self._role_policies = self._by_role("aws:iam/rolePolicy:RolePolicy")
+        self._role_attachments = self._by_role("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+        self._scps = {p.id: (str(p.inputs.get("name", p.name)), _json(p.inputs.get("content")))
+                      for p in self.of_type("aws:organizations/policy:Policy")}
 
-    def _of(self, type_token: str) -> Iterator[CapturedResource]:
-        return (r for r in self.resources if r.type == type_token)
-
-    def account_of(self, resource: CapturedResource) -> str:
-        return self._account.get(resource.urn, "")
+    def _by_role(self, type_token: str) -> dict[tuple[str, str], list[CapturedResource]]:
+        """Resources that belong to a role, keyed by the role's account and name."""
+        grouped: dict[tuple[str, str], list[CapturedResource]] = {}
+        for resource in self.of_type(type_token):
+            grouped.setdefault((self.account_of(resource), str(resource.inputs.get("role"))), []).append(resource)
+        return grouped
 
     def role(self, arn: str) -> CapturedResource:
         if arn not in self.roles:
@@ -123,12 +126,10 @@ class World:
         return self.roles[arn]
 
     def identity_policies(self, role: CapturedResource) -> list[tuple[str, Document]]:
-        name = role.outputs.get("name")
-        inline = [(p.name, _json(p.inputs.get("policy"))) for p in self._of("aws:iam/rolePolicy:RolePolicy")
-                  if p.inputs.get("role") == name and self.account_of(p) == self.account_of(role)]
+        key = (self.account_of(role), str(role.outputs.get("name")))
+        inline = [(p.name, _json(p.inputs.get("policy"))) for p in self._role_policies.get(key, [])]
         attached = [(str(a.inputs["policyArn"]), self._managed_policy(str(a.inputs["policyArn"])))
-                    for a in self._of("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
-                    if a.inputs.get("role") == name and self.account_of(a) == self.account_of(role)]
+                    for a in self._role_attachments.get(key, [])]
         return inline + attached
 
     def _managed_policy(self, arn: str) -> Document:
@@ -149,18 +150,16 @@ class World:
 
     def scps(self, account: str) -> list[tuple[str, list[tuple[str, Document]]]]:
         """SCPs over `account`: the root, the account's OU (created accounts) and the account itself."""
-        if not any(True for _ in self._of("aws:organizations/policy:Policy")):
+        if not self._scps:
             return []
-        policies = {p.id: (str(p.inputs.get("name", p.name)), _json(p.inputs.get("content")))
-                    for p in self._of("aws:organizations/policy:Policy")}
-        created = next((a for a in self._of("aws:organizations/account:Account") if a.id == account), None)
+        created = next((a for a in self.of_type("aws:organizations/account:Account") if a.id == account), None)
         levels = [str(created.inputs["parentId"])] if created is not None and created.inputs.get("parentId") else []
         levels.append(account)
         chain = [("root", [("FullAWSAccess", FULL_AWS_ACCESS)])]
         for level in levels:
-            attached = [policies[str(a.inputs["policyId"])] for a in
-                        self._of("aws:organizations/policyAttachment:PolicyAttachment")
-                        if a.inputs.get("targetId") == level and str(a.inputs.get("policyId")) in policies]
+            attached = [self._scps[str(a.inputs["policyId"])] for a in
+                        self.of_type("aws:organizations/policyAttachment:PolicyAttachment")
+                        if a.inputs.get("targetId") == level and str(a.inputs.get("policyId")) in self._scps]
             chain.append((level, [("FullAWSAccess", FULL_AWS_ACCESS), *attached]))
         return chain
 
@@ -220,7 +219,7 @@ FlowBuilder = Callable[[PlatformConfig, World], Iterator[Flow]]
 
 
 def _role(cfg: PlatformConfig, tier: str, purpose: str) -> str:
-    return contract.deploy_role_arn(cfg.account_of_tier(tier), contract.role_name(tier, purpose))
+    return contract.role_arn(cfg.account_of_tier(tier), contract.role_name(tier, purpose))
 
 
 def _bucket_arn(world: World, logical_name: str) -> str:
@@ -285,7 +284,7 @@ def serving_flows(cfg: PlatformConfig, world: World) -> Iterator[Flow]:
 
 def deploy_path_flows(cfg: PlatformConfig, world: World) -> Iterator[Flow]:
     """The CI/CD pipeline role and the bootstrap role assume every workload account's deploy role."""
-    if "org" not in topology.tiers(cfg.size):
+    if not topology.has_organization(cfg.size):
         return
     callers = [contract.deploy_pipeline_role_arn(cfg.account_of_tier("cicd")),
                contract.bootstrap_role_arn(cfg.accounts["management"])]
@@ -310,7 +309,7 @@ def experiment_flows(cfg: PlatformConfig, world: World) -> Iterator[Flow]:
                                               "sagemaker:VpcSubnets": ["subnet-0a1b2c3d"]}
     yield Flow("data scientists run processing jobs in the VPC with a volume key", scientist,
                "sagemaker:CreateProcessingJob", job, True, compliant)
-    if "org" in topology.tiers(cfg.size):
+    if topology.has_organization(cfg.size):
         yield Flow("the guardrail SCP refuses a job without a volume key", scientist, "sagemaker:CreateProcessingJob",
                    job, False, {"sagemaker:VpcSubnets": ["subnet-0a1b2c3d"]})
     for use_case in cfg.use_cases:
@@ -334,7 +333,7 @@ def separation_flows(cfg: PlatformConfig, world: World) -> Iterator[Flow]:
                f"{models}/churn/model.tar.gz", False)
     for tier in sorted(topology.PRODUCTION_TIERS & set(topology.tiers(cfg.size))):
         account = cfg.account_of_tier(tier)
-        if "org" in topology.tiers(cfg.size):
+        if topology.has_organization(cfg.size):
             yield Flow(f"data scientists cannot assume the {tier} deploy role", scientist, "sts:AssumeRole",
                        contract.deploy_role_arn(account, cfg.deploy_role_name), False)
         for use_case in cfg.use_cases:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -65,6 +65,25 @@ def provider_account(inputs: Mapping[str, Any]) -> str | None:
     if isinstance(allowed, str):
         allowed = json.loads(allowed)
     return str(allowed[0]) if allowed else None
+
+
+class SizeResources:
+    """Every captured resource of a size's stacks, with the account each one is deployed into."""
+
+    def __init__(self, stacks: Iterable[CapturedStack]) -> None:
+        self.all: list[CapturedResource] = [resource for stack in stacks for resource in stack.resources]
+        self._provider_accounts = {r.urn: provider_account(r.inputs) or "" for r in self.all
+                                   if r.type == AWS_PROVIDER_TYPE}
+
+    def of_type(self, type_token: str) -> Iterator[CapturedResource]:
+        return (r for r in self.all if r.type == type_token)
+
+    def account_of(self, resource: CapturedResource) -> str:
+        """The account of the resource's provider; "" for components and resources without one."""
+        return self._provider_accounts.get(resource.provider.rsplit("::", 1)[0], "")
+
+    def by_output(self, type_token: str, key: str, value: object) -> CapturedResource | None:
+        return next((r for r in self.of_type(type_token) if r.outputs.get(key) == value), None)
 
 
 class CaptureError(Exception):
@@ -224,23 +243,14 @@ def capture_stack(
     return captured
 
 
-DRAIN_ROUNDS = 20
-DRAIN_PAUSE_SECONDS = 0.02
-
-
 def _cancel_unfinished_work() -> None:
     """A failed program leaves its other outputs pending on the shared event loop; unless cancelled they would
     finish (and fail) inside the next capture."""
     loop = asyncio.get_event_loop()
-    for _ in range(DRAIN_ROUNDS):
-        # Mock calls still running in the executor's threads hand their results back a moment later and wake more
-        # work: let them land, then cancel whatever is pending, until nothing is.
-        loop.run_until_complete(asyncio.sleep(DRAIN_PAUSE_SECONDS))
-        pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
-        if not pending:
-            return
-        for task in pending:
-            task.cancel()
+    pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
+    for task in pending:
+        task.cancel()
+    if pending:
         loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
 
 

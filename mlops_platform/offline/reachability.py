@@ -20,7 +20,7 @@ from typing import Any
 
 from mlops_platform import contract, topology
 from mlops_platform.config import PlatformConfig
-from mlops_platform.offline.capture import AWS_PROVIDER_TYPE, CapturedResource, CapturedStack, provider_account
+from mlops_platform.offline.capture import CapturedResource, CapturedStack, SizeResources
 
 LAYERS = ("identity", "trust", "guardrails", "own-rights")
 PROTECTED_TIERS = ("staging", "prod")
@@ -54,28 +54,6 @@ def _layer_state(result: Reachability, layer: str) -> str:
     return "broken" if any(f.layer == layer for f in result.findings) else "holds"
 
 
-class _Resources:
-    """All captured resources of a size, with the account each one is deployed into."""
-
-    def __init__(self, stacks: Iterable[CapturedStack]) -> None:
-        self.all: list[CapturedResource] = []
-        self._provider_accounts: dict[str, str] = {}
-        for stack in stacks:
-            for resource in stack.resources:
-                self.all.append(resource)
-                if resource.type == AWS_PROVIDER_TYPE:
-                    self._provider_accounts[resource.urn] = provider_account(resource.inputs) or ""
-
-    def of_type(self, type_token: str) -> Iterator[CapturedResource]:
-        return (r for r in self.all if r.type == type_token)
-
-    def account_of(self, resource: CapturedResource) -> str | None:
-        return self._provider_accounts.get(resource.provider.rsplit("::", 1)[0])
-
-    def by_output(self, type_token: str, key: str, value: object) -> CapturedResource | None:
-        return next((r for r in self.of_type(type_token) if r.outputs.get(key) == value), None)
-
-
 def protected_accounts(cfg: PlatformConfig) -> set[str]:
     """Accounts that hold staging or prod and nothing else (in the small size prod shares the one account)."""
     tiers_by_account: dict[str, set[str]] = {}
@@ -85,11 +63,10 @@ def protected_accounts(cfg: PlatformConfig) -> set[str]:
 
 
 def prove(cfg: PlatformConfig, stacks: Iterable[CapturedStack]) -> Reachability:
-    resources = _Resources(stacks)
+    resources = SizeResources(stacks)
     protected = protected_accounts(cfg)
     result = Reachability()
-    has_org = "org" in topology.tiers(cfg.size)
-    if has_org:
+    if topology.has_organization(cfg.size):
         result.applicable += ["identity", "guardrails"]
         result.findings += _identity(cfg, resources, protected)
         result.findings += _guardrails(cfg, resources, protected)
@@ -100,7 +77,7 @@ def prove(cfg: PlatformConfig, stacks: Iterable[CapturedStack]) -> Reachability:
     return result
 
 
-def _identity(cfg: PlatformConfig, resources: _Resources, protected: set[str]) -> Iterator[Finding]:
+def _identity(cfg: PlatformConfig, resources: SizeResources, protected: set[str]) -> Iterator[Finding]:
     forbidden = protected | ({cfg.account_of_tier("cicd")} if cfg.account_of_tier("cicd") != cfg.account_of_tier(
         "dev") else set())
     for assignment in resources.of_type("aws:ssoadmin/accountAssignment:AccountAssignment"):
@@ -113,7 +90,7 @@ def _identity(cfg: PlatformConfig, resources: _Resources, protected: set[str]) -
                           "which hosts staging, prod or cicd")
 
 
-def _trust(cfg: PlatformConfig, resources: _Resources, protected: set[str]) -> Iterator[Finding]:
+def _trust(cfg: PlatformConfig, resources: SizeResources, protected: set[str]) -> Iterator[Finding]:
     allowed = {contract.deploy_pipeline_role_arn(cfg.account_of_tier("cicd")),
                contract.bootstrap_role_arn(cfg.accounts.get("management", ""))}
     for role in resources.of_type("aws:iam/role:Role"):
@@ -143,7 +120,7 @@ def _trusted_principals(policy: Any) -> Iterator[str]:
                 yield f"{kind}:{value}"
 
 
-def _guardrails(cfg: PlatformConfig, resources: _Resources, protected: set[str]) -> Iterator[Finding]:
+def _guardrails(cfg: PlatformConfig, resources: SizeResources, protected: set[str]) -> Iterator[Finding]:
     denying_ids = {policy.id for policy in resources.of_type("aws:organizations/policy:Policy")
                    if _denies_data_scientists(policy.inputs.get("content"))}
     attached_to = {a.inputs.get("targetId") for a in resources.of_type(
@@ -172,7 +149,7 @@ def _denies_data_scientists(content: Any) -> bool:
     return False
 
 
-def _own_rights(resources: _Resources) -> Iterator[Finding]:
+def _own_rights(resources: SizeResources) -> Iterator[Finding]:
     studio_roles = [p for p in resources.of_type("aws:iam/rolePolicy:RolePolicy") if "studio-data-scientist" in p.name]
     for policy in studio_roles:
         yield from _data_scientist_policy_findings(policy, require_denies=True)

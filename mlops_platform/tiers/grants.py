@@ -23,7 +23,7 @@ RolesByAccount = Mapping[str, list[str]]
 
 def _role_arn(cfg: PlatformConfig, tier: str, purpose: str) -> tuple[str, str]:
     account = cfg.account_of_tier(tier)
-    return account, f"arn:aws:iam::{account}:role/{contract.role_name(tier, purpose)}"
+    return account, contract.role_arn(account, contract.role_name(tier, purpose))
 
 
 def _foreign(cfg: PlatformConfig, owner_tier: str, roles: list[tuple[str, str]]) -> dict[str, list[str]]:
