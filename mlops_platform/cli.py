@@ -22,6 +22,7 @@ from mlops_platform.offline.iam_simulate import EngineUnavailable
 from mlops_platform.offline.preview import run_preview
 from mlops_platform.offline.report import preview_document, print_preview
 from mlops_platform.offline.stack_config import ConfigFileError, load_project_config
+from mlops_platform.tiers.serving import ServingStateError
 
 EXIT_VIOLATIONS = 1
 EXIT_INVALID_CONFIG = 2
@@ -50,18 +51,22 @@ def preview(
     config: Annotated[Path | None, typer.Option(help="a Pulumi.<stack>.yaml-style file applied to every stack")]
     = None,
     project_dir: Annotated[Path | None, typer.Option(help="folder holding Pulumi.yaml")] = None,
+    serving: Annotated[bool, typer.Option(
+        "--serving", help="preview as after the first approval (every served use case serving version 1) "
+                          "instead of as a new account")] = False,
 ) -> None:
     """Capture every stack of a size offline, judge it with the policy pack, and report what would be created."""
     err = Console(stderr=True)
     try:
         project = load_project_config(project_dir or default_project_dir(), size, config)
-        result = run_preview(project, only_stack=stack, progress=lambda message: err.print(f"[dim]{message}[/dim]"))
+        result = run_preview(project, only_stack=stack, progress=lambda message: err.print(f"[dim]{message}[/dim]"),
+                             serving=serving)
     except (ConfigError, ConfigFileError, ContractError) as problem:
         err.print(f"[red]error:[/red] {problem}", highlight=False, soft_wrap=True)
         raise typer.Exit(EXIT_INVALID_CONFIG) from None
     except CaptureError as problem:
         err.print(f"[red]error:[/red] {problem}", highlight=False, soft_wrap=True)
-        invalid_input = isinstance(problem.__cause__, ConfigError | ContractError)
+        invalid_input = isinstance(problem.__cause__, ConfigError | ContractError | ServingStateError)
         raise typer.Exit(EXIT_INVALID_CONFIG if invalid_input else EXIT_INTERNAL) from None
     except (AnalyzerError, EngineUnavailable, MatrixError) as problem:
         err.print(f"[red]error:[/red] {problem}", highlight=False, soft_wrap=True)

@@ -17,7 +17,7 @@ from typing import Any
 
 import pulumi
 
-from mlops_platform import topology
+from mlops_platform import contract, topology
 from mlops_platform.contract import CONFIG_NAMESPACE
 from mlops_platform.topology import Size
 
@@ -86,8 +86,8 @@ class UseCase:
     max_instances: int = 2
     schedule: str = DEFAULT_SCHEDULE
     metric_threshold: float = DEFAULT_METRIC_THRESHOLD
-    model_package_arn: str | None = None
-    """The approved model package the endpoint starts from; later approvals reach it by canary."""
+    serve: bool = True
+    """Served in staging and prod (an API from the start, an endpoint once a version is approved)."""
     canary_percent: int = 10
     canary_wait_seconds: int = 600
 
@@ -171,7 +171,6 @@ def parse_config(raw: Mapping[str, Any], stack_name: str, default_organization: 
     region = _region(raw.get("region"))
     accounts = _accounts(size, raw.get("accounts"))
     use_cases = _use_cases(raw.get("useCases", []))
-    _require_registry_packages(use_cases, region, accounts[topology.stack_hosting(size, "artifact").account])
     return PlatformConfig(
         size=size,
         stack=stack,
@@ -300,10 +299,14 @@ def _use_cases(value: Any) -> tuple[UseCase, ...]:
 
 
 _USE_CASE_FIELDS = ("name", "instanceType", "minInstances", "maxInstances", "schedule", "metricThreshold",
-                    "modelPackageArn", "canaryPercent", "canaryWaitSeconds")
+                    "serve", "canaryPercent", "canaryWaitSeconds")
+REMOVED_USE_CASE_FIELDS: Mapping[str, str] = {
+    "modelPackageArn": "was removed: no config pins a model any more. The version a tier serves is recorded by "
+                       f"the deploy path once a model is approved (SSM parameter "
+                       f"{contract.served_model_parameter('<tier>', '<use case>')}) and read by `pulumi up`; delete "
+                       "this key (README: from nothing to a served model)",
+}
 _SCHEDULE = re.compile(r"(rate\([1-9][0-9]* (minute|minutes|hour|hours|day|days)\)|cron\([^()]+\))")
-_MODEL_PACKAGE_ARN = re.compile(
-    r"arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:[0-9]{12}:model-package/(?P<group>[a-zA-Z0-9-]{1,63})/[1-9][0-9]*")
 
 
 def _use_case(key: str, item: Any) -> UseCase:
@@ -311,6 +314,9 @@ def _use_case(key: str, item: Any) -> UseCase:
         item = {"name": item}
     if not isinstance(item, Mapping):
         raise ConfigError(key, item, f"a use case is a name or a map with: {', '.join(_USE_CASE_FIELDS)}")
+    for removed, explanation in REMOVED_USE_CASE_FIELDS.items():
+        if removed in item:
+            raise ConfigError(f"{key}.{removed}", item[removed], explanation)
     _reject_unknown_fields(key, item, _USE_CASE_FIELDS)
     name = item.get("name")
     if not isinstance(name, str) or not name:
@@ -333,7 +339,7 @@ def _use_case(key: str, item: Any) -> UseCase:
         schedule=_pattern(f"{key}.schedule", item.get("schedule", DEFAULT_SCHEDULE), _SCHEDULE,
                           "an EventBridge Scheduler expression: 'rate(7 days)' or 'cron(0 3 ? * MON *)'"),
         metric_threshold=_fraction(f"{key}.metricThreshold", item.get("metricThreshold", DEFAULT_METRIC_THRESHOLD)),
-        model_package_arn=_model_package_arn(f"{key}.modelPackageArn", item.get("modelPackageArn"), name),
+        serve=_bool(f"{key}.serve", item.get("serve", True)),
         canary_percent=_int_between(f"{key}.canaryPercent", item.get("canaryPercent", 10), 1, 50),
         canary_wait_seconds=_int_between(f"{key}.canaryWaitSeconds", item.get("canaryWaitSeconds", 600), 0, 3600),
     )
@@ -356,18 +362,6 @@ def _int_between(key: str, value: Any, low: int, high: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         raise ConfigError(key, value, f"a whole number from {low} to {high}")
     return value
-
-
-def _model_package_arn(key: str, value: Any, use_case: str) -> str | None:
-    if value is None:
-        return None
-    match = _MODEL_PACKAGE_ARN.fullmatch(value) if isinstance(value, str) else None
-    if match is None:
-        raise ConfigError(key, value, "a versioned model package ARN, "
-                          "arn:aws:sagemaker:<region>:<account>:model-package/<group>/<version>")
-    if match.group("group") != use_case:
-        raise ConfigError(key, value, f"must be a version of the use case's model package group {use_case!r}")
-    return str(value)
 
 
 _ORGANIZATION_FIELDS = ("createOrganization", "createAccounts", "accountEmails", "memberAccessRoleName",
@@ -452,19 +446,6 @@ def _bool(key: str, value: Any) -> bool:
     if not isinstance(value, bool):
         raise ConfigError(key, value, "true or false")
     return value
-
-
-def _require_registry_packages(use_cases: Sequence[UseCase], region: str, registry_account: str) -> None:
-    """A served model package must live in the registry this platform builds: the artifact tier's account."""
-    for index, use_case in enumerate(use_cases):
-        arn = use_case.model_package_arn
-        if arn is None:
-            continue
-        _, _, _, arn_region, arn_account, _ = arn.split(":", 5)
-        if (arn_region, arn_account) != (region, registry_account):
-            raise ConfigError(f"useCases[{index}].modelPackageArn", arn,
-                              f"must be in the platform's model registry: region {region}, "
-                              f"account {registry_account} (the artifact tier's account)")
 
 
 def _code_repository(value: Any) -> CodeRepository:

@@ -111,6 +111,26 @@ def endpoint_name(use_case: str, tier: str) -> str:
     return f"{use_case}-{tier}"
 
 
+def endpoint_arn(region: str, account_id: str, use_case: str, tier: str) -> str:
+    """SageMaker ARNs carry the endpoint name in lower case; valid before the endpoint exists."""
+    return f"arn:aws:sagemaker:{region}:{account_id}:endpoint/{endpoint_name(use_case, tier).lower()}"
+
+
+SERVING_STATE_PREFIX = f"/{PROJECT}/serving"
+
+
+def served_models_path(tier: str) -> str:
+    """The SSM Parameter Store path under which a serving tier records the model version each use case serves;
+    the tier's program reads it with one `get_parameters_by_path` call."""
+    return f"{SERVING_STATE_PREFIX}/{tier}/"
+
+
+def served_model_parameter(tier: str, use_case: str) -> str:
+    """The parameter holding the versioned model package ARN `use_case`'s endpoint in `tier` serves. Written by
+    the deploy path (the approval deployer in the small size) once a version is approved or rolled back to."""
+    return f"{served_models_path(tier)}{use_case}"
+
+
 def step_script_prefix(use_case: str) -> str:
     """Where the ops tier uploads a pipeline's step scripts in the artifact tier's bucket."""
     return f"code/{use_case}"

@@ -5,15 +5,29 @@ from __future__ import annotations
 from typing import Any
 
 MODEL_PACKAGE_STATE_CHANGE = "SageMaker Model Package State Change"
+ENDPOINT_STATE_CHANGE = "SageMaker Endpoint State Change"
 
 
-def model_package_approved_pattern(model_package_group_name: str) -> dict[str, Any]:
-    """A model package of this group became Approved (the event is sent on every package state change)."""
+def model_package_decided_pattern(model_package_group_name: str) -> dict[str, Any]:
+    """A model package of this group was Approved or Rejected (the event is sent on every package state
+    change): either may change which version should serve."""
     return {
         "source": ["aws.sagemaker"],
         "detail-type": [MODEL_PACKAGE_STATE_CHANGE],
         "detail": {
             "ModelPackageGroupName": [model_package_group_name],
-            "ModelApprovalStatus": ["Approved"],
+            "ModelApprovalStatus": ["Approved", "Rejected"],
+        },
+    }
+
+
+def endpoint_in_service_pattern(endpoint_name: str) -> dict[str, Any]:
+    """The endpoint entered InService: created, or a deployment finished or was rolled back."""
+    return {
+        "source": ["aws.sagemaker"],
+        "detail-type": [ENDPOINT_STATE_CHANGE],
+        "detail": {
+            "EndpointName": [endpoint_name],
+            "EndpointStatus": ["IN_SERVICE"],
         },
     }

@@ -20,6 +20,8 @@ TIERS: tuple[str, ...] = ("org", "data", "artifact", "cicd", "ops", "dev", "stag
 """Every tier, in deploy order."""
 
 PRODUCTION_TIERS: frozenset[str] = frozenset({"staging", "prod"})
+SERVING_TIERS: tuple[str, ...] = ("staging", "prod")
+"""The tiers that serve models (endpoints behind the inference API), in promotion order."""
 EXPERIMENT_TIERS: frozenset[str] = frozenset({"dev"})
 """Tiers where data scientists experiment: guardrails advise there instead of blocking."""
 

@@ -19,13 +19,14 @@ def project_root() -> Path:
 
 
 @pytest.fixture(scope="session")
-def shipped_preview() -> Callable[[str], Preview]:
-    """The preview (capture + policy verdicts) of a size's shipped configuration, computed once per size."""
-    cache: dict[str, Preview] = {}
+def shipped_preview() -> Callable[..., Preview]:
+    """The preview (capture + policy verdicts) of a size's shipped configuration, computed once per size: as a new
+    account deploys it (no model yet) or, with `serving=True`, once version 1 of each use case is approved."""
+    cache: dict[tuple[str, bool], Preview] = {}
 
-    def get(size: str) -> Preview:
-        if size not in cache:
-            cache[size] = run_preview(load_project_config(ROOT, size))
-        return cache[size]
+    def get(size: str, serving: bool = False) -> Preview:
+        if (size, serving) not in cache:
+            cache[size, serving] = run_preview(load_project_config(ROOT, size), serving=serving)
+        return cache[size, serving]
 
     return get

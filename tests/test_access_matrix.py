@@ -63,7 +63,7 @@ def dropping(*grants: tuple[tuple[str, str], str]) -> Edit:
     ("large", {"retraining", "deploy path", "separation"}),
 ])
 def test_every_designed_flow_holds_in_the_shipped_stacks(
-        size: str, builders: set[str], shipped_preview: Callable[[str], Preview]) -> None:
+        size: str, builders: set[str], shipped_preview: Callable[..., Preview]) -> None:
     matrix = _matrix(shipped_preview(size))
     assert matrix.passed, [r.flow.name for r in matrix.broken]
     names = " ".join(result.flow.name for result in matrix.results)
@@ -75,20 +75,20 @@ def test_every_designed_flow_holds_in_the_shipped_stacks(
                for result in matrix.results), "the engine judged every request"
 
 
-def test_a_missing_cross_account_bucket_grant_breaks_retraining(shipped_preview: Callable[[str], Preview]) -> None:
+def test_a_missing_cross_account_bucket_grant_breaks_retraining(shipped_preview: Callable[..., Preview]) -> None:
     matrix = _matrix(shipped_preview("large"), dropping((ARTIFACT_BUCKET_POLICY, "OtherAccountsWrite")))
     broken = _flow(matrix, "churn: retraining writes model artifacts")
     assert not broken.holds and broken.decision.result == "ImplicitlyDenied"
     assert _flow(matrix, "churn: retraining reads datasets").holds, "only the flow whose grant went is broken"
 
 
-def test_a_missing_key_grant_breaks_retraining(shipped_preview: Callable[[str], Preview]) -> None:
+def test_a_missing_key_grant_breaks_retraining(shipped_preview: Callable[..., Preview]) -> None:
     matrix = _matrix(shipped_preview("large"), dropping((ARTIFACT_KEY, "OtherAccountsEncrypt")))
     assert not _flow(matrix, "churn: retraining encrypts model artifacts").holds
 
 
 def test_a_deploy_role_that_no_longer_trusts_the_pipeline_breaks_the_deploy_path(
-        shipped_preview: Callable[[str], Preview]) -> None:
+        shipped_preview: Callable[..., Preview]) -> None:
     preview = shipped_preview("medium")
     prod_account = next(s.config.account_id for s in preview.stacks if s.name == "prod")
     deploy_role = contract.deploy_role_arn(prod_account, preview.stacks[0].config.deploy_role_name)
@@ -107,7 +107,7 @@ def test_a_deploy_role_that_no_longer_trusts_the_pipeline_breaks_the_deploy_path
 
 
 def test_a_data_scientist_role_without_its_denies_breaks_the_separation(
-        shipped_preview: Callable[[str], Preview]) -> None:
+        shipped_preview: Callable[..., Preview]) -> None:
     def allow_everything_on_sagemaker(resource: CapturedResource) -> CapturedResource:
         if resource.type == "aws:iam/rolePolicy:RolePolicy" and resource.name.endswith("data-scientist"):
             document = {"Version": "2012-10-17", "Statement": [
@@ -121,7 +121,7 @@ def test_a_data_scientist_role_without_its_denies_breaks_the_separation(
 
 
 def test_scps_are_weighed_a_request_outside_the_allowed_regions_is_denied(
-        shipped_preview: Callable[[str], Preview]) -> None:
+        shipped_preview: Callable[..., Preview]) -> None:
     preview = shipped_preview("large")
     world = World(_stacks(preview))
     cfg = preview.stacks[0].config
@@ -130,7 +130,7 @@ def test_scps_are_weighed_a_request_outside_the_allowed_regions_is_denied(
     assert decision.result == "ExplicitlyDenied", "the region guard SCP over the ops account denies it"
 
 
-def test_a_flow_naming_a_role_nobody_creates_is_a_clear_error(shipped_preview: Callable[[str], Preview]) -> None:
+def test_a_flow_naming_a_role_nobody_creates_is_a_clear_error(shipped_preview: Callable[..., Preview]) -> None:
     world = World(_stacks(shipped_preview("small")))
     ghost = Flow("ghost", "arn:aws:iam::111111111111:role/nobody", "s3:GetObject", "arn:aws:s3:::x/y", True)
     with pytest.raises(access_matrix.MatrixError, match="no stack creates the role"):
@@ -157,14 +157,14 @@ def test_the_engine_rejects_an_unknown_action_instead_of_guessing() -> None:
 
 @pytest.mark.parametrize("size", ["medium", "large"])
 def test_the_ops_deploy_role_may_upload_step_scripts_into_the_artifact_bucket(
-        size: str, shipped_preview: Callable[[str], Preview]) -> None:
+        size: str, shipped_preview: Callable[..., Preview]) -> None:
     matrix = _matrix(shipped_preview(size))
     assert _flow(matrix, "churn: the ops deploy role uploads step scripts").holds
     assert _flow(matrix, "churn: the ops deploy role encrypts step scripts").holds
 
 
 def test_without_the_step_script_grant_the_large_ops_stack_cannot_upload(
-        shipped_preview: Callable[[str], Preview]) -> None:
+        shipped_preview: Callable[..., Preview]) -> None:
     matrix = _matrix(shipped_preview("large"), dropping((ARTIFACT_BUCKET_POLICY, "OtherAccountsUploadStepScripts"),
                                                         (ARTIFACT_KEY, "OtherAccountsEncryptStepScripts")))
     assert not _flow(matrix, "churn: the ops deploy role uploads step scripts").holds
@@ -172,7 +172,7 @@ def test_without_the_step_script_grant_the_large_ops_stack_cannot_upload(
 
 
 def test_served_models_read_and_pull_across_accounts_only_through_the_artifact_grants(
-        shipped_preview: Callable[[str], Preview]) -> None:
+        shipped_preview: Callable[..., Preview]) -> None:
     preview = shipped_preview("large")
     assert _flow(_matrix(preview), "churn: the prod model pulls its image").holds
 

@@ -105,9 +105,11 @@ def test_policy_config_reaches_the_pack(analyzer: PolicyAnalyzer) -> None:
     assert "s3-bucket-versioning" in policies_of(analyzer.analyze(stack), "mandatory"), "config is per call"
 
 
+@pytest.mark.parametrize("serving", (False, True), ids=("new-account", "after-first-approval"))
 @pytest.mark.parametrize("size", ("small", "medium", "large"))
-def test_shipped_stacks_have_no_violation_at_all(size: str, shipped_preview: Callable[[str], Preview]) -> None:
-    preview = shipped_preview(size)
+def test_shipped_stacks_have_no_violation_at_all(size: str, serving: bool,
+                                                 shipped_preview: Callable[..., Preview]) -> None:
+    preview = shipped_preview(size, serving)
     assert preview.policies, "the pack answered"
     for stack in preview.stacks:
         assert stack.violations == [], stack.name

@@ -39,7 +39,7 @@ def companion(stack: StackPreview, bucket: CapturedResource, type_token: str) ->
     return matches[0]
 
 
-def test_urns_are_built_as_the_engine_builds_them(shipped_preview: Callable[[str], Preview]) -> None:
+def test_urns_are_built_as_the_engine_builds_them(shipped_preview: Callable[..., Preview]) -> None:
     stack = stack_of(shipped_preview("large"), "artifact")
     urns = {r.urn for r in stack.captured.resources}
     assert "urn:pulumi:artifact::mlops-platform::pulumi:providers:aws::artifact" in urns
@@ -52,7 +52,7 @@ def test_urns_are_built_as_the_engine_builds_them(shipped_preview: Callable[[str
 
 @pytest.mark.parametrize("size", SIZES)
 def test_every_parent_is_a_captured_resource_or_the_root_stack(
-        size: str, shipped_preview: Callable[[str], Preview]) -> None:
+        size: str, shipped_preview: Callable[..., Preview]) -> None:
     for stack in shipped_preview(size).stacks:
         urns = {r.urn for r in stack.captured.resources}
         root = f"urn:pulumi:{stack.name}::mlops-platform::pulumi:pulumi:Stack::mlops-platform-{stack.name}"
@@ -65,7 +65,7 @@ def test_every_parent_is_a_captured_resource_or_the_root_stack(
 
 @pytest.mark.parametrize("size", SIZES)
 def test_every_aws_resource_deploys_through_its_own_tiers_provider(
-        size: str, shipped_preview: Callable[[str], Preview]) -> None:
+        size: str, shipped_preview: Callable[..., Preview]) -> None:
     for stack in shipped_preview(size).stacks:
         for resource in stack.captured.resources:
             if not resource.custom or resource.type == AWS_PROVIDER_TYPE:
@@ -87,7 +87,7 @@ def _provider_inputs(stack: StackPreview, tier: str) -> dict[str, Any]:
 
 @pytest.mark.parametrize("size", SIZES)
 def test_workload_providers_assume_the_deploy_role_of_exactly_their_account(
-        size: str, shipped_preview: Callable[[str], Preview]) -> None:
+        size: str, shipped_preview: Callable[..., Preview]) -> None:
     preview = shipped_preview(size)
     for stack in preview.stacks:
         for tier in stack.config.stack.tiers:
@@ -109,7 +109,7 @@ def test_workload_providers_assume_the_deploy_role_of_exactly_their_account(
 
 @pytest.mark.parametrize("size", SIZES)
 def test_stateful_resources_are_protected_in_every_tier_but_dev(
-        size: str, shipped_preview: Callable[[str], Preview]) -> None:
+        size: str, shipped_preview: Callable[..., Preview]) -> None:
     stateful = STATEFUL_TYPES
     seen_tiers = set()
     for stack in shipped_preview(size).stacks:
@@ -124,7 +124,7 @@ def test_stateful_resources_are_protected_in_every_tier_but_dev(
 
 
 def test_secure_bucket_is_versioned_kms_encrypted_private_tls_only_and_logged(
-        shipped_preview: Callable[[str], Preview]) -> None:
+        shipped_preview: Callable[..., Preview]) -> None:
     stack = stack_of(shipped_preview("large"), "artifact")
     bucket = next(r for r in of_type(stack, "aws:s3/bucket:Bucket") if r.name == "artifact-model-artifacts")
     logs = next(r for r in of_type(stack, "aws:s3/bucket:Bucket") if r.name == "artifact-access-logs")
@@ -157,7 +157,7 @@ def test_secure_bucket_is_versioned_kms_encrypted_private_tls_only_and_logged(
 
 
 def test_access_log_bucket_uses_sse_s3_and_admits_only_log_delivery_from_its_account(
-        shipped_preview: Callable[[str], Preview]) -> None:
+        shipped_preview: Callable[..., Preview]) -> None:
     stack = stack_of(shipped_preview("large"), "artifact")
     logs = next(r for r in of_type(stack, "aws:s3/bucket:Bucket") if r.name == "artifact-access-logs")
     encryption = companion(stack, logs, "aws:s3/bucketServerSideEncryptionConfiguration:"
@@ -172,7 +172,7 @@ def test_access_log_bucket_uses_sse_s3_and_admits_only_log_delivery_from_its_acc
                 logs.outputs["bucket"]], "the log bucket does not log to itself"
 
 
-def test_kms_key_rotates_and_its_policy_names_every_action(shipped_preview: Callable[[str], Preview]) -> None:
+def test_kms_key_rotates_and_its_policy_names_every_action(shipped_preview: Callable[..., Preview]) -> None:
     stack = stack_of(shipped_preview("large"), "artifact")
     key = of_type(stack, "aws:kms/key:Key")[0]
     assert key.inputs["enableKeyRotation"] is True
@@ -187,7 +187,7 @@ def test_kms_key_rotates_and_its_policy_names_every_action(shipped_preview: Call
 
 @pytest.mark.parametrize("size", SIZES)
 def test_each_stack_exports_exactly_the_contract_of_its_tiers(
-        size: str, shipped_preview: Callable[[str], Preview]) -> None:
+        size: str, shipped_preview: Callable[..., Preview]) -> None:
     for stack in shipped_preview(size).stacks:
         expected = {contract.export_key(tier, name)
                     for tier in stack.config.stack.tiers for name in contract.TIER_EXPORTS[tier]}
@@ -202,7 +202,7 @@ def _model_read_policy(stack: StackPreview) -> dict[str, Any]:
 
 @pytest.mark.parametrize("size", ("small", "medium"))
 def test_dev_reads_the_artifact_tier_in_stack_where_they_share_one(
-        size: str, shipped_preview: Callable[[str], Preview]) -> None:
+        size: str, shipped_preview: Callable[..., Preview]) -> None:
     dev = stack_of(shipped_preview(size), "dev")
     assert dev.captured.stack_references == []
     bucket_arn = dev.captured.outputs["artifactModelBucketArn"]
@@ -212,7 +212,7 @@ def test_dev_reads_the_artifact_tier_in_stack_where_they_share_one(
 
 
 def test_dev_reads_the_artifact_tier_through_a_stack_reference_in_large(
-        shipped_preview: Callable[[str], Preview]) -> None:
+        shipped_preview: Callable[..., Preview]) -> None:
     preview = shipped_preview("large")
     dev, artifact = stack_of(preview, "dev"), stack_of(preview, "artifact")
     assert sorted(dev.captured.stack_references) == ["organization/mlops-platform/artifact",

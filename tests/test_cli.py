@@ -112,7 +112,10 @@ def write(tmp_path: Path, body: str) -> Path:
     ("config:\n  mlops-platform:features:\n    gpu: true\n", "mlops-platform:features.gpu"),
     ("config:\n  mlops-platform:accounts:\n    management: 111111111111\n", "mlops-platform:accounts.management"),
     ("config: [1, 2\n", "is not valid YAML"),
-    ("config:\n  mlops-platform:region: us-east-1\n", "must be in the platform's model registry: region us-east-1"),
+    ("config:\n  mlops-platform:useCases:\n    - name: churn\n"
+     "      modelPackageArn: arn:aws:sagemaker:eu-west-1:111111111111:model-package/churn/1\n",
+     "mlops-platform:useCases[0].modelPackageArn = 'arn:aws:sagemaker:eu-west-1:111111111111:model-package/churn/1': "
+     "was removed"),
 ])
 def test_invalid_config_exits_2_with_one_clear_error(tmp_path: Path, body: str, expected: str) -> None:
     result = run("--config", str(write(tmp_path, body)))
@@ -142,7 +145,7 @@ def test_config_file_overrides_reach_every_stack(tmp_path: Path) -> None:
     assert {stack["region"] for stack in parsed["stacks"]} == {"us-east-2"}
     provider = next(r for r in parsed["stacks"][1]["resources"] if r["type"] == "pulumi:providers:aws")
     assert not [r for r in parsed["stacks"][1]["resources"] if r["type"] == "aws:sagemaker/endpoint:Endpoint"], \
-        "a use case without modelPackageArn is not served"
+        "a new account has no approved model: no endpoint yet"
     assert json.loads(provider["inputs"]["defaultTags"])["tags"]["mlops:owner"] == "ml-team"
 
 

@@ -506,9 +506,9 @@ def test_a_value_json_cannot_show_is_still_reported() -> None:
     ("metricThreshold", True, "a number from 0 to 1"),
     ("canaryPercent", 60, "a whole number from 1 to 50"),
     ("canaryWaitSeconds", -1, "a whole number from 0 to 3600"),
-    ("modelPackageArn", "arn:aws:sagemaker:eu-west-1:111111111111:model-package/churn", "a versioned model package"),
-    ("modelPackageArn", "arn:aws:sagemaker:eu-west-1:111111111111:model-package/fraud/3",
-     "a version of the use case's model package group 'churn'"),
+    ("serve", "yes", "true or false"),
+    ("modelPackageArn", "arn:aws:sagemaker:eu-west-1:111111111111:model-package/churn/1",
+     "was removed: no config pins a model any more"),
 ])
 def test_use_case_serving_and_retraining_fields(field: str, value: Any, allowed: str) -> None:
     err = config_error(valid_raw(useCases=[{"name": "churn", field: value}]))
@@ -516,13 +516,11 @@ def test_use_case_serving_and_retraining_fields(field: str, value: Any, allowed:
 
 
 def test_use_case_serving_and_retraining_defaults_and_values() -> None:
-    arn = "arn:aws:sagemaker:eu-west-1:111111111111:model-package/churn/3"
     use_case = parse(valid_raw(useCases=[{"name": "churn", "schedule": "cron(0 3 ? * MON *)",
-                                          "metricThreshold": 0.8, "modelPackageArn": arn}])).use_cases[0]
-    assert (use_case.schedule, use_case.metric_threshold, use_case.model_package_arn) == (
-        "cron(0 3 ? * MON *)", 0.8, arn)
+                                          "metricThreshold": 0.8, "serve": False}])).use_cases[0]
+    assert (use_case.schedule, use_case.metric_threshold, use_case.serve) == ("cron(0 3 ? * MON *)", 0.8, False)
     default = parse(valid_raw(useCases=["churn"])).use_cases[0]
-    assert (default.schedule, default.metric_threshold, default.model_package_arn) == ("rate(7 days)", 0.7, None)
+    assert (default.schedule, default.metric_threshold, default.serve) == ("rate(7 days)", 0.7, True)
     assert (default.canary_percent, default.canary_wait_seconds) == (10, 600)
 
 

@@ -33,7 +33,7 @@ def role(account: str, name: str) -> str:
 
 
 def test_model_artifacts_are_granted_to_exactly_the_foreign_readers_and_writers(
-        shipped_preview: Callable[[str], Preview]) -> None:
+        shipped_preview: Callable[..., Preview]) -> None:
     artifact = stack_of(shipped_preview("large"), "artifact")
     bucket = statements(named(artifact, "aws:s3/bucketPolicy:BucketPolicy", "model-artifacts"))
     readers = {role(LARGE["dev"], "mlops-dev-data-scientist"), role(LARGE["staging"], "mlops-staging-churn-model"),
@@ -49,7 +49,7 @@ def test_model_artifacts_are_granted_to_exactly_the_foreign_readers_and_writers(
     assert "kms:GenerateDataKey" in key["OtherAccountsEncrypt"]["Action"]
 
 
-def test_the_named_roles_are_the_roles_the_other_tiers_create(shipped_preview: Callable[[str], Preview]) -> None:
+def test_the_named_roles_are_the_roles_the_other_tiers_create(shipped_preview: Callable[..., Preview]) -> None:
     """A grant naming a role the reader tier does not create would open nothing: the names must agree."""
     preview = shipped_preview("large")
     created = {r.outputs["arn"] for stack in preview.stacks for r in stack.captured.resources
@@ -63,7 +63,7 @@ def test_the_named_roles_are_the_roles_the_other_tiers_create(shipped_preview: C
 
 
 def test_datasets_are_granted_to_the_foreign_pipelines_and_data_scientists(
-        shipped_preview: Callable[[str], Preview]) -> None:
+        shipped_preview: Callable[..., Preview]) -> None:
     data = stack_of(shipped_preview("large"), "data")
     read = statements(named(data, "aws:s3/bucketPolicy:BucketPolicy", "datasets"))["OtherAccountsRead"]
     assert set(read["Condition"]["ArnEquals"]["aws:PrincipalArn"]) == {
@@ -71,7 +71,7 @@ def test_datasets_are_granted_to_the_foreign_pipelines_and_data_scientists(
     assert "OtherAccountsWrite" not in statements(named(data, "aws:s3/bucketPolicy:BucketPolicy", "datasets"))
 
 
-def test_the_registry_admits_foreign_pipelines_and_deploy_roles(shipped_preview: Callable[[str], Preview]) -> None:
+def test_the_registry_admits_foreign_pipelines_and_deploy_roles(shipped_preview: Callable[..., Preview]) -> None:
     artifact = stack_of(shipped_preview("large"), "artifact")
     policy = statements(named(artifact, "aws:sagemaker/modelPackageGroupPolicy:ModelPackageGroupPolicy", "churn"),
                         "resourcePolicy")
@@ -84,7 +84,7 @@ def test_the_registry_admits_foreign_pipelines_and_deploy_roles(shipped_preview:
 
 
 @pytest.mark.parametrize("size", ["small"])
-def test_one_account_needs_no_resource_side_grants(size: str, shipped_preview: Callable[[str], Preview]) -> None:
+def test_one_account_needs_no_resource_side_grants(size: str, shipped_preview: Callable[..., Preview]) -> None:
     dev = stack_of(shipped_preview(size), "dev")
     for resource in dev.captured.resources:
         if resource.type in ("aws:s3/bucketPolicy:BucketPolicy", "aws:kms/key:Key"):
@@ -113,7 +113,7 @@ def _registration_groups(stack: StackPreview) -> set[str]:
 
 
 def test_the_large_pipeline_registers_into_the_artifact_accounts_group_by_arn(
-        shipped_preview: Callable[[str], Preview]) -> None:
+        shipped_preview: Callable[..., Preview]) -> None:
     preview = shipped_preview("large")
     artifact = stack_of(preview, "artifact").config.account_id
     region = stack_of(preview, "ops").config.region
@@ -123,5 +123,5 @@ def test_the_large_pipeline_registers_into_the_artifact_accounts_group_by_arn(
 
 
 def test_where_the_registry_shares_the_pipelines_account_the_group_is_named(
-        shipped_preview: Callable[[str], Preview]) -> None:
+        shipped_preview: Callable[..., Preview]) -> None:
     assert _registration_groups(stack_of(shipped_preview("small"), "dev")) == {"churn"}

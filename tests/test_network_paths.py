@@ -70,13 +70,13 @@ def paths_to(result: NetworkPaths, destination: str, workload_part: str = "") ->
 
 
 @pytest.fixture(scope="module")
-def small(shipped_preview: Callable[[str], Preview]) -> list[CapturedStack]:
+def small(shipped_preview: Callable[..., Preview]) -> list[CapturedStack]:
     return captured(shipped_preview("small"))
 
 
 @pytest.mark.parametrize("size", SIZES)
 def test_every_workload_reaches_every_destination_it_needs(
-        size: str, shipped_preview: Callable[[str], Preview]) -> None:
+        size: str, shipped_preview: Callable[..., Preview]) -> None:
     preview = shipped_preview(size)
     result = check(preview.stacks[0].config, captured(preview))
     assert result.passed, result.findings

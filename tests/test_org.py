@@ -48,7 +48,7 @@ def preview(size: str, override: str | None = None, tmp_path: Path | None = None
 
 @pytest.mark.parametrize("size", ["medium", "large"])
 def test_adopting_accounts_creates_no_account_and_attaches_scps_to_the_accounts(
-        size: str, shipped_preview: Callable[[str], Preview]) -> None:
+        size: str, shipped_preview: Callable[..., Preview]) -> None:
     org_stack = stack_of(shipped_preview(size), "org")
     assert of_type(org_stack, "aws:organizations/account:Account") == []
     assert of_type(org_stack, "aws:organizations/organization:Organization") == []
@@ -88,7 +88,7 @@ def test_creating_accounts_places_them_in_ous_protected_and_never_closed(tmp_pat
 
 
 def test_deploy_roles_trust_exactly_the_pipeline_and_bootstrap_roles(
-        shipped_preview: Callable[[str], Preview]) -> None:
+        shipped_preview: Callable[..., Preview]) -> None:
     org_stack = stack_of(shipped_preview("large"), "org")
     roles = {r.inputs["name"]: r for r in of_type(org_stack, "aws:iam/role:Role")}
     deploy_roles = [r for r in of_type(org_stack, "aws:iam/role:Role") if r.inputs["name"] == "mlops-platform-deploy"]
@@ -112,7 +112,7 @@ def test_deploy_roles_trust_exactly_the_pipeline_and_bootstrap_roles(
 
 
 def test_identity_center_permission_sets_and_where_they_are_assigned(
-        shipped_preview: Callable[[str], Preview]) -> None:
+        shipped_preview: Callable[..., Preview]) -> None:
     org_stack = stack_of(shipped_preview("large"), "org")
     sets = {p.outputs["arn"]: p for p in of_type(org_stack, "aws:ssoadmin/permissionSet:PermissionSet")}
     assert {p.inputs["name"] for p in sets.values()} == {
@@ -130,7 +130,7 @@ def test_identity_center_permission_sets_and_where_they_are_assigned(
 
 
 def test_organization_trail_is_multi_region_validated_and_encrypted(
-        shipped_preview: Callable[[str], Preview]) -> None:
+        shipped_preview: Callable[..., Preview]) -> None:
     org_stack = stack_of(shipped_preview("medium"), "org")
     (trail,) = of_type(org_stack, "aws:cloudtrail/trail:Trail")
     assert trail.inputs["isOrganizationTrail"] and trail.inputs["isMultiRegionTrail"]
@@ -146,7 +146,7 @@ def test_organization_trail_is_multi_region_validated_and_encrypted(
 
 @pytest.mark.parametrize("size", ["small", "medium", "large"])
 def test_the_shipped_configuration_keeps_data_scientists_out(
-        size: str, shipped_preview: Callable[[str], Preview]) -> None:
+        size: str, shipped_preview: Callable[..., Preview]) -> None:
     result = shipped_preview(size).reachability
     assert result is not None and result.passed, result.findings if result else None
     states = result.document()["layers"]
@@ -299,7 +299,7 @@ def _provider_region(stack: StackPreview, resource: CapturedResource) -> str:
 
 
 def test_the_break_glass_rule_receives_read_only_management_events(
-        shipped_preview: Callable[[str], Preview]) -> None:
+        shipped_preview: Callable[..., Preview]) -> None:
     org_stack = stack_of(shipped_preview("medium"), "org")
     (rule,) = [r for r in of_type(org_stack, "aws:cloudwatch/eventRule:EventRule") if "break-glass" in r.name]
     assert rule.inputs["state"] == "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS"

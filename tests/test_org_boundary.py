@@ -136,7 +136,7 @@ MODULE_SERVICES: Mapping[str, tuple[str, ...]] = {
 
 @pytest.mark.parametrize("size", ["small", "medium", "large"])
 def test_the_boundary_covers_every_service_the_workload_tiers_deploy(
-        size: str, shipped_preview: Callable[[str], Preview]) -> None:
+        size: str, shipped_preview: Callable[..., Preview]) -> None:
     services = {f"{service}:*" for s in BOUNDARY if s["Sid"] == "PlatformServices" for service in
                 (a.split(":")[0] for a in s["Action"])}
     for stack in shipped_preview(size).stacks:
@@ -152,7 +152,7 @@ def test_the_boundary_covers_every_service_the_workload_tiers_deploy(
 
 @pytest.mark.parametrize("size", ["medium", "large"])
 def test_every_account_gets_the_boundary_before_any_deploy_path_role(
-        size: str, shipped_preview: Callable[[str], Preview]) -> None:
+        size: str, shipped_preview: Callable[..., Preview]) -> None:
     preview = shipped_preview(size)
     org_stack = stack_of(preview, "org")
     boundaries = {p.urn: p for p in of_type(org_stack, "aws:iam/policy:Policy")
@@ -183,7 +183,7 @@ def _workload_roles(preview: Preview) -> list[tuple[StackPreview, CapturedResour
 
 @pytest.mark.parametrize("size", ["medium", "large"])
 def test_every_workload_role_carries_its_accounts_boundary(
-        size: str, shipped_preview: Callable[[str], Preview]) -> None:
+        size: str, shipped_preview: Callable[..., Preview]) -> None:
     roles = _workload_roles(shipped_preview(size))
     assert roles
     for stack, role in roles:
@@ -192,14 +192,14 @@ def test_every_workload_role_carries_its_accounts_boundary(
 
 
 def test_the_small_size_has_no_org_stack_to_create_a_boundary_so_its_roles_name_none(
-        shipped_preview: Callable[[str], Preview]) -> None:
+        shipped_preview: Callable[..., Preview]) -> None:
     roles = _workload_roles(shipped_preview("small"))
     assert roles and all("permissionsBoundary" not in role.inputs for _, role in roles)
 
 
 @pytest.mark.parametrize("size", ["medium", "large"])
 def test_every_action_a_workload_role_is_granted_fits_inside_the_boundary(
-        size: str, shipped_preview: Callable[[str], Preview]) -> None:
+        size: str, shipped_preview: Callable[..., Preview]) -> None:
     granted = [action for stack in shipped_preview(size).stacks if stack.name != "org"
                for policy in of_type(stack, "aws:iam/rolePolicy:RolePolicy")
                for statement in json.loads(policy.inputs["policy"])["Statement"] if statement["Effect"] == "Allow"

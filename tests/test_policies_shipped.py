@@ -1,5 +1,5 @@
 """The shipped stacks, broken one way at a time: a property removed, a principal widened, a resource removed or
-an input unknown. Each break must be caught by the rule that guards it, with the pack configured as the
+an input unknown (as after the first approval, so that endpoints exist). Each break must be caught by the rule that guards it, with the pack configured as the
 offline preview configures it (the size's shared configuration)."""
 
 from __future__ import annotations
@@ -158,8 +158,8 @@ BREAKS: list[tuple[str, str, Break, str]] = [
                          ids=[f"{size}-{stack}-{rule}-{index}" for index, (size, stack, _, rule) in enumerate(BREAKS)])
 def test_each_break_of_a_shipped_stack_is_blocked(size: str, stack_name: str, breaks: Break, rule: str,
                                                   analyzers: dict[str, PolicyAnalyzer],
-                                                  shipped_preview: Callable[[str], Preview]) -> None:
-    preview = shipped_preview(size)
+                                                  shipped_preview: Callable[..., Preview]) -> None:
+    preview = shipped_preview(size, serving=True)
     stack = next(s for s in preview.stacks if s.name == stack_name).captured
     assert rule not in {v.policy for v in analyzers[size].analyze(stack)}, "the shipped stack passes"
     violations = analyzers[size].analyze(breaks(stack))
@@ -174,8 +174,8 @@ def test_each_break_of_a_shipped_stack_is_blocked(size: str, stack_name: str, br
 ])
 def test_an_input_unknown_during_preview_is_reported_not_passed(type_token: str, name: str, key: str, rule: str,
                                                                 analyzers: dict[str, PolicyAnalyzer],
-                                                                shipped_preview: Callable[[str], Preview]) -> None:
-    stack = next(s for s in shipped_preview("large").stacks if s.name == "prod").captured
+                                                                shipped_preview: Callable[..., Preview]) -> None:
+    stack = next(s for s in shipped_preview("large", serving=True).stacks if s.name == "prod").captured
     violations = analyzers["large"].analyze(changed(stack, one(stack, type_token, name), **{key: UNKNOWN}))
     undecided = [v for v in violations if v.policy == rule and v.level == "advisory"]
     assert undecided and "can't run policy" in undecided[0].message

@@ -30,7 +30,7 @@ def table_after(heading: str) -> list[list[str]]:
     return rows[2:]
 
 
-def test_policy_table_is_exactly_the_packs_policies_and_levels(shipped_preview: Callable[[str], Preview]) -> None:
+def test_policy_table_is_exactly_the_packs_policies_and_levels(shipped_preview: Callable[..., Preview]) -> None:
     documented: dict[str, str] = {}
     for rule, _what, _hub, dev in table_after("## The policy pack"):
         name = rule.strip("`")

@@ -41,8 +41,44 @@ def by_sid(resource: CapturedResource) -> dict[str, dict[str, Any]]:
 
 
 @pytest.fixture(scope="module")
-def small(shipped_preview: Callable[[str], Preview]) -> Preview:
+def small(shipped_preview: Callable[..., Preview]) -> Preview:
+    """As a new account deploys it: no model approved yet."""
     return shipped_preview("small")
+
+
+@pytest.fixture(scope="module")
+def small_serving(shipped_preview: Callable[..., Preview]) -> Preview:
+    """Once version 1 of the use case is approved and recorded in the prod tier's SSM state."""
+    return shipped_preview("small", serving=True)
+
+
+ENDPOINT_RESOURCES = ("aws:sagemaker/model:Model", "aws:sagemaker/endpointConfiguration:EndpointConfiguration",
+                      "aws:sagemaker/endpoint:Endpoint", "aws:appautoscaling/target:Target")
+
+
+def test_a_new_account_gets_the_api_and_the_deployer_but_no_endpoint(small: Preview) -> None:
+    prod = stack_of(small, "prod")
+    assert [r.type for r in prod.captured.resources if r.type in ENDPOINT_RESOURCES] == []
+    invoke = by_sid(one(prod, "aws:iam/rolePolicy:RolePolicy", "api"))["InvokeOneEndpoint"]
+    assert invoke["Resource"] == ["arn:aws:sagemaker:eu-west-1:111111111111:endpoint/churn-prod"]
+    assert one(prod, "aws:iam/role:Role", "prod-churn-model").inputs["name"] == "mlops-prod-churn-model"
+    variables = one(prod, "aws:lambda/function:Function", "deployer").inputs["environment"]["variables"]
+    settings = Settings.from_env(variables)
+    assert settings.served_model_parameter == contract.served_model_parameter("prod", "churn")
+    assert settings.stack_name == "prod"
+
+
+def test_the_endpoint_serves_the_version_recorded_in_the_tiers_state(small_serving: Preview) -> None:
+    prod = stack_of(small_serving, "prod")
+    model = one(prod, "aws:sagemaker/model:Model")
+    assert model.inputs["primaryContainer"]["modelPackageName"] == (
+        "arn:aws:sagemaker:eu-west-1:111111111111:model-package/churn/1")
+    config = one(prod, "aws:sagemaker/endpointConfiguration:EndpointConfiguration")
+    assert "name" not in model.inputs and "name" not in config.inputs, (
+        "provider-named, so a replacement is created before the old one is deleted")
+    endpoint = one(prod, "aws:sagemaker/endpoint:Endpoint")
+    assert endpoint.ignore_changes == (), "every `pulumi up` builds the version served, never a stale config"
+    assert endpoint.inputs["endpointConfigName"] == config.outputs["name"]
 
 
 def test_images_are_scanned_immutable_kms_encrypted_and_expire(small: Preview) -> None:
@@ -131,11 +167,10 @@ def test_retraining_pipeline_runs_on_schedule_with_its_own_role(small: Preview) 
         "churn": "aws sagemaker start-pipeline-execution --pipeline-name churn-retraining --region eu-west-1"}
 
 
-def test_prod_endpoint_autoscales_and_deploys_as_a_canary_that_rolls_back(small: Preview) -> None:
-    prod = stack_of(small, "prod")
+def test_prod_endpoint_autoscales_and_deploys_as_a_canary_that_rolls_back(small_serving: Preview) -> None:
+    prod = stack_of(small_serving, "prod")
     endpoint = one(prod, "aws:sagemaker/endpoint:Endpoint")
     assert endpoint.inputs["name"] == "churn-prod"
-    assert endpoint.ignore_changes == ("endpointConfigName",)
     policy = endpoint.inputs["deploymentConfig"]["blueGreenUpdatePolicy"]["trafficRoutingConfiguration"]
     assert policy == {"type": "CANARY", "canarySize": {"type": "CAPACITY_PERCENT", "value": 10},
                       "waitIntervalInSeconds": 600}
@@ -155,14 +190,11 @@ def test_prod_endpoint_autoscales_and_deploys_as_a_canary_that_rolls_back(small:
     assert config.inputs["kmsKeyArn"] == one(prod, "aws:kms/key:Key").outputs["arn"]
     assert config.inputs["productionVariants"][0]["initialInstanceCount"] == 2
     model = one(prod, "aws:sagemaker/model:Model")
-    assert model.inputs["name"] == config.inputs["name"] == "churn-prod-v1", "named as the deployer names versions"
     assert model.inputs["enableNetworkIsolation"] is True
-    assert model.inputs["primaryContainer"]["modelPackageName"] == (
-        "arn:aws:sagemaker:eu-west-1:111111111111:model-package/churn/1")
 
 
-def test_inference_api_is_iam_authorized_throttled_and_logged(small: Preview) -> None:
-    prod = stack_of(small, "prod")
+def test_inference_api_is_iam_authorized_throttled_and_logged(small_serving: Preview) -> None:
+    prod = stack_of(small_serving, "prod")
     route = one(prod, "aws:apigatewayv2/route:Route")
     assert route.inputs["routeKey"] == "POST /invocations" and route.inputs["authorizationType"] == "AWS_IAM"
     stage = one(prod, "aws:apigatewayv2/stage:Stage")
@@ -178,15 +210,20 @@ def test_inference_api_is_iam_authorized_throttled_and_logged(small: Preview) ->
     assert prod.captured.outputs["prodInferenceUrls"]["churn"].endswith("invocations")
 
 
-def test_approval_deployer_queues_approvals_of_its_group_and_retries_for_hours(small: Preview) -> None:
+def test_approval_deployer_queues_decisions_and_endpoint_states_and_retries_for_hours(small: Preview) -> None:
     prod = stack_of(small, "prod")
-    rule = one(prod, "aws:cloudwatch/eventRule:EventRule")
-    assert json.loads(rule.inputs["eventPattern"]) == events.model_package_approved_pattern("churn")
+    patterns = {r.inputs["name"]: json.loads(r.inputs["eventPattern"])
+                for r in of_type(prod, "aws:cloudwatch/eventRule:EventRule")}
+    assert patterns == {"churn-prod-model-decided": events.model_package_decided_pattern("churn"),
+                        "churn-prod-in-service": events.endpoint_in_service_pattern("churn-prod")}
     queues = {q.inputs["name"]: q for q in of_type(prod, "aws:sqs/queue:Queue")}
     approvals, dlq = queues["churn-prod-approvals"], queues["churn-prod-deploy-dlq"]
-    target = one(prod, "aws:cloudwatch/eventTarget:EventTarget")
-    assert target.inputs["arn"] == approvals.outputs["arn"]
-    assert target.inputs["deadLetterConfig"] == {"arn": dlq.outputs["arn"]}
+    for target in of_type(prod, "aws:cloudwatch/eventTarget:EventTarget"):
+        assert target.inputs["arn"] == approvals.outputs["arn"]
+        assert target.inputs["deadLetterConfig"] == {"arn": dlq.outputs["arn"]}
+    policy = one(prod, "aws:sqs/queuePolicy:QueuePolicy", "DeploymentEvents")
+    sources = statements(policy)[0]["Condition"]["ArnEquals"]["aws:SourceArn"]
+    assert sorted(sources) == sorted(r.outputs["arn"] for r in of_type(prod, "aws:cloudwatch/eventRule:EventRule"))
     redrive = json.loads(approvals.inputs["redrivePolicy"])
     assert redrive["deadLetterTargetArn"] == dlq.outputs["arn"]
     retry_hours = redrive["maxReceiveCount"] * approvals.inputs["visibilityTimeoutSeconds"] / 3600
@@ -217,7 +254,7 @@ def test_deployer_environment_is_exactly_what_its_handler_reads(small: Preview) 
 
 
 @pytest.mark.parametrize("size", SIZES)
-def test_no_policy_allows_a_wildcard_action(size: str, shipped_preview: Callable[[str], Preview]) -> None:
+def test_no_policy_allows_a_wildcard_action(size: str, shipped_preview: Callable[..., Preview]) -> None:
     """The permissions boundary grants nothing (it caps what platform roles may do, per service): only `*` itself
     is refused there."""
     for stack in shipped_preview(size).stacks:
@@ -275,8 +312,8 @@ def test_codecommit_and_nat_gateway_are_config_switches(tmp_path: Any) -> None:
     assert nat.name.startswith("dev-network"), "only Studio's network gets internet egress, not the pipelines'"
 
 
-def test_prod_captures_every_request_and_the_deployer_keeps_capturing(small: Preview) -> None:
-    prod = stack_of(small, "prod")
+def test_prod_captures_every_request_and_the_deployer_keeps_capturing(small_serving: Preview) -> None:
+    prod = stack_of(small_serving, "prod")
     capture = one(prod, "aws:sagemaker/endpointConfiguration:EndpointConfiguration").inputs["dataCaptureConfig"]
     bucket = one(prod, "aws:s3/bucket:Bucket", "data-capture")
     assert capture["destinationS3Uri"] == f"s3://{bucket.outputs['bucket']}/churn"
@@ -289,8 +326,8 @@ def test_prod_captures_every_request_and_the_deployer_keeps_capturing(small: Pre
     assert deploy_on_approval.Settings.from_env(variables).data_capture_s3_uri == capture["destinationS3Uri"]
 
 
-def test_the_endpoint_and_the_deployer_share_one_canary_policy(small: Preview) -> None:
-    prod = stack_of(small, "prod")
+def test_the_endpoint_and_the_deployer_share_one_canary_policy(small_serving: Preview) -> None:
+    prod = stack_of(small_serving, "prod")
     endpoint = one(prod, "aws:sagemaker/endpoint:Endpoint")
     env = one(prod, "aws:lambda/function:Function", "deployer").inputs["environment"]["variables"]
     deployer = update_endpoint_request(Settings.from_env(env), "any")["DeploymentConfig"]["BlueGreenUpdatePolicy"]

@@ -1,11 +1,15 @@
-"""Deploy on approval (small size): when a model package of the use case's group is Approved, a Lambda
-creates its model and endpoint config and updates the endpoint with the canary deployment config.
+"""Deploy on approval (small size): whenever a model package of the use case's group is Approved or Rejected, a
+Lambda moves the endpoint to the newest approved version by canary (`functions/deploy_on_approval.py`), and
+whenever the endpoint enters InService it records the version served in the tier's SSM state, which the serving
+stack's next `pulumi up` reads (`contract.served_model_parameter`).
 
-EventBridge puts each approval on the `approvals` queue (and parks what it cannot deliver in the dead-letter
-queue). The Lambda takes one message at a time; when it fails — an endpoint still busy with a canary, say — the
-message returns after the visibility timeout and is retried for hours before the queue's redrive moves it to
-the dead-letter queue, which alarms as soon as it holds a message. Nothing is dropped: a parked approval can
-be redriven once the cause is fixed.
+EventBridge puts both kinds of event on the `approvals` queue (and parks what it cannot deliver in the dead-letter
+queue). The Lambda takes one message at a time; when it fails for now — an endpoint still busy with a canary,
+say — the message returns after the visibility timeout and is retried for hours before the queue's redrive moves
+it to the dead-letter queue; a permanent failure is parked there at once. The dead-letter queue alarms as soon as
+it holds a message, and the notices topic carries the alarm and the function's own notices (a version awaiting
+`pulumi up`, a rolled-back canary, a failure and its reason). Nothing is dropped: a parked event can be redriven
+once the cause is fixed.
 """
 
 from __future__ import annotations
@@ -47,6 +51,8 @@ class ApprovalDeployerArgs:
     rollback_alarm_names: Sequence[str]
     kms_key_arn: pulumi.Input[str]
     registry_account_id: str
+    stack_name: str
+    """The serving stack, named in the notice that asks for its `pulumi up`."""
     data_capture_uri: pulumi.Input[str] | None = None
     """Where every deployed version's endpoint config captures its data (as the first version's does)."""
 
@@ -71,12 +77,14 @@ class ApprovalDeployer(pulumi.ComponentResource):
             redrive_policy=dlq.arn.apply(lambda arn: json.dumps(
                 {"deadLetterTargetArn": arn, "maxReceiveCount": MAX_DELIVERIES})),
             opts=child)
+        parameter = contract.served_model_parameter(args.tier, args.use_case)
         function = PlatformFunction(name, PlatformFunctionArgs(
             function_name=f"{endpoint_name}-deploy-on-approval", module="deploy_on_approval",
             description=f"Deploys newly approved {args.use_case} models to {endpoint_name} as a canary",
             account_id=args.account_id, region=args.region,
             role_name=contract.role_name(args.tier, f"{args.use_case}-deployer"),
-            statements=deployer_statements(args, endpoint_name, group, approvals.arn),
+            statements=deployer_statements(args, endpoint_name, group, DeployerQueues(approvals.arn, dlq.arn),
+                                           topic.arn),
             environment={
                 "ENDPOINT_NAME": args.endpoint_name,
                 "MODEL_PACKAGE_GROUP_NAME": group,
@@ -87,23 +95,31 @@ class ApprovalDeployer(pulumi.ComponentResource):
                 "CANARY_WAIT_SECONDS": str(args.canary_wait_seconds),
                 "ROLLBACK_ALARM_NAMES": ",".join(args.rollback_alarm_names),
                 "KMS_KEY_ARN": args.kms_key_arn,
+                "SERVED_MODEL_PARAMETER": parameter,
+                "NOTICES_TOPIC_ARN": topic.arn,
+                "DEAD_LETTER_QUEUE_URL": dlq.url,
+                "STACK_NAME": args.stack_name,
                 **({"DATA_CAPTURE_S3_URI": args.data_capture_uri} if args.data_capture_uri is not None else {}),
             },
             timeout_seconds=60, kms_key_arn=args.kms_key_arn, log_kms_key_arn=args.kms_key_arn), child)
-        rule = aws.cloudwatch.EventRule(
-            name, name=f"{endpoint_name}-model-approved",
-            description=f"A {group} model package was approved",
-            event_pattern=json.dumps(events.model_package_approved_pattern(group)), opts=child)
-        aws.cloudwatch.EventTarget(
-            name, rule=rule.name, arn=approvals.arn,
-            retry_policy={"maximum_retry_attempts": 185, "maximum_event_age_in_seconds": 86400},
-            dead_letter_config={"arn": dlq.arn}, opts=child)
-        for queue, sid in ((approvals, "EventBridgeQueuesApprovals"), (dlq, "EventBridgeParksUndeliverableEvents")):
+        rules = []
+        for suffix, description, pattern in (
+                ("model-decided", f"A {group} model package was approved or rejected",
+                 events.model_package_decided_pattern(group)),
+                ("in-service", f"{endpoint_name} entered InService", events.endpoint_in_service_pattern(endpoint_name))):
+            rule = aws.cloudwatch.EventRule(f"{name}-{suffix}", name=f"{endpoint_name}-{suffix}",
+                                            description=description, event_pattern=json.dumps(pattern), opts=child)
+            aws.cloudwatch.EventTarget(
+                f"{name}-{suffix}", rule=rule.name, arn=approvals.arn,
+                retry_policy={"maximum_retry_attempts": 185, "maximum_event_age_in_seconds": 86400},
+                dead_letter_config={"arn": dlq.arn}, opts=child)
+            rules.append(rule)
+        for queue, sid in ((approvals, "EventBridgeQueuesDeploymentEvents"), (dlq, "EventBridgeParksUndeliverableEvents")):
             aws.sqs.QueuePolicy(f"{name}-{sid}", queue_url=queue.url, policy=pulumi.Output.json_dumps({
                 "Version": "2012-10-17",
                 "Statement": [{"Sid": sid, "Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"},
                                "Action": "sqs:SendMessage", "Resource": queue.arn,
-                               "Condition": {"ArnEquals": {"aws:SourceArn": rule.arn}}}],
+                               "Condition": {"ArnEquals": {"aws:SourceArn": [rule.arn for rule in rules]}}}],
             }), opts=child)
         aws.lambda_.EventSourceMapping(name, event_source_arn=approvals.arn, function_name=function.arn,
                                        batch_size=1, enabled=True, opts=child)
@@ -112,20 +128,30 @@ class ApprovalDeployer(pulumi.ComponentResource):
             metric_name="ApproximateNumberOfMessagesVisible", dimensions={"QueueName": dlq.name},
             statistic="Maximum", period=60, evaluation_periods=1, threshold=0,
             comparison_operator="GreaterThanThreshold", treat_missing_data="notBreaching",
-            alarm_description=f"An approved {group} model could not be deployed; see the dead-letter queue",
+            alarm_description=f"A {group} deployment event could not be handled; see the dead-letter queue",
             alarm_actions=[topic.arn], opts=child)
         self.dead_letter_queue_url = dlq.url
         self.notices_topic_arn = topic.arn
         self.register_outputs({"deadLetterQueueUrl": dlq.url})
 
 
-def deployer_statements(args: ApprovalDeployerArgs, endpoint_name: str, group: str,
-                        approvals_arn: pulumi.Input[str]) -> list[Statement]:
+@dataclass(frozen=True)
+class DeployerQueues:
+    approvals_arn: pulumi.Input[str]
+    dead_letter_arn: pulumi.Input[str]
+
+
+def deployer_statements(args: ApprovalDeployerArgs, endpoint_name: str, group: str, queues: DeployerQueues,
+                        notices_topic_arn: pulumi.Input[str]) -> list[Statement]:
     scope = f"arn:aws:sagemaker:{args.region}:{args.account_id}"
     registry = f"arn:aws:sagemaker:{args.region}:{args.registry_account_id}"
+    parameter = contract.served_model_parameter(args.tier, args.use_case)
     return [
-        allow(["sagemaker:DescribeModelPackage"], [f"{registry}:model-package/{group}/*"], sid="ReadApprovedPackage"),
+        allow(["sagemaker:DescribeModelPackage"], [f"{registry}:model-package/{group}/*"], sid="ReadPackages"),
         allow(["sagemaker:ListModelPackages"], "*", sid="ListPackages"),
+        # `pulumi up` lets the provider name the models and configs it creates: any of them may be the one served.
+        allow(["sagemaker:DescribeModel", "sagemaker:DescribeEndpointConfig"],
+              [f"{scope}:model/*", f"{scope}:endpoint-config/*"], sid="ReadServedVersions"),
         allow(["sagemaker:DescribeEndpoint", "sagemaker:DescribeEndpointConfig", "sagemaker:DescribeModel",
                "sagemaker:CreateModel", "sagemaker:CreateEndpointConfig", "sagemaker:UpdateEndpoint",
                "sagemaker:AddTags", "sagemaker:ListTags"],
@@ -135,5 +161,10 @@ def deployer_statements(args: ApprovalDeployerArgs, endpoint_name: str, group: s
               {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}, sid="PassModelRole"),
         allow(["kms:CreateGrant", "kms:DescribeKey"], [args.kms_key_arn], sid="EncryptEndpointStorage"),
         allow(["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility"],
-              [approvals_arn], sid="ConsumeApprovals"),
+              [queues.approvals_arn], sid="ConsumeDeploymentEvents"),
+        allow(["sqs:SendMessage"], [queues.dead_letter_arn], sid="ParkPermanentFailures"),
+        allow(["ssm:GetParameter", "ssm:PutParameter"],
+              [f"arn:aws:ssm:{args.region}:{args.account_id}:parameter{parameter}"], sid="RecordServedVersion"),
+        allow(["sns:Publish"], [notices_topic_arn], sid="PublishNotices"),
+        allow(["kms:GenerateDataKey", "kms:Decrypt"], [args.kms_key_arn], sid="EncryptNotices"),
     ]

@@ -1,9 +1,11 @@
-"""Real-time serving of one use case: the model, its endpoint with autoscaling and canary deployments guarded
-by rollback alarms, and the role the model runs as.
+"""Real-time serving of one use case: the role the model runs as and, once a version is approved, the model, its
+endpoint with autoscaling and canary deployments guarded by rollback alarms.
 
-Pulumi provisions the endpoint from the approved package named in config; later approvals replace the
-endpoint config through `update_endpoint` (the approval deployer or the CI/CD pipeline), so Pulumi ignores
-changes to `endpointConfigName` instead of rolling a live endpoint back to its first model.
+The version served is the tier's recorded state (`contract.served_model_parameter`), written by the deploy path,
+never a value in config: a new account deploys the serving stack before any model exists (no endpoint; the API
+answers 503), and every `pulumi up` builds the version the endpoint serves, so editing canary settings or the
+instance type can never roll production back. Model and endpoint config are named by the provider (unique), so a
+change that replaces them creates the new pair before the old one is deleted.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import pulumi_aws as aws
 
 from mlops_platform import contract
 from mlops_platform.components.iam import PlatformRole, PlatformRoleArgs, Statement, allow, service_trust
-from mlops_platform.functions.deploy_on_approval import blue_green_update_policy, deployment_name, package_version
+from mlops_platform.functions.deploy_on_approval import blue_green_update_policy
 
 VARIANT = "AllTraffic"
 INVOCATIONS_PER_INSTANCE_TARGET = 100.0
@@ -30,7 +32,8 @@ class ServingEndpointArgs:
     tier: str
     account_id: str
     region: str
-    model_package_arn: str
+    model_package_arn: str | None
+    """The versioned package the endpoint serves; None before the first approval (no endpoint)."""
     instance_type: str
     min_instances: int
     max_instances: int
@@ -52,53 +55,56 @@ def model_role_name(tier: str, use_case: str) -> str:
 
 
 class ServingEndpoint(pulumi.ComponentResource):
-    endpoint_name: pulumi.Output[str]
-    endpoint_arn: pulumi.Output[str]
+    endpoint_name: str
+    endpoint_arn: str
+    """Known before the endpoint exists: the inference API and the deployer are granted it from the start."""
     model_role_arn: pulumi.Output[str]
     rollback_alarm_names: list[str]
+    endpoint: aws.sagemaker.Endpoint | None
+    """None until a version is approved."""
 
     def __init__(self, name: str, args: ServingEndpointArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mlops:serving:ServingEndpoint", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
         endpoint_name = contract.endpoint_name(args.use_case, args.tier)
         role = PlatformRole(f"{name}-model", PlatformRoleArgs(
             role_name=model_role_name(args.tier, args.use_case),
             description=f"The {args.use_case} model at serving time: reads its artifacts, writes its logs",
             trust_policy=service_trust("sagemaker.amazonaws.com", args.account_id),
-            statements=model_statements(args, endpoint_name)), child)
-        # Named as the approval deployer names every later version, so both find and judge it the same way.
-        version = package_version(args.model_package_arn, contract.model_package_group_name(args.use_case))
-        if version is None:
-            raise ValueError(f"{args.model_package_arn!r} is not a version of the {args.use_case} package group")
-        first_deployment = deployment_name(endpoint_name, version)
-        model = aws.sagemaker.Model(name, name=first_deployment, execution_role_arn=role.arn,
-                                    enable_network_isolation=True,
-                                    primary_container={"model_package_name": args.model_package_arn}, opts=child)
+            statements=model_statements(args, endpoint_name)), pulumi.ResourceOptions(parent=self))
+        self.endpoint_name = endpoint_name
+        self.endpoint_arn = contract.endpoint_arn(args.region, args.account_id, args.use_case, args.tier)
+        self.model_role_arn = role.arn
+        self.rollback_alarm_names = list(rollback_alarm_names(endpoint_name))
+        self.endpoint = None
+        if args.model_package_arn is not None:
+            self.endpoint = self._endpoint(name, args, args.model_package_arn, role.arn)
+        self.register_outputs({"endpointName": endpoint_name, "modelPackageArn": args.model_package_arn})
+
+    def _endpoint(self, name: str, args: ServingEndpointArgs, model_package_arn: str,
+                  role_arn: pulumi.Output[str]) -> aws.sagemaker.Endpoint:
+        child = pulumi.ResourceOptions(parent=self)
+        model = aws.sagemaker.Model(name, execution_role_arn=role_arn, enable_network_isolation=True,
+                                    primary_container={"model_package_name": model_package_arn}, opts=child)
         config = aws.sagemaker.EndpointConfiguration(
             name,
-            name=first_deployment,
             kms_key_arn=args.kms_key_arn,
             production_variants=[{"variant_name": VARIANT, "model_name": model.name,
                                   "instance_type": args.instance_type,
                                   "initial_instance_count": args.min_instances}],
             data_capture_config=_data_capture(args),
             opts=child)
-        alarms = self._rollback_alarms(name, endpoint_name)
+        alarms = self._rollback_alarms(name, self.endpoint_name)
         endpoint = aws.sagemaker.Endpoint(
             name,
-            name=endpoint_name,
+            name=self.endpoint_name,
             endpoint_config_name=config.name,
             deployment_config={
                 "blue_green_update_policy": blue_green_policy_args(args.canary_percent, args.canary_wait_seconds),
                 "auto_rollback_configuration": {"alarms": [{"alarm_name": alarm.name} for alarm in alarms]},
             },
-            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["endpointConfigName"]))
+            opts=child)
         self._autoscaling(name, endpoint, args)
-        self.endpoint_name = endpoint.name
-        self.endpoint_arn = endpoint.arn
-        self.model_role_arn = role.arn
-        self.rollback_alarm_names = list(rollback_alarm_names(endpoint_name))
-        self.register_outputs({"endpointName": endpoint.name})
+        return endpoint
 
     def _rollback_alarms(self, name: str, endpoint_name: str) -> list[aws.cloudwatch.MetricAlarm]:
         errors_name, latency_name = rollback_alarm_names(endpoint_name)

@@ -1,40 +1,42 @@
-"""Deploy each newly approved model package of one Model Registry group to its real-time endpoint as a canary.
+"""Keep one real-time endpoint on the newest approved version of one Model Registry group, by canary, and record
+in SSM the version it serves, so that `pulumi up` of the serving stack builds exactly that version.
 
-Trigger: the EventBridge rule built from `mlops_platform.events.model_package_approved_pattern(group)` puts each
-"SageMaker Model Package State Change" event on an SQS queue, which invokes this function one message at a time
-(the function also accepts the bare event, as a direct EventBridge target or a test sends it). Configuration comes from
-environment variables, read on every call (`Settings.from_env`); a missing or invalid one raises
-`ConfigurationError` naming it.
+Triggers, all put on one SQS queue by EventBridge and taken one message at a time (the function also accepts the
+bare event, as a direct EventBridge target or a test sends it):
+- "SageMaker Model Package State Change" of the group, Approved or Rejected (`events.model_package_decided_pattern`);
+- "SageMaker Endpoint State Change" of the endpoint, IN_SERVICE (`events.endpoint_in_service_pattern`).
+Configuration comes from environment variables, read on every call (`Settings.from_env`); a missing or invalid
+one raises `ConfigurationError` naming it.
 
-One invocation:
-1. Validates the event. Not an object, not a SageMaker package state change, or required fields missing →
-   ``{"status": "rejected", "reason": ...}`` and no AWS call. Another group, or a status other than Approved
-   (Rejected, PendingManualApproval) → ``{"status": "ignored", "reason": ...}``, no AWS call either.
-2. Re-reads the package (DescribeModelPackage) and trusts *its* approval status and version, not the event's:
-   events can be stale (approved, then rejected a minute later) → ``ignored`` unless still Approved.
-3. Finds the version the endpoint runs: endpoint → endpoint config → model → container ``ModelPackageName`` (a
-   versioned package ARN ends in ``/<version>``), and the same for a deployment in progress
-   (``PendingDeploymentSummary``). Same version → ``already-deployed`` / ``already-deploying``. Older than the
-   version deployed or being deployed (a late or re-delivered event) → ``superseded``: a newer model is never
-   replaced by an older one.
-4. Creates the model and the endpoint config, both named ``<endpoint>-v<version>``, unless they exist already
-   (a retry after a partial failure carries on), then calls UpdateEndpoint with a blue/green CANARY policy and
-   CloudWatch-alarm auto-rollback, keeping the autoscaling-managed instance count
-   (``RetainAllVariantProperties``) → ``{"status": "deploying", ...}``.
+A package decision reconciles, level-triggered, so stale, late or repeated events cannot do harm:
+1. Validates the event. Not an object, not a SageMaker event this function handles, or required fields missing
+   → ``{"status": "rejected", ...}`` and no AWS call. Another group or endpoint, a status with no consequence
+   (PendingManualApproval, an endpoint Updating) → ``ignored``, no AWS call either.
+2. The desired version is the newest Approved package of the group, read from the registry (ListModelPackages),
+   never taken from the event: a rejection of the served version therefore rolls back to the newest version
+   still approved, and re-approving an older version after rejecting a newer one deploys it.
+3. No endpoint yet (a new account: the serving stack was deployed before any model was approved) → the desired
+   version is recorded in SSM and the notices topic says to run `pulumi up` of the serving stack, which creates
+   the endpoint on it → ``awaiting-endpoint``.
+4. The version the endpoint serves (endpoint → endpoint config → model → container ``ModelPackageName``) and
+   the one it is deploying (``PendingDeploymentSummary``) equal the desired one → ``already-deployed`` /
+   ``already-deploying``. A version this function already rolled out after its latest approval and that the
+   endpoint no longer serves was rolled back by the canary alarms → ``rolled-back`` (approve it again, or a new
+   version, to try again). Otherwise it creates the model and endpoint config ``<endpoint>-v<version>`` unless
+   they exist (a retry carries on), calls UpdateEndpoint with the blue/green CANARY policy and alarm
+   auto-rollback (`blue_green_update_policy`), keeping the autoscaled instance count → ``deploying``.
 
-Errors are raised, so the message goes back on the queue and is retried after its visibility timeout, for
-hours — longer than any canary deployment — before the queue's redrive parks it in the dead-letter queue:
-- `RetryableDeploymentError`: the endpoint is busy (Creating, Updating, SystemUpdating, RollingBack) with
-  something else, or SageMaker refused the update because one is in progress or throttled it. The same event
-  succeeds later, so the event is retried rather than dropped.
-- `DeploymentError`: retrying cannot help: the endpoint does not exist, or is Failed, OutOfService, Deleting or
-  UpdateRollbackFailed.
+An IN_SERVICE endpoint (a deployment finished, or was rolled back, or `pulumi up` created it) records the
+version it serves in SSM (``recorded`` / ``unchanged``); when that is not the desired version after a rollout
+started by this function, the notices topic says the canary was rolled back.
 
-Endpoint missing: raised as `DeploymentError`, not returned as ``{"status": "endpoint-missing"}``. A returned
-value would delete the message: the approval would be lost with only a log line. Raising keeps it on the
-queue and finally in the DLQ with the reason; once the platform engineer has created the endpoint
-(``pulumi up``), redriving the DLQ deploys the model. The retries run the same checks first: harmless, every
-step is idempotent.
+Errors. Transient ones are raised, so the message returns to the queue after its visibility timeout and is
+retried for hours before the queue's redrive parks it in the dead-letter queue: the endpoint busy with another
+deployment (`RetryableDeploymentError`), throttling, SageMaker's own failures, timeouts. Permanent ones
+(`DeploymentError`: the endpoint Failed or OutOfService; AccessDenied, a missing alarm or role, any other
+refusal) cannot be cured by retrying: the message is parked in the dead-letter queue at once, with the reason,
+the notices topic is told, and the function returns ``failed``; once the cause is fixed, a redrive of the
+dead-letter queue deploys it. Nothing is lost.
 
 Logs: one JSON object per line on stdout (request id, event id, package ARN, decision); no payloads or secrets.
 This module imports only the standard library and boto3: the file alone is the deployment package.
@@ -47,20 +49,29 @@ import hashlib
 import json
 import os
 import re
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import boto3  # type: ignore[import-untyped]
-from botocore.exceptions import ClientError
-
-SageMakerClient = Any
-"""A boto3 ``sagemaker`` client (the project installs no boto3 type stubs)."""
+from botocore.exceptions import BotoCoreError, ClientError
 
 EVENT_SOURCE = "aws.sagemaker"
 EVENT_DETAIL_TYPE = "SageMaker Model Package State Change"
 """Equal to `mlops_platform.events.MODEL_PACKAGE_STATE_CHANGE` (tested); not imported, the module stands alone."""
+ENDPOINT_EVENT_DETAIL_TYPE = "SageMaker Endpoint State Change"
+"""Equal to `mlops_platform.events.ENDPOINT_STATE_CHANGE` (tested)."""
 APPROVED = "Approved"
+REJECTED = "Rejected"
+ENDPOINT_IN_SERVICE_EVENT_STATUS = "IN_SERVICE"
+ROLLOUT_STARTED_TAG = "mlops:rollout-started"
+"""Set on an endpoint config once UpdateEndpoint accepted it: the time this function rolled that version out."""
+TRANSIENT_ERROR_CODES = frozenset({
+    "ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded",
+    "ServiceUnavailable", "ServiceUnavailableException", "InternalFailure", "InternalServerError",
+    "InternalError", "RequestTimeout", "RequestTimeoutException",
+})
 VARIANT_NAME = "AllTraffic"
 MAX_NAME_LENGTH = 63
 BUSY_ENDPOINT_STATUSES = frozenset({"Creating", "Updating", "SystemUpdating", "RollingBack"})
@@ -77,6 +88,10 @@ _ROLE_ARN = re.compile(r"arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]{1,512}")
 _INSTANCE_TYPE = re.compile(r"ml\.[a-z0-9-]+\.[a-z0-9]+")
 _KMS_KEY_ARN = re.compile(r"arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:(key|alias)/[a-zA-Z0-9/_-]+")
 _S3_URI = re.compile(r"s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/\S*)?")
+_PARAMETER_NAME = re.compile(r"/[a-zA-Z0-9_.\-/]{1,1010}")
+_TOPIC_ARN = re.compile(r"arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[a-zA-Z0-9_-]{1,256}")
+_QUEUE_URL = re.compile(r"https://sqs\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/[0-9]{12}/[a-zA-Z0-9_-]{1,80}")
+_STACK_NAME = re.compile(r"[a-zA-Z0-9_.-]{1,100}")
 _UNSIGNED = re.compile(r"[0-9]+")
 _PACKAGE_ARN = re.compile(
     r"arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:[0-9]{12}:model-package/(?P<group>[^/]+)/(?P<version>[0-9]+)")
@@ -112,6 +127,12 @@ class Settings:
     canary_wait_seconds: int
     rollback_alarm_names: tuple[str, ...]
     kms_key_arn: str
+    served_model_parameter: str
+    """The SSM parameter recording the versioned package ARN the endpoint serves (`contract.served_model_parameter`)."""
+    notices_topic_arn: str
+    dead_letter_queue_url: str
+    stack_name: str
+    """The serving stack whose `pulumi up` creates the endpoint, named in notices."""
     data_capture_s3_uri: str | None = None
 
     @classmethod
@@ -130,6 +151,11 @@ class Settings:
             canary_wait_seconds=_integer(env, "CANARY_WAIT_SECONDS", 0, 3600),
             rollback_alarm_names=_alarm_names(env, "ROLLBACK_ALARM_NAMES"),
             kms_key_arn=_matching(env, "KMS_KEY_ARN", _KMS_KEY_ARN, "a KMS key (or alias) ARN"),
+            served_model_parameter=_matching(env, "SERVED_MODEL_PARAMETER", _PARAMETER_NAME,
+                                             "an SSM parameter name starting with '/'"),
+            notices_topic_arn=_matching(env, "NOTICES_TOPIC_ARN", _TOPIC_ARN, "an SNS topic ARN"),
+            dead_letter_queue_url=_matching(env, "DEAD_LETTER_QUEUE_URL", _QUEUE_URL, "an SQS queue URL"),
+            stack_name=_matching(env, "STACK_NAME", _STACK_NAME, "a Pulumi stack name"),
             data_capture_s3_uri=_optional_matching(env, "DATA_CAPTURE_S3_URI", _S3_URI, "an s3://bucket/prefix URI"),
         )
 
@@ -190,17 +216,30 @@ class PackageStateChange:
     approval_status: str
 
 
-def parse_event(event: object) -> PackageStateChange:
-    """The event's package fields, or `MalformedEventError` saying what is wrong."""
+@dataclass(frozen=True)
+class EndpointStateChange:
+    """The fields of a "SageMaker Endpoint State Change" event this function uses."""
+
+    endpoint_name: str
+    status: str
+
+
+def parse_event(event: object) -> PackageStateChange | EndpointStateChange:
+    """The event's fields, or `MalformedEventError` saying what is wrong."""
     if not isinstance(event, dict):
         raise MalformedEventError(f"the event is a {type(event).__name__}, not a JSON object")
-    if event.get("detail-type") != EVENT_DETAIL_TYPE:
-        raise MalformedEventError(f"detail-type is {_short(event.get('detail-type'))}, not {EVENT_DETAIL_TYPE!r}")
+    detail_type = event.get("detail-type")
+    if detail_type not in (EVENT_DETAIL_TYPE, ENDPOINT_EVENT_DETAIL_TYPE):
+        raise MalformedEventError(f"detail-type is {_short(detail_type)}, not {EVENT_DETAIL_TYPE!r} "
+                                  f"or {ENDPOINT_EVENT_DETAIL_TYPE!r}")
     if event.get("source") != EVENT_SOURCE:
         raise MalformedEventError(f"source is {_short(event.get('source'))}, not {EVENT_SOURCE!r}")
     detail = event.get("detail")
     if not isinstance(detail, dict):
         raise MalformedEventError("the event has no 'detail' object")
+    if detail_type == ENDPOINT_EVENT_DETAIL_TYPE:
+        return EndpointStateChange(endpoint_name=_detail_text(detail, "EndpointName"),
+                                   status=_detail_text(detail, "EndpointStatus"))
     return PackageStateChange(
         group=_detail_text(detail, "ModelPackageGroupName"),
         arn=_detail_text(detail, "ModelPackageArn"),
@@ -387,6 +426,18 @@ def _is_busy(err: Any) -> bool:
         code == "ValidationException" and ("in-progress" in text or "in progress" in text))
 
 
+def is_transient(err: BaseException) -> bool:
+    """Would the same call succeed later? Throttling, a busy endpoint, AWS's own failures and network trouble do;
+    a refusal (AccessDenied, a validation error, a missing resource) does not."""
+    if isinstance(err, RetryableDeploymentError | BotoCoreError):
+        return True
+    if not isinstance(err, ClientError):
+        return False
+    code, _ = _error(err)
+    status = int(err.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+    return code in TRANSIENT_ERROR_CODES or _is_busy(err) or status >= 500
+
+
 def _describe(operation: Callable[..., dict[str, Any]], **params: Any) -> dict[str, Any] | None:
     """The description, or None when the resource does not exist."""
     try:
@@ -408,9 +459,26 @@ def _create(operation: Callable[..., dict[str, Any]], **params: Any) -> bool:
     return True
 
 
-@functools.cache
-def _default_client() -> SageMakerClient:
-    return boto3.client("sagemaker")
+@dataclass(frozen=True)
+class Clients:
+    """The AWS clients one invocation uses; tests pass clients bound to moto."""
+
+    sagemaker: Any
+    ssm: Any
+    sns: Any
+    sqs: Any
+
+    @classmethod
+    @functools.cache
+    def default(cls) -> Clients:
+        return cls(sagemaker=boto3.client("sagemaker"), ssm=boto3.client("ssm"), sns=boto3.client("sns"),
+                   sqs=boto3.client("sqs"))
+
+
+@dataclass(frozen=True)
+class ServedPackage:
+    arn: str
+    version: int
 
 
 # --- the deployment ---------------------------------------------------------------------------------------
@@ -419,51 +487,100 @@ def _default_client() -> SageMakerClient:
 @dataclass
 class _Deployer:
     settings: Settings
-    sagemaker: SageMakerClient
+    clients: Clients
     log: _Log
 
-    def run(self, change: PackageStateChange) -> dict[str, Any]:
+    @property
+    def sagemaker(self) -> Any:
+        return self.clients.sagemaker
+
+    def on_package_change(self, change: PackageStateChange) -> dict[str, Any]:
         group = self.settings.model_package_group_name
         if change.group != group:
             return self.log.decision("ignored", reason=f"model package group {change.group!r} is not {group!r}")
-        if change.approval_status != APPROVED:
+        if change.approval_status not in (APPROVED, REJECTED):
             return self.log.decision("ignored", reason=f"the event's approval status is {change.approval_status}")
-        package = _describe(self.sagemaker.describe_model_package, ModelPackageName=change.arn)
-        if package is None:
-            return self.log.decision("ignored", reason="the model package no longer exists")
-        if package.get("ModelPackageGroupName") != group:
-            owner = package.get("ModelPackageGroupName")
-            return self.log.decision("ignored", reason=f"the package belongs to group {owner!r}")
-        if package.get("ModelApprovalStatus") != APPROVED:
-            return self.log.decision(
-                "ignored", reason=f"the package is {package.get('ModelApprovalStatus')} now: the event is stale")
-        return self._deploy(package["ModelPackageArn"], int(package["ModelPackageVersion"]))
-
-    def _deploy(self, package_arn: str, version: int) -> dict[str, Any]:
-        endpoint_name = self.settings.endpoint_name
-        endpoint = _describe(self.sagemaker.describe_endpoint, EndpointName=endpoint_name)
+        desired = self._newest_approved()
+        endpoint = _describe(self.sagemaker.describe_endpoint, EndpointName=self.settings.endpoint_name)
+        if desired is None:
+            return self._nothing_approved(change, endpoint)
         if endpoint is None:
-            reason = (f"endpoint {endpoint_name!r} does not exist: create it with `pulumi up`, "
-                      f"then redrive this event from the dead-letter queue")
-            self.log.decision("endpoint-missing", level="ERROR", modelPackageVersion=version, reason=reason)
-            raise DeploymentError(reason)
-        deployed = self._config_version(endpoint.get("EndpointConfigName"))
-        pending = self._config_version((endpoint.get("PendingDeploymentSummary") or {}).get("EndpointConfigName"))
-        if pending == version:
+            return self._await_endpoint(desired)
+        return self._reconcile(endpoint, desired)
+
+    def on_endpoint_change(self, change: EndpointStateChange) -> dict[str, Any]:
+        if change.endpoint_name != self.settings.endpoint_name:
+            return self.log.decision("ignored", reason=f"endpoint {change.endpoint_name!r} is not "
+                                                       f"{self.settings.endpoint_name!r}")
+        if change.status != ENDPOINT_IN_SERVICE_EVENT_STATUS:
+            return self.log.decision("ignored", reason=f"the endpoint is {change.status}")
+        endpoint = _describe(self.sagemaker.describe_endpoint, EndpointName=self.settings.endpoint_name)
+        served = self._config_package(endpoint.get("EndpointConfigName")) if endpoint else None
+        if endpoint is None or served is None:
+            return self.log.decision("ignored", reason="the endpoint serves no version of the group")
+        recorded = self._record(served)
+        desired = self._newest_approved()
+        if desired is not None and desired.version > served.version and self._rolled_out_since_approval(desired):
+            self._notify(f"{self.settings.endpoint_name}: version {desired.version} was rolled back",
+                         f"The canary deployment of {desired.arn} ended with the endpoint back on version "
+                         f"{served.version}: a rollback alarm fired. Approve version {desired.version} again "
+                         f"to retry it, or approve a newer version.")
+            return self.log.decision("rolled-back", level="ERROR", modelPackageVersion=desired.version,
+                                     servedVersion=served.version)
+        return self.log.decision("recorded" if recorded else "unchanged", servedVersion=served.version)
+
+    # -- package decisions
+
+    def _newest_approved(self) -> ServedPackage | None:
+        """The newest Approved package of the group: what the endpoint should serve."""
+        newest: ServedPackage | None = None
+        paginator = self.sagemaker.get_paginator("list_model_packages")
+        for page in paginator.paginate(ModelPackageGroupName=self.settings.model_package_group_name,
+                                       ModelApprovalStatus=APPROVED):
+            for summary in page.get("ModelPackageSummaryList", []):
+                version = package_version(summary.get("ModelPackageArn"), self.settings.model_package_group_name)
+                if version is not None and (newest is None or version > newest.version):
+                    newest = ServedPackage(arn=summary["ModelPackageArn"], version=version)
+        return newest
+
+    def _nothing_approved(self, change: PackageStateChange, endpoint: dict[str, Any] | None) -> dict[str, Any]:
+        if endpoint is None:
+            return self.log.decision("ignored", reason="no version of the group is approved")
+        self._notify(f"{self.settings.endpoint_name}: no approved version left",
+                     f"{change.arn} is {change.approval_status} and no other version of "
+                     f"{self.settings.model_package_group_name} is approved: the endpoint keeps serving what it "
+                     f"serves. Approve a version to replace it.")
+        return self.log.decision("nothing-approved", level="ERROR", modelPackageVersion=change.version)
+
+    def _await_endpoint(self, desired: ServedPackage) -> dict[str, Any]:
+        """The serving stack was deployed before any model was approved: record the version for `pulumi up`."""
+        if self._record(desired):
+            self._notify(f"{self.settings.endpoint_name}: version {desired.version} is ready to serve",
+                         f"{desired.arn} is approved and recorded in {self.settings.served_model_parameter}. "
+                         f"Run `pulumi up --stack {self.settings.stack_name}` to create the endpoint on it.")
+        return self.log.decision("awaiting-endpoint", modelPackageVersion=desired.version,
+                                 parameter=self.settings.served_model_parameter)
+
+    def _reconcile(self, endpoint: dict[str, Any], desired: ServedPackage) -> dict[str, Any]:
+        deployed = self._config_package(endpoint.get("EndpointConfigName"))
+        pending = self._config_package((endpoint.get("PendingDeploymentSummary") or {}).get("EndpointConfigName"))
+        version = desired.version
+        if pending is not None and pending.version == version:
             return self.log.decision("already-deploying", modelPackageVersion=version)
-        if deployed == version and pending is None:
+        if deployed is not None and deployed.version == version and pending is None:
             return self.log.decision("already-deployed", modelPackageVersion=version,
                                      endpointConfigName=endpoint.get("EndpointConfigName"))
-        newest = max((known for known in (deployed, pending) if known is not None), default=None)
-        if newest is not None and version < newest:
-            return self.log.decision("superseded", modelPackageVersion=version, deployedVersion=newest)
+        newer_than_served = deployed is None or version > deployed.version
+        if newer_than_served and pending is None and self._rolled_out_since_approval(desired):
+            return self.log.decision("rolled-back", level="WARNING", modelPackageVersion=version,
+                                     servedVersion=deployed.version if deployed else None)
         self._require_in_service(str(endpoint.get("EndpointStatus")), version)
-        name = deployment_name(endpoint_name, version)
-        self._ensure_model(name, package_arn, version)
+        name = deployment_name(self.settings.endpoint_name, version)
+        self._ensure_model(name, desired.arn, version)
         self._ensure_endpoint_config(name, version)
         self._update_endpoint(name)
-        return self.log.decision("deploying", modelPackageVersion=version, endpointConfigName=name,
-                                 previousVersion=deployed)
+        return self.log.decision("deploying" if newer_than_served else "rolling-back", modelPackageVersion=version,
+                                 endpointConfigName=name, previousVersion=deployed.version if deployed else None)
 
     def _require_in_service(self, status: str, version: int) -> None:
         if status == "InService":
@@ -473,20 +590,34 @@ class _Deployer:
             self.log.write("WARNING", "endpoint busy; the event will be retried", modelPackageVersion=version,
                            endpointStatus=status)
             raise RetryableDeploymentError(f"{reason}; retry once it is InService")
-        self.log.decision("endpoint-unusable", level="ERROR", modelPackageVersion=version, reason=reason)
         raise DeploymentError(f"{reason}: it cannot be updated until someone repairs it")
 
-    def _config_version(self, config_name: object) -> int | None:
+    def _rolled_out_since_approval(self, desired: ServedPackage) -> bool:
+        """Did this function start a rollout of `desired` after the package was last approved (and so, the
+        endpoint not serving it, the canary alarms rolled it back)?"""
+        config = _describe(self.sagemaker.describe_endpoint_config,
+                           EndpointConfigName=deployment_name(self.settings.endpoint_name, desired.version))
+        if config is None:
+            return False
+        tags = self.sagemaker.list_tags(ResourceArn=config["EndpointConfigArn"]).get("Tags", [])
+        started = next((tag["Value"] for tag in tags if tag.get("Key") == ROLLOUT_STARTED_TAG), None)
+        if started is None:
+            return False
+        package = self.sagemaker.describe_model_package(ModelPackageName=desired.arn)
+        approved_at = package.get("LastModifiedTime") or package.get("CreationTime")
+        return approved_at is None or _timestamp(started) >= approved_at.timestamp()
+
+    def _config_package(self, config_name: object) -> ServedPackage | None:
         """The newest package version of our group an endpoint config serves, if any."""
         if not isinstance(config_name, str) or not config_name:
             return None
         config = _describe(self.sagemaker.describe_endpoint_config, EndpointConfigName=config_name)
         if config is None:
             return None
-        versions = (self._model_version(variant.get("ModelName")) for variant in config.get("ProductionVariants", []))
-        return max((version for version in versions if version is not None), default=None)
+        packages = (self._model_package(variant.get("ModelName")) for variant in config.get("ProductionVariants", []))
+        return max((package for package in packages if package is not None), key=lambda p: p.version, default=None)
 
-    def _model_version(self, model_name: object) -> int | None:
+    def _model_package(self, model_name: object) -> ServedPackage | None:
         if not isinstance(model_name, str) or not model_name:
             return None
         model = _describe(self.sagemaker.describe_model, ModelName=model_name)
@@ -494,8 +625,9 @@ class _Deployer:
             return None
         containers = [model.get("PrimaryContainer") or {}, *model.get("Containers", [])]
         group = self.settings.model_package_group_name
-        versions = (package_version(container.get("ModelPackageName"), group) for container in containers)
-        return max((version for version in versions if version is not None), default=None)
+        packages = [ServedPackage(arn=container["ModelPackageName"], version=version) for container in containers
+                    if (version := package_version(container.get("ModelPackageName"), group)) is not None]
+        return max(packages, key=lambda p: p.version, default=None)
 
     def _ensure_model(self, name: str, package_arn: str, version: int) -> None:
         if _describe(self.sagemaker.describe_model, ModelName=name) is not None:
@@ -523,20 +655,52 @@ class _Deployer:
                 raise RetryableDeploymentError(
                     f"SageMaker refused the update for now ({code}); the event will be retried") from err
             raise
+        config = self.sagemaker.describe_endpoint_config(EndpointConfigName=config_name)
+        self.sagemaker.add_tags(ResourceArn=config["EndpointConfigArn"],
+                                Tags=[{"Key": ROLLOUT_STARTED_TAG, "Value": str(time.time())}])
+
+    # -- the served version and the notices
+
+    def _record(self, package: ServedPackage) -> bool:
+        """Record `package` as the served version; False when it was recorded already."""
+        name = self.settings.served_model_parameter
+        try:
+            current = self.clients.ssm.get_parameter(Name=name)["Parameter"]["Value"]
+        except ClientError as err:
+            if _error(err)[0] != "ParameterNotFound":
+                raise
+            current = None
+        if current == package.arn:
+            return False
+        self.clients.ssm.put_parameter(Name=name, Value=package.arn, Type="String", Overwrite=True,
+                                       Description=f"The model version {self.settings.endpoint_name} serves")
+        self.log.write("INFO", "served version recorded", parameter=name, modelPackageVersion=package.version)
+        return True
+
+    def _notify(self, subject: str, message: str) -> None:
+        self.clients.sns.publish(TopicArn=self.settings.notices_topic_arn, Subject=subject[:100], Message=message)
+
+
+def _timestamp(value: str) -> float:
+    try:
+        return float(value)
+    except ValueError:
+        return 0.0
 
 
 # --- entry point ------------------------------------------------------------------------------------------
 
 
-def handler(event: Any, context: Any, sagemaker: SageMakerClient | None = None) -> dict[str, Any]:
-    """Lambda entry point. ``sagemaker`` lets tests inject a client; Lambda passes only event and context.
+def handler(event: Any, context: Any, clients: Clients | None = None) -> dict[str, Any]:
+    """Lambda entry point. ``clients`` lets tests inject AWS clients; Lambda passes only event and context.
 
-    An SQS batch (one message, by the event source mapping's batch size) is unwrapped; an error raised for a
-    message leaves it on the queue to be retried."""
+    An SQS batch (one message, by the event source mapping's batch size) is unwrapped; a transient error raised
+    for a message leaves it on the queue to be retried."""
     records = _sqs_records(event)
     if records is None:
-        return _handle(event, context, sagemaker)
-    return {"results": [_handle(_message_body(record), context, sagemaker) for record in records]}
+        return _handle(event, context, clients or Clients.default())
+    return {"results": [_handle(_message_body(record), context, clients or Clients.default())
+                        for record in records]}
 
 
 def _sqs_records(event: Any) -> list[Any] | None:
@@ -556,7 +720,7 @@ def _message_body(record: dict[str, Any]) -> Any:
         return record.get("body")
 
 
-def _handle(event: Any, context: Any, sagemaker: SageMakerClient | None) -> dict[str, Any]:
+def _handle(event: Any, context: Any, clients: Clients) -> dict[str, Any]:
     settings = Settings.from_env()
     log = _Log({"function": MANAGED_BY, "requestId": getattr(context, "aws_request_id", None),
                 "eventId": _event_id(event), "endpointName": settings.endpoint_name})
@@ -564,6 +728,27 @@ def _handle(event: Any, context: Any, sagemaker: SageMakerClient | None) -> dict
         change = parse_event(event)
     except MalformedEventError as err:
         return log.decision("rejected", level="WARNING", reason=str(err))
-    log.context["modelPackageArn"] = change.arn
-    deployer = _Deployer(settings, sagemaker if sagemaker is not None else _default_client(), log)
-    return deployer.run(change)
+    if isinstance(change, PackageStateChange):
+        log.context["modelPackageArn"] = change.arn
+    deployer = _Deployer(settings, clients, log)
+    try:
+        if isinstance(change, PackageStateChange):
+            return deployer.on_package_change(change)
+        return deployer.on_endpoint_change(change)
+    except Exception as err:
+        if is_transient(err) or not isinstance(err, ClientError | DeploymentError):
+            raise
+        return _park(event, err, settings, clients, log)
+
+
+def _park(event: Any, err: Exception, settings: Settings, clients: Clients, log: _Log) -> dict[str, Any]:
+    """A permanent failure: the event goes to the dead-letter queue now, with the reason, and the on-call hears of
+    it; retrying for hours would only delay both."""
+    reason = f"{type(err).__name__}: {err}"
+    clients.sqs.send_message(QueueUrl=settings.dead_letter_queue_url, MessageBody=json.dumps(event, default=str),
+                             MessageAttributes={"reason": {"DataType": "String", "StringValue": reason[:1000]}})
+    clients.sns.publish(TopicArn=settings.notices_topic_arn,
+                        Subject=f"{settings.endpoint_name}: a deployment event failed"[:100],
+                        Message=f"{reason}\n\nThe event is in the dead-letter queue {settings.dead_letter_queue_url}; "
+                                "redrive it once the cause is fixed.")
+    return log.decision("failed", level="ERROR", reason=reason)

@@ -269,8 +269,8 @@ def serving_flows(cfg: PlatformConfig, world: World) -> Iterator[Flow]:
     """Each served model's role reads its artifacts, decrypts them and pulls its image from the artifact tier."""
     models = _bucket_arn(world, "artifact-model-artifacts")
     artifact_account = cfg.account_of_tier("artifact")
-    for tier in sorted(topology.PRODUCTION_TIERS & set(topology.tiers(cfg.size))):
-        for use_case in (u for u in cfg.use_cases if u.model_package_arn is not None):
+    for tier in (t for t in topology.SERVING_TIERS if t in topology.tiers(cfg.size)):
+        for use_case in (u for u in cfg.use_cases if u.serve):
             role = _role(cfg, tier, f"{use_case.name}-model")
             repository = (f"arn:aws:ecr:{cfg.region}:{artifact_account}:repository/"
                           f"{contract.container_repository_name(use_case.name)}")
@@ -331,7 +331,7 @@ def separation_flows(cfg: PlatformConfig, world: World) -> Iterator[Flow]:
     models = _bucket_arn(world, "artifact-model-artifacts")
     yield Flow("data scientists cannot overwrite model artifacts", scientist, "s3:PutObject",
                f"{models}/churn/model.tar.gz", False)
-    for tier in sorted(topology.PRODUCTION_TIERS & set(topology.tiers(cfg.size))):
+    for tier in (t for t in topology.SERVING_TIERS if t in topology.tiers(cfg.size)):
         account = cfg.account_of_tier(tier)
         if topology.has_organization(cfg.size):
             yield Flow(f"data scientists cannot assume the {tier} deploy role", scientist, "sts:AssumeRole",

@@ -26,9 +26,13 @@ class Created:
         return hashlib.sha256(f"{self.type_token}/{self.name}".encode()).hexdigest()
 
     def named(self, field: str = "name") -> str:
-        """The input name if given, else a Pulumi-style auto-name: logical name plus a stable suffix."""
+        """The input name if given; with a `namePrefix`, the prefix and the provider's 26-character unique suffix;
+        else a Pulumi-style auto-name: logical name plus a stable suffix."""
         value = self.inputs.get(field)
-        return str(value) if value else f"{self.name}-{self.digest[:7]}"
+        if value:
+            return str(value)
+        prefix = self.inputs.get("namePrefix")
+        return f"{prefix}{self.digest[:26]}" if prefix else f"{self.name}-{self.digest[:7]}"
 
     def arn(self, service: str, resource: str, regional: bool = True, account: bool = True) -> str:
         return (f"arn:aws:{service}:{self.region if regional else ''}:{self.account if account else ''}:"
@@ -100,6 +104,13 @@ def _by_name(service: str, kind: str, field: str = "name", separator: str = "/")
     return synthesize
 
 
+def _sns_topic(c: Created) -> Outputs:
+    """A topic's id is its ARN, which ends in the bare topic name."""
+    name = c.named()
+    arn = c.arn("sns", name)
+    return arn, {"name": name, "arn": arn}
+
+
 def _sagemaker(kind: str, field: str = "name") -> Synthesizer:
     """SageMaker ARNs carry the resource name in lower case."""
     def synthesize(c: Created) -> Outputs:
@@ -169,6 +180,7 @@ SYNTHESIZERS: Mapping[str, Synthesizer] = {
     "aws:apigatewayv2/api:Api": _http_api,
     "aws:apigatewayv2/stage:Stage": _stage,
     "aws:sqs/queue:Queue": _queue,
+    "aws:sns/topic:Topic": _sns_topic,
     "aws:cloudwatch/eventRule:EventRule": _by_name("events", "rule"),
     "aws:cloudwatch/logGroup:LogGroup": _by_name("logs", "log-group", separator=":"),
     "aws:cloudwatch/metricAlarm:MetricAlarm": _by_name("cloudwatch", "alarm", separator=":"),

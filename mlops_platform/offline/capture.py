@@ -97,9 +97,12 @@ class CaptureError(Exception):
 class PlatformMocks(mocks.Mocks):
     """Resource outputs and invoke results in the shapes AWS returns, derived from the provider's account."""
 
-    def __init__(self, stack_outputs: Mapping[str, Mapping[str, Any]], default_region: str) -> None:
+    def __init__(self, stack_outputs: Mapping[str, Mapping[str, Any]], default_region: str,
+                 parameters: Mapping[str, str] | None = None) -> None:
         self._stack_outputs = stack_outputs
         self._default_region = default_region
+        self._parameters = dict(parameters or {})
+        """SSM parameters (name → value) the stack's accounts hold: none in a new account."""
         self._provider_accounts: dict[str, tuple[str, str]] = {}
 
     def new_resource(self, args: mocks.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
@@ -132,7 +135,17 @@ class PlatformMocks(mocks.Mocks):
                     "id": region}, []
         if args.token == "aws:index/getPartition:getPartition":
             return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}, []
+        if args.token == "aws:ssm/getParametersByPath:getParametersByPath":
+            return self._parameters_by_path(str(args.args.get("path", "")), account, region), []
         raise CaptureError(f"the offline preview has no mock for invoke {args.token!r}")
+
+    def _parameters_by_path(self, path: str, account: str, region: str) -> dict[str, Any]:
+        """GetParametersByPath without `recursive`: the parameters directly under `path`."""
+        names = sorted(name for name in self._parameters
+                       if name.startswith(path) and "/" not in name[len(path):])
+        return {"id": path, "path": path, "names": names, "values": [self._parameters[n] for n in names],
+                "types": ["String"] * len(names),
+                "arns": [f"arn:aws:ssm:{region}:{account}:parameter{n}" for n in names]}
 
     def _account_and_region(self, provider_reference: str | None) -> tuple[str, str]:
         """A provider reference is `<provider urn>::<provider id>`; the id names the provider's account."""
@@ -215,10 +228,12 @@ def capture_stack(
     stack_outputs: Mapping[str, Mapping[str, Any]],
     default_region: str,
     organization: str = "organization",
+    parameters: Mapping[str, str] | None = None,
 ) -> CapturedStack:
-    """Run `program` as stack `stack` with `config` (full `namespace:key` names, string values)."""
+    """Run `program` as stack `stack` with `config` (full `namespace:key` names, string values), its accounts
+    holding the SSM `parameters` (name → value; none by default, as in a new account)."""
     captured = CapturedStack(name=stack, organization=organization)
-    monitor = CaptureMonitor(PlatformMocks(stack_outputs, default_region), captured)
+    monitor = CaptureMonitor(PlatformMocks(stack_outputs, default_region, parameters), captured)
     _reset_runtime()
     pulumi.runtime.set_all_config(dict(config))
     settings.configure(mocks.MockSettings(

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from mlops_platform import topology
+from mlops_platform import contract, topology
 from mlops_platform.config import ConfigError, PlatformConfig, parse_config
 from mlops_platform.offline import access_matrix
 from mlops_platform.offline.access_matrix import AccessMatrix
@@ -49,6 +49,8 @@ class Preview:
     """Every VPC workload's required paths, over the previewed stacks."""
     access: AccessMatrix | None = None
     """The access matrix: every designed flow judged by the IAM engine; None with `--stack`."""
+    serving: bool = False
+    """Previewed as after the first approval (every served use case serving version 1), not as a new account."""
 
     @property
     def mandatory_violations(self) -> int:
@@ -68,7 +70,9 @@ def validate_stacks(project: ProjectConfig) -> list[PlatformConfig]:
 
 
 def run_preview(project: ProjectConfig, only_stack: str | None = None, evaluate_policies: bool = True,
-                progress: Progress | None = None) -> Preview:
+                progress: Progress | None = None, serving: bool = False) -> Preview:
+    """Preview every stack (or `only_stack` and the stacks it reads from) as `pulumi up` would build them in a new
+    account, or — `serving` — once the first version of every served use case is approved."""
     configs = validate_stacks(project)
     wanted = _wanted_stacks(project.size, only_stack)
     analyzer = (PolicyAnalyzer(project.root / "policies", PREVIEW_ORGANIZATION,
@@ -76,7 +80,7 @@ def run_preview(project: ProjectConfig, only_stack: str | None = None, evaluate_
     if analyzer is not None:
         analyzer.start()  # boots while the stacks are captured
     try:
-        captured = _capture_all(project, configs, wanted, progress)
+        captured = _capture_all(project, configs, wanted, progress, serving)
         previews = [StackPreview(config, captured[config.stack.name])
                     for config in configs if config.stack.name in wanted]
         policies: list[PolicyInfo] = []
@@ -95,7 +99,7 @@ def run_preview(project: ProjectConfig, only_stack: str | None = None, evaluate_
         _report(progress, "evaluating the access matrix")
         access = access_matrix.check(configs[0], list(captured.values()))
     return Preview(size=project.size, stacks=previews, policies=policies, reachability=reachability,
-                   network_paths=network_paths, access=access)
+                   network_paths=network_paths, access=access, serving=serving)
 
 
 def shared_policy_config(project: ProjectConfig) -> dict[str, str]:
@@ -115,8 +119,18 @@ def _wanted_stacks(size: topology.Size, only_stack: str | None) -> set[str]:
     return {only_stack}
 
 
+def first_approval_state(config: PlatformConfig) -> dict[str, str]:
+    """The SSM state of a stack's accounts once version 1 of every served use case is approved and deployed."""
+    registry_account = config.account_of_tier("artifact")
+    return {contract.served_model_parameter(tier, use_case.name):
+            f"arn:aws:sagemaker:{config.region}:{registry_account}:model-package/"
+            f"{contract.model_package_group_name(use_case.name)}/1"
+            for tier in config.stack.tiers if tier in topology.SERVING_TIERS
+            for use_case in config.use_cases if use_case.serve}
+
+
 def _capture_all(project: ProjectConfig, configs: list[PlatformConfig], wanted: set[str],
-                 progress: Progress | None) -> dict[str, CapturedStack]:
+                 progress: Progress | None, serving: bool) -> dict[str, CapturedStack]:
     """Capture stacks in deploy order, up to the last wanted one: later stacks read earlier ones' outputs."""
     last = max(topology.deploy_position(project.size, name) for name in wanted)
     captured: dict[str, CapturedStack] = {}
@@ -126,7 +140,8 @@ def _capture_all(project: ProjectConfig, configs: list[PlatformConfig], wanted: 
         captured[name] = capture_stack(
             build_stack, stack=name, config=project.runtime_config(name),
             stack_outputs={stack: c.outputs for stack, c in captured.items()},
-            default_region=config.region, organization=PREVIEW_ORGANIZATION)
+            default_region=config.region, organization=PREVIEW_ORGANIZATION,
+            parameters=first_approval_state(config) if serving else None)
     return captured
 
 

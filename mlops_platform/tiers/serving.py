@@ -1,35 +1,85 @@
-"""The staging and prod tiers: per use case with an approved model, an autoscaled canary endpoint behind an
-HTTP API, capturing its requests and responses into the tier's data-capture bucket; in the small size, prod
-also deploys every newly approved model itself (approval deployer)."""
+"""The staging and prod tiers: per served use case an HTTP API and the model's role, and — once a version is
+approved — an autoscaled canary endpoint capturing its requests and responses into the tier's data-capture
+bucket; in the small size, prod also deploys every newly approved model itself (approval deployer).
+
+Which version each endpoint serves is the tier's recorded state in SSM Parameter Store
+(`contract.served_model_parameter`), read once per stack with `get_parameters_by_path`: nothing in config pins
+a model, so a new account deploys this tier before any model exists.
+"""
 
 from __future__ import annotations
 
-import pulumi
+from collections.abc import Mapping, Sequence
 
+import pulumi
+import pulumi_aws as aws
+
+from mlops_platform import contract
 from mlops_platform.components.approval_deployer import ApprovalDeployer, ApprovalDeployerArgs
 from mlops_platform.components.inference_api import InferenceApi, InferenceApiArgs
 from mlops_platform.components.kms_key import cloudwatch_alarms_grant, cloudwatch_logs_grant
 from mlops_platform.components.serving import ServingEndpoint, ServingEndpointArgs
 from mlops_platform.config import UseCase
+from mlops_platform.functions.deploy_on_approval import package_version
 from mlops_platform.tiers.context import TierContext
 from mlops_platform.topology import Size
+
+
+class ServingStateError(ValueError):
+    """A recorded served version is not a version this tier can serve; the message names the parameter."""
 
 
 def build(ctx: TierContext) -> None:
     key = ctx.key(f"{ctx.tier} endpoints and functions", grants=(
         cloudwatch_logs_grant(ctx.account_id, ctx.cfg.region), cloudwatch_alarms_grant(ctx.account_id)))
-    served = [(use_case, use_case.model_package_arn) for use_case in ctx.cfg.use_cases
-              if use_case.model_package_arn is not None]
+    served = [use_case for use_case in ctx.cfg.use_cases if use_case.serve]
     urls: dict[str, pulumi.Output[str]] = {}
     if served:
+        versions = served_versions(ctx, served)
         capture = ctx.bucket("data-capture", key)
-        for use_case, model_package_arn in served:
+        for use_case in served:
             capture_uri = pulumi.Output.concat("s3://", capture.bucket, f"/{use_case.name}")
-            urls[use_case.name] = _serve(ctx, use_case, model_package_arn, key.arn, capture_uri)
+            urls[use_case.name] = _serve(ctx, use_case, versions.get(use_case.name), key.arn, capture_uri)
     ctx.refs.publish(ctx.tier, {"inferenceUrls": urls})
 
 
-def _serve(ctx: TierContext, use_case: UseCase, model_package_arn: str, key_arn: pulumi.Output[str],
+def served_versions(ctx: TierContext, use_cases: Sequence[UseCase]) -> dict[str, str]:
+    """The versioned package ARN each use case serves in this tier, from the tier's SSM state (one call)."""
+    path = contract.served_models_path(ctx.tier)
+    state = aws.ssm.get_parameters_by_path(path=path, recursive=False,
+                                           opts=pulumi.InvokeOptions(parent=ctx.component))
+    recorded = dict(zip(state.names, state.values, strict=True))
+    return check_served_versions(recorded, ctx.tier, use_cases, ctx.cfg.region, ctx.cfg.account_of_tier("artifact"))
+
+
+def check_served_versions(recorded: Mapping[str, str], tier: str, use_cases: Sequence[UseCase], region: str,
+                          registry_account: str) -> dict[str, str]:
+    """Each recorded version must be a version of its use case's group in the platform's registry; a parameter
+    for a use case no longer served is left alone (a warning), never an endpoint."""
+    wanted = {use_case.name for use_case in use_cases}
+    versions: dict[str, str] = {}
+    for name, value in sorted(recorded.items()):
+        use_case = name.removeprefix(contract.served_models_path(tier))
+        if use_case not in wanted:
+            pulumi.log.warn(f"SSM parameter {name} records a served version for {use_case!r}, which this tier "
+                            "does not serve; it is ignored")
+            continue
+        _require_registry_version(name, value, use_case, region, registry_account)
+        versions[use_case] = value
+    return versions
+
+
+def _require_registry_version(name: str, value: str, use_case: str, region: str, registry_account: str) -> None:
+    group = contract.model_package_group_name(use_case)
+    expected = f"arn:aws:sagemaker:{region}:{registry_account}:model-package/{group}/<version>"
+    if package_version(value, group) is None or not value.startswith(f"arn:aws:sagemaker:{region}:{registry_account}:"):
+        raise ServingStateError(
+            f"SSM parameter {name} = {value!r}: the served version must be {expected} (a version of the "
+            f"{group!r} group in the platform's registry); correct it with `aws ssm put-parameter --overwrite`, "
+            "or delete it to serve no model")
+
+
+def _serve(ctx: TierContext, use_case: UseCase, model_package_arn: str | None, key_arn: pulumi.Output[str],
            capture_uri: pulumi.Output[str]) -> pulumi.Output[str]:
     cfg = ctx.cfg
     endpoint = ServingEndpoint(ctx.name(use_case.name), ServingEndpointArgs(
@@ -50,5 +100,6 @@ def _serve(ctx: TierContext, use_case: UseCase, model_package_arn: str, key_arn:
             instance_type=use_case.instance_type, initial_instance_count=use_case.min_instances,
             canary_percent=use_case.canary_percent, canary_wait_seconds=use_case.canary_wait_seconds,
             rollback_alarm_names=endpoint.rollback_alarm_names, kms_key_arn=key_arn,
-            registry_account_id=cfg.account_of_tier("artifact"), data_capture_uri=capture_uri), ctx.child())
+            registry_account_id=cfg.account_of_tier("artifact"), stack_name=cfg.stack.name,
+            data_capture_uri=capture_uri), ctx.child())
     return api.url
