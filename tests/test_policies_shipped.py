@@ -1,6 +1,7 @@
 """The shipped stacks, broken one way at a time: a property removed, a principal widened, a resource removed or
-an input unknown (as after the first approval, so that endpoints exist). Each break must be caught by the rule that guards it, with the pack configured as the
-offline preview configures it (the size's shared configuration)."""
+an input unknown. Each break must be caught by the rule that guards it, with the pack configured as the offline
+preview configures it (the size's shared configuration). The stacks are captured as after the first approval, so
+that the endpoints exist."""
 
 from __future__ import annotations
 

@@ -106,7 +106,8 @@ class ApprovalDeployer(pulumi.ComponentResource):
         for suffix, description, pattern in (
                 ("model-decided", f"A {group} model package was approved or rejected",
                  events.model_package_decided_pattern(group)),
-                ("in-service", f"{endpoint_name} entered InService", events.endpoint_in_service_pattern(endpoint_name))):
+                ("in-service", f"{endpoint_name} entered InService",
+                 events.endpoint_in_service_pattern(endpoint_name))):
             rule = aws.cloudwatch.EventRule(f"{name}-{suffix}", name=f"{endpoint_name}-{suffix}",
                                             description=description, event_pattern=json.dumps(pattern), opts=child)
             aws.cloudwatch.EventTarget(
@@ -114,7 +115,8 @@ class ApprovalDeployer(pulumi.ComponentResource):
                 retry_policy={"maximum_retry_attempts": 185, "maximum_event_age_in_seconds": 86400},
                 dead_letter_config={"arn": dlq.arn}, opts=child)
             rules.append(rule)
-        for queue, sid in ((approvals, "EventBridgeQueuesDeploymentEvents"), (dlq, "EventBridgeParksUndeliverableEvents")):
+        for queue, sid in ((approvals, "EventBridgeQueuesDeploymentEvents"),
+                           (dlq, "EventBridgeParksUndeliverableEvents")):
             aws.sqs.QueuePolicy(f"{name}-{sid}", queue_url=queue.url, policy=pulumi.Output.json_dumps({
                 "Version": "2012-10-17",
                 "Statement": [{"Sid": sid, "Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"},
