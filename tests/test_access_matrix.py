@@ -179,3 +179,40 @@ def test_served_models_read_and_pull_across_accounts_only_through_the_artifact_g
     matrix = _matrix(preview, dropping((("aws:ecr/repositoryPolicy:RepositoryPolicy", ""), "OtherAccountsPull")))
     assert not _flow(matrix, "churn: the prod model pulls its image").holds
     assert _flow(matrix, "churn: the prod model reads its artifacts").holds
+
+
+DEPLOYER_POLICY = ("aws:iam/rolePolicy:RolePolicy", "prod-churn-deployer")
+DEPLOYER_FLOWS = ("reads an approved package", "rolls out its endpoint", "runs models as the model role",
+                  "records the served version", "parks permanent failures", "announces on its notices topic",
+                  "encrypts its notices")
+
+
+@pytest.mark.parametrize(("sid", "flow"), [
+    ("ReadPackages", "reads an approved package"),
+    ("DeployToOneEndpoint", "rolls out its endpoint"),
+    ("PassModelRole", "runs models as the model role"),
+    ("RecordServedVersion", "records the served version"),
+    ("ParkPermanentFailures", "parks permanent failures"),
+    ("PublishNotices", "announces on its notices topic"),
+    ("EncryptNotices", "encrypts its notices"),
+])
+def test_each_deployer_grant_carries_exactly_its_flow(sid: str, flow: str,
+                                                      shipped_preview: Callable[..., Preview]) -> None:
+    shipped = _matrix(shipped_preview("small"))
+    assert all(_flow(shipped, f"churn: the deployer {name}").holds for name in DEPLOYER_FLOWS)
+    assert _flow(shipped, "churn: the deployer records no other use case's version").holds
+
+    matrix = _matrix(shipped_preview("small"), dropping((DEPLOYER_POLICY, sid)))
+    broken = {result.flow.name for result in matrix.broken}
+    assert broken == {f"churn: the deployer {flow}"}
+
+
+def test_the_inference_api_invokes_its_endpoint_and_cannot_redeploy_it(
+        shipped_preview: Callable[..., Preview]) -> None:
+    preview = shipped_preview("large")
+    shipped = _matrix(preview)
+    for tier in ("staging", "prod"):
+        assert _flow(shipped, f"churn: the {tier} API invokes its endpoint").holds
+        assert _flow(shipped, f"churn: the {tier} API cannot redeploy its endpoint").holds
+    matrix = _matrix(preview, dropping((("aws:iam/rolePolicy:RolePolicy", "prod-churn-api"), "InvokeOneEndpoint")))
+    assert {result.flow.name for result in matrix.broken} == {"churn: the prod API invokes its endpoint"}

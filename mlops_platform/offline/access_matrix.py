@@ -282,6 +282,50 @@ def serving_flows(cfg: PlatformConfig, world: World) -> Iterator[Flow]:
                        repository, True)
 
 
+def inference_flows(cfg: PlatformConfig, world: World) -> Iterator[Flow]:
+    """Each inference API's function invokes its endpoint and nothing more: it cannot redeploy it."""
+    for tier in (t for t in topology.SERVING_TIERS if t in topology.tiers(cfg.size)):
+        for use_case in (u for u in cfg.use_cases if u.serve):
+            function = _role(cfg, tier, f"{use_case.name}-inference")
+            endpoint = contract.endpoint_arn(cfg.region, cfg.account_of_tier(tier), use_case.name, tier)
+            yield Flow(f"{use_case.name}: the {tier} API invokes its endpoint", function, "sagemaker:InvokeEndpoint",
+                       endpoint, True)
+            yield Flow(f"{use_case.name}: the {tier} API cannot redeploy its endpoint", function,
+                       "sagemaker:UpdateEndpoint", endpoint, False)
+
+
+def deployer_flows(cfg: PlatformConfig, world: World) -> Iterator[Flow]:
+    """The approval deployer (small size) reads the registry, rolls its endpoint out as the model's role, records the
+    served version in its tier's state, parks failures and announces them; it records nothing for another use case."""
+    for tier in (t for t in topology.SERVING_TIERS if t in topology.tiers(cfg.size)):
+        account = cfg.account_of_tier(tier)
+        for use_case in (u for u in cfg.use_cases if u.serve):
+            deployer = _role(cfg, tier, f"{use_case.name}-deployer")
+            if deployer not in world.roles:
+                continue  # the larger sizes deploy through the CI/CD path
+            endpoint_name = contract.endpoint_name(use_case.name, tier)
+            group = contract.model_package_group_name(use_case.name)
+            registry = f"arn:aws:sagemaker:{cfg.region}:{cfg.account_of_tier('artifact')}"
+            parameter = f"arn:aws:ssm:{cfg.region}:{account}:parameter"
+            yield Flow(f"{use_case.name}: the deployer reads an approved package", deployer,
+                       "sagemaker:DescribeModelPackage", f"{registry}:model-package/{group}/3", True)
+            yield Flow(f"{use_case.name}: the deployer rolls out its endpoint", deployer, "sagemaker:UpdateEndpoint",
+                       contract.endpoint_arn(cfg.region, account, use_case.name, tier), True)
+            yield Flow(f"{use_case.name}: the deployer runs models as the model role", deployer, "iam:PassRole",
+                       _role(cfg, tier, f"{use_case.name}-model"), True,
+                       {"iam:PassedToService": "sagemaker.amazonaws.com"})
+            yield Flow(f"{use_case.name}: the deployer records the served version", deployer, "ssm:PutParameter",
+                       parameter + contract.served_model_parameter(tier, use_case.name), True)
+            yield Flow(f"{use_case.name}: the deployer records no other use case's version", deployer,
+                       "ssm:PutParameter", parameter + contract.served_model_parameter(tier, "another"), False)
+            yield Flow(f"{use_case.name}: the deployer parks permanent failures", deployer, "sqs:SendMessage",
+                       f"arn:aws:sqs:{cfg.region}:{account}:{endpoint_name}-deploy-dlq", True)
+            yield Flow(f"{use_case.name}: the deployer announces on its notices topic", deployer, "sns:Publish",
+                       f"arn:aws:sns:{cfg.region}:{account}:{endpoint_name}-deploy-notices", True)
+            yield Flow(f"{use_case.name}: the deployer encrypts its notices", deployer, "kms:GenerateDataKey",
+                       _key_arn(world, tier), True)
+
+
 def deploy_path_flows(cfg: PlatformConfig, world: World) -> Iterator[Flow]:
     """The CI/CD pipeline role and the bootstrap role assume every workload account's deploy role."""
     if not topology.has_organization(cfg.size):
@@ -343,8 +387,8 @@ def separation_flows(cfg: PlatformConfig, world: World) -> Iterator[Flow]:
                        "sagemaker:UpdateEndpoint", endpoint, False)
 
 
-FLOW_BUILDERS: tuple[FlowBuilder, ...] = (retraining_flows, step_script_flows, serving_flows, deploy_path_flows,
-                                          experiment_flows, separation_flows)
+FLOW_BUILDERS: tuple[FlowBuilder, ...] = (retraining_flows, step_script_flows, serving_flows, inference_flows,
+                                          deployer_flows, deploy_path_flows, experiment_flows, separation_flows)
 
 
 def designed_flows(cfg: PlatformConfig, world: World) -> list[Flow]:

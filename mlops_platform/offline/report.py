@@ -23,6 +23,7 @@ def preview_document(preview: Preview) -> dict[str, Any]:
         "schemaVersion": SCHEMA_VERSION,
         "size": preview.size.value,
         "mandatoryViolations": preview.mandatory_violations,
+        "serving": preview.serving,
         "reachability": preview.reachability.document() if preview.reachability else None,
         "networkPaths": preview.network_paths.document() if preview.network_paths else None,
         "accessMatrix": preview.access.document() if preview.access else None,
