@@ -34,7 +34,7 @@ def test_a_recorded_version_of_the_group_in_the_registry_is_served() -> None:
 @pytest.mark.parametrize("value", [
     f"arn:aws:sagemaker:eu-west-1:{REGISTRY}:model-package/churn",
     f"arn:aws:sagemaker:eu-west-1:{REGISTRY}:model-package/fraud/4",
-    f"arn:aws:sagemaker:eu-west-1:444444444444:model-package/churn/4",
+    "arn:aws:sagemaker:eu-west-1:444444444444:model-package/churn/4",
     f"arn:aws:sagemaker:us-east-1:{REGISTRY}:model-package/churn/4",
     "churn/4",
 ])
