@@ -154,6 +154,9 @@ DEPLOY_PIPELINE_ROLE_NAME = "mlops-cicd-deploy-pipeline"
 BOOTSTRAP_ROLE_NAME = "mlops-org-bootstrap"
 """In the management account; platform engineers assume it for a stack's first deploy."""
 DATA_SCIENTIST_PERMISSION_SET = "DataScientist"
+STUDIO_USER_TAG = "studiouserid"
+"""The org stack makes Identity Center pass each user's name as this session tag; the dev tier tags each Studio
+user profile with its data scientist's name under it: a data scientist opens only their own profile."""
 
 
 def deploy_pipeline_role_arn(account_id: str) -> str:

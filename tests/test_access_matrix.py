@@ -216,3 +216,21 @@ def test_the_inference_api_invokes_its_endpoint_and_cannot_redeploy_it(
         assert _flow(shipped, f"churn: the {tier} API cannot redeploy its endpoint").holds
     matrix = _matrix(preview, dropping((("aws:iam/rolePolicy:RolePolicy", "prod-churn-api"), "InvokeOneEndpoint")))
     assert {result.flow.name for result in matrix.broken} == {"churn: the prod API invokes its endpoint"}
+
+
+def test_a_data_scientist_opens_only_their_own_studio_profile(shipped_preview: Callable[..., Preview]) -> None:
+    preview = shipped_preview("medium")
+    shipped = _matrix(preview)
+    assert _flow(shipped, "a data scientist opens their own Studio profile").holds
+    assert _flow(shipped, "a data scientist cannot open another's Studio profile").holds
+
+    def unconditional(resource: CapturedResource) -> CapturedResource:
+        if resource.type != "aws:ssoadmin/permissionSetInlinePolicy:PermissionSetInlinePolicy":
+            return resource
+        document = json.loads(resource.inputs["inlinePolicy"])
+        for statement in document["Statement"]:
+            statement.pop("Condition", None)
+        return dataclasses.replace(resource, inputs={**resource.inputs, "inlinePolicy": json.dumps(document)})
+
+    broken = {result.flow.name for result in _matrix(preview, unconditional).broken}
+    assert broken == {"a data scientist cannot open another's Studio profile"}

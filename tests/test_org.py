@@ -352,3 +352,17 @@ def test_member_accounts_are_reached_through_the_configured_access_role(tmp_path
                else p.inputs["assumeRoles"][0]["roleArn"]
                for p in of_type(org_stack, "pulumi:providers:aws") if p.inputs.get("assumeRoles")}
     assert assumed == {f"arn:aws:iam::{ACCOUNTS[n]}:role/AWSControlTowerExecution" for n in ("dev", "staging", "prod")}
+
+
+def test_identity_center_passes_the_user_name_that_studio_profiles_are_tagged_with(
+        shipped_preview: Callable[..., Preview]) -> None:
+    preview = shipped_preview("medium")
+    org_stack = next(stack for stack in preview.stacks if stack.name == "org")
+    [attributes] = [r for r in org_stack.captured.resources
+                    if r.type == "aws:ssoadmin/instanceAccessControlAttributes:InstanceAccessControlAttributes"]
+    assert attributes.inputs["attributes"] == [
+        {"key": contract.STUDIO_USER_TAG, "values": [{"sources": ["${path:userName}"]}]}]
+    dev = next(stack for stack in preview.stacks if stack.name == "dev")
+    profiles = [r for r in dev.captured.resources if r.type == "aws:sagemaker/userProfile:UserProfile"]
+    assert profiles and all(p.inputs["tags"][contract.STUDIO_USER_TAG] == p.inputs["userProfileName"]
+                            for p in profiles)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-from mlops_platform import topology
+from mlops_platform import contract, topology
 from mlops_platform.components.organization import OrganizationPrerequisiteError
 
 AWS_MANAGED = "arn:aws:iam::aws:policy/"
@@ -32,6 +32,9 @@ class PermissionSetSpec:
     inline_policy: Mapping[str, object] | None = None
 
 
+STUDIO_USER_SOURCE = "${path:userName}"
+"""Identity Center's user name, passed on every session as the `contract.STUDIO_USER_TAG` session tag."""
+
 NON_PRODUCTION_TIERS = ("data", "artifact", "cicd", "ops", "dev")
 WORKLOAD_TIERS = (*NON_PRODUCTION_TIERS, "staging", "prod")
 
@@ -39,9 +42,13 @@ PERMISSION_SETS: tuple[PermissionSetSpec, ...] = (
     PermissionSetSpec(
         "DataScientist", "Data scientists: SageMaker Studio in the dev account, read-only governed data",
         ("dev",), inline_policy={"Version": "2012-10-17", "Statement": [
-            {"Sid": "OpenStudio", "Effect": "Allow",
-             "Action": ["sagemaker:CreatePresignedDomainUrl", "sagemaker:DescribeDomain", "sagemaker:ListDomains",
-                        "sagemaker:DescribeUserProfile", "sagemaker:ListUserProfiles", "sagemaker:ListApps"],
+            {"Sid": "OpenOwnStudioProfile", "Effect": "Allow", "Action": "sagemaker:CreatePresignedDomainUrl",
+             "Resource": "arn:aws:sagemaker:*:*:user-profile/*/*",
+             "Condition": {"StringEquals": {f"sagemaker:ResourceTag/{contract.STUDIO_USER_TAG}":
+                                            f"${{aws:PrincipalTag/{contract.STUDIO_USER_TAG}}}"}}},
+            {"Sid": "FindStudio", "Effect": "Allow",
+             "Action": ["sagemaker:DescribeDomain", "sagemaker:ListDomains", "sagemaker:DescribeUserProfile",
+                        "sagemaker:ListUserProfiles", "sagemaker:ListApps"],
              "Resource": "*"}]}),
     PermissionSetSpec("MLEngineer", "ML engineers: build and operate pipelines outside production",
                       NON_PRODUCTION_TIERS, managed_policies=("PowerUserAccess",)),
@@ -97,6 +104,10 @@ class IdentityCenter(pulumi.ComponentResource):
         instances = aws.ssoadmin.get_instances(opts=pulumi.InvokeOptions(parent=self))
         instance_arn = pulumi.Output.from_input(the_instance(instances.arns, args.region))
         child = pulumi.ResourceOptions(parent=self)
+        aws.ssoadmin.InstanceAccessControlAttributes(
+            name, instance_arn=instance_arn,
+            attributes=[{"key": contract.STUDIO_USER_TAG, "values": [{"sources": [STUDIO_USER_SOURCE]}]}],
+            opts=child)
         for spec in args.permission_sets:
             permission_set = aws.ssoadmin.PermissionSet(
                 f"{name}-{spec.name}", name=spec.name, description=spec.description, instance_arn=instance_arn,

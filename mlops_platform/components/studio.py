@@ -91,6 +91,7 @@ class StudioDomain(pulumi.ComponentResource):
         )
         for user in args.data_scientists:
             aws.sagemaker.UserProfile(f"{name}-{user}", domain_id=domain.id, user_profile_name=user,
+                                      tags={contract.STUDIO_USER_TAG: user},
                                       user_settings={"execution_role": role.arn,
                                                      "security_groups": [args.security_group_id]},
                                       opts=pulumi.ResourceOptions(parent=self))

@@ -112,6 +112,25 @@ class World(SizeResources):
         self._role_attachments = self._by_role("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
         self._scps = {p.id: (str(p.inputs.get("name", p.name)), _json(p.inputs.get("content")))
                       for p in self.of_type("aws:organizations/policy:Policy")}
+        self.identity_center_roles = self._identity_center_roles()
+
+    def _identity_center_roles(self) -> dict[str, tuple[str, list[tuple[str, Document]]]]:
+        """The role Identity Center creates for each assignment of a permission set with only an inline policy,
+        keyed by `identity_center_role_arn`: its account and its policies."""
+        names = {str(r.outputs["arn"]): str(r.inputs["name"])
+                 for r in self.of_type("aws:ssoadmin/permissionSet:PermissionSet")}
+        inline = {str(r.inputs["permissionSetArn"]): _json(r.inputs.get("inlinePolicy"))
+                  for r in self.of_type("aws:ssoadmin/permissionSetInlinePolicy:PermissionSetInlinePolicy")}
+        managed = {str(r.inputs["permissionSetArn"])
+                   for r in self.of_type("aws:ssoadmin/managedPolicyAttachment:ManagedPolicyAttachment")}
+        roles: dict[str, tuple[str, list[tuple[str, Document]]]] = {}
+        for assignment in self.of_type("aws:ssoadmin/accountAssignment:AccountAssignment"):
+            permission_set = str(assignment.inputs["permissionSetArn"])
+            if permission_set in inline and permission_set not in managed:
+                account = str(assignment.inputs["targetId"])
+                name = names[permission_set]
+                roles[identity_center_role_arn(account, name)] = (account, [(name, inline[permission_set])])
+        return roles
 
     def _by_role(self, type_token: str) -> dict[tuple[str, str], list[CapturedResource]]:
         """Resources that belong to a role, keyed by the role's account and name."""
@@ -188,18 +207,27 @@ class World(SizeResources):
         return resource.split(":")[4]
 
 
+def identity_center_role_arn(account: str, permission_set: str) -> str:
+    """A stand-in for the role Identity Center creates per assigned permission set (AWS appends a random suffix)."""
+    return (f"arn:aws:iam::{account}:role/aws-reserved/sso.amazonaws.com/"
+            f"AWSReservedSSO_{permission_set}_0000000000000000")
+
+
 def simulation(world: World, flow: Flow, region: str) -> Simulation:
-    role = world.role(flow.principal)
-    account = world.account_of(role)
+    if flow.principal in world.identity_center_roles:
+        account, identity = world.identity_center_roles[flow.principal]
+        boundaries: list[tuple[str, Document]] = []
+    else:
+        role = world.role(flow.principal)
+        account, identity, boundaries = world.account_of(role), world.identity_policies(role), world.boundaries(role)
     context: dict[str, str | list[str]] = {"aws:PrincipalArn": flow.principal, "aws:PrincipalAccount": account,
                                            "aws:SecureTransport": "true", "aws:RequestedRegion": region,
                                            **flow.context}
     return Simulation(principal=flow.principal, action=flow.action, resource=flow.resource,
                       resource_account=account if flow.resource == "*" else world.resource_account(flow.resource),
-                      identity_policies=world.identity_policies(role),
-                      resource_policy=world.resource_policy(flow.action, flow.resource),
-                      permission_boundaries=world.boundaries(role),
-                      service_control_policies=world.scps(account), context=context)
+                      identity_policies=identity, resource_policy=world.resource_policy(flow.action, flow.resource),
+                      permission_boundaries=boundaries, service_control_policies=world.scps(account),
+                      context=context)
 
 
 def evaluate(world: World, flows: Iterable[Flow], region: str) -> AccessMatrix:
@@ -369,6 +397,24 @@ def experiment_flows(cfg: PlatformConfig, world: World) -> Iterator[Flow]:
                        "sagemaker:DescribePipelineExecution", f"{pipeline}/execution/abc123def456", True)
 
 
+def identity_center_flows(cfg: PlatformConfig, world: World) -> Iterator[Flow]:
+    """A data scientist signed in through Identity Center opens their own Studio profile and nobody else's, and
+    reaches no staging or prod deploy role."""
+    scientist = identity_center_role_arn(cfg.account_of_tier("dev"), contract.DATA_SCIENTIST_PERMISSION_SET)
+    if scientist not in world.identity_center_roles:
+        return  # no organization, or no group assigned the permission set
+    profile = f"arn:aws:sagemaker:{cfg.region}:{cfg.account_of_tier('dev')}:user-profile/d-studio/alice"
+    as_alice = f"aws:PrincipalTag/{contract.STUDIO_USER_TAG}"
+    tag = f"sagemaker:ResourceTag/{contract.STUDIO_USER_TAG}"
+    yield Flow("a data scientist opens their own Studio profile", scientist, "sagemaker:CreatePresignedDomainUrl",
+               profile, True, {as_alice: "alice", tag: "alice"})
+    yield Flow("a data scientist cannot open another's Studio profile", scientist,
+               "sagemaker:CreatePresignedDomainUrl", profile, False, {as_alice: "bob", tag: "alice"})
+    for tier in (t for t in topology.SERVING_TIERS if t in topology.tiers(cfg.size)):
+        yield Flow(f"a data scientist's Identity Center role cannot assume the {tier} deploy role", scientist,
+                   "sts:AssumeRole", contract.deploy_role_arn(cfg.account_of_tier(tier), cfg.deploy_role_name), False)
+
+
 def separation_flows(cfg: PlatformConfig, world: World) -> Iterator[Flow]:
     """Nothing the data scientists' Studio role holds reaches staging, prod, or what prod deploys."""
     scientist = _role(cfg, "dev", "data-scientist")
@@ -388,7 +434,8 @@ def separation_flows(cfg: PlatformConfig, world: World) -> Iterator[Flow]:
 
 
 FLOW_BUILDERS: tuple[FlowBuilder, ...] = (retraining_flows, step_script_flows, serving_flows, inference_flows,
-                                          deployer_flows, deploy_path_flows, experiment_flows, separation_flows)
+                                          deployer_flows, deploy_path_flows, experiment_flows,
+                                          identity_center_flows, separation_flows)
 
 
 def designed_flows(cfg: PlatformConfig, world: World) -> list[Flow]:
