@@ -154,6 +154,17 @@ DEPLOY_PIPELINE_ROLE_NAME = "mlops-cicd-deploy-pipeline"
 BOOTSTRAP_ROLE_NAME = "mlops-org-bootstrap"
 """In the management account; platform engineers assume it for a stack's first deploy."""
 DATA_SCIENTIST_PERMISSION_SET = "DataScientist"
+
+
+def data_scientist_role_name() -> str:
+    """The dev tier's Studio execution role: what data scientists act as in Studio and in their jobs."""
+    return role_name("dev", "data-scientist")
+
+
+def pipeline_operator_role_name() -> str:
+    """Where pipelines live in another account than Studio (large: ops), the role data scientists assume to run
+    and follow them (pipelines take no resource policy)."""
+    return role_name("ops", "pipeline-operator")
 STUDIO_USER_TAG = "studiouserid"
 """The org stack makes Identity Center pass each user's name as this session tag; the dev tier tags each Studio
 user profile with its data scientist's name under it: a data scientist opens only their own profile."""

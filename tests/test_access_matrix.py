@@ -234,3 +234,24 @@ def test_a_data_scientist_opens_only_their_own_studio_profile(shipped_preview: C
 
     broken = {result.flow.name for result in _matrix(preview, unconditional).broken}
     assert broken == {"a data scientist cannot open another's Studio profile"}
+
+
+def test_in_large_data_scientists_run_the_ops_pipelines_only_through_the_operator_role(
+        shipped_preview: Callable[..., Preview]) -> None:
+    preview = shipped_preview("large")
+    shipped = _matrix(preview)
+    for name in ("data scientists assume the ops pipeline operator",
+                 "data scientists (as the ops operator) start the churn pipeline",
+                 "data scientists (as the ops operator) follow a churn pipeline run",
+                 "the ops pipeline operator cannot approve churn models"):
+        assert _flow(shipped, name).holds, name
+
+    def untrusting(resource: CapturedResource) -> CapturedResource:
+        if resource.type == "aws:iam/role:Role" and resource.inputs.get("name") == "mlops-ops-pipeline-operator":
+            document = json.loads(resource.inputs["assumeRolePolicy"])
+            document["Statement"][0]["Condition"]["ArnEquals"]["aws:PrincipalArn"] = "arn:aws:iam::1:role/other"
+            return dataclasses.replace(resource, inputs={**resource.inputs, "assumeRolePolicy": json.dumps(document)})
+        return resource
+
+    broken = {result.flow.name for result in _matrix(preview, untrusting).broken}
+    assert broken == {"data scientists assume the ops pipeline operator"}

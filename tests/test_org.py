@@ -366,3 +366,31 @@ def test_identity_center_passes_the_user_name_that_studio_profiles_are_tagged_wi
     profiles = [r for r in dev.captured.resources if r.type == "aws:sagemaker/userProfile:UserProfile"]
     assert profiles and all(p.inputs["tags"][contract.STUDIO_USER_TAG] == p.inputs["userProfileName"]
                             for p in profiles)
+
+
+@pytest.mark.parametrize("target", [
+    "*",
+    f"arn:aws:iam::{ACCOUNTS['prod']}:role/mlops-prod-churn-model",
+    f"arn:aws:iam::{ACCOUNTS['cicd']}:role/mlops-cicd-deploy-pipeline",
+    f"arn:aws:iam::{ACCOUNTS['ops']}:role/*",
+])
+def test_data_scientists_assuming_anything_but_named_roles_outside_production_breaks_the_proof(
+        target: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from mlops_platform.components import studio
+    from mlops_platform.components.iam import allow
+
+    monkeypatch.setattr(studio, "pipeline_access_statements",
+                        lambda args: [allow(["sts:AssumeRole"], [target], sid="Escalate")])
+    result = preview("large")
+    assert broken_layers(result) == {"own-rights"}
+
+
+def test_data_scientists_assuming_the_ops_pipeline_operator_keep_the_proof(
+        shipped_preview: Callable[..., Preview]) -> None:
+    preview_ = shipped_preview("large")
+    dev = stack_of(preview_, "dev")
+    policy = next(r for r in of_type(dev, "aws:iam/rolePolicy:RolePolicy") if "studio-data-scientist" in r.name)
+    [statement] = [s for s in json.loads(policy.inputs["policy"])["Statement"]
+                   if s.get("Sid") == "RunPipelinesAsTheOpsOperator"]
+    assert statement["Resource"] == [f"arn:aws:iam::{ACCOUNTS['ops']}:role/mlops-ops-pipeline-operator"]
+    assert preview_.reachability is not None and preview_.reachability.passed

@@ -103,6 +103,21 @@ class RetrainingPipeline(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self))
 
 
+def pipeline_run_statements(region: str, account_id: str, use_cases: Sequence[str]) -> list[Statement]:
+    """What running a use case's retraining by hand takes: start it, and follow and stop its executions."""
+    pipelines = [f"arn:aws:sagemaker:{region}:{account_id}:pipeline/{contract.pipeline_name(use_case)}"
+                 for use_case in use_cases]
+    if not pipelines:
+        return []
+    return [
+        allow(["sagemaker:StartPipelineExecution", "sagemaker:DescribePipeline", "sagemaker:ListPipelineExecutions"],
+              pipelines, sid="RunOwnPipelines"),
+        allow(["sagemaker:DescribePipelineExecution", "sagemaker:ListPipelineExecutionSteps",
+               "sagemaker:StopPipelineExecution"], [f"{pipeline}/execution/*" for pipeline in pipelines],
+              sid="FollowOwnPipelineExecutions"),
+    ]
+
+
 def registry_group_reference(args: RetrainingArgs) -> str:
     """The model package group the pipeline registers into: a bare name resolves in the pipeline's own account,
     so a registry in another account (large) is named by its ARN."""

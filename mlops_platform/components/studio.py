@@ -16,7 +16,7 @@ import pulumi_aws as aws
 
 from mlops_platform import contract
 from mlops_platform.components.iam import PlatformRole, PlatformRoleArgs, Statement, allow, deny, service_trust
-from mlops_platform.components.retraining import NETWORK_INTERFACE_ACTIONS
+from mlops_platform.components.retraining import NETWORK_INTERFACE_ACTIONS, pipeline_run_statements
 
 ENDPOINT_ACTIONS: tuple[str, ...] = (
     "sagemaker:CreateEndpoint", "sagemaker:CreateEndpointConfig", "sagemaker:UpdateEndpoint",
@@ -68,7 +68,7 @@ class StudioDomain(pulumi.ComponentResource):
     def __init__(self, name: str, args: StudioDomainArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mlops:studio:StudioDomain", name, None, opts)
         role = PlatformRole(f"{name}-data-scientist", PlatformRoleArgs(
-            role_name=contract.role_name(args.tier, "data-scientist"),
+            role_name=contract.data_scientist_role_name(),
             description="SageMaker Studio execution role of the data scientists",
             trust_policy=service_trust("sagemaker.amazonaws.com", args.account_id),
             statements=data_scientist_statements(args),
@@ -103,11 +103,9 @@ class StudioDomain(pulumi.ComponentResource):
 def data_scientist_statements(args: StudioDomainArgs) -> list[Statement]:
     scope = f"arn:aws:sagemaker:{args.region}:{args.account_id}"
     registry = f"arn:aws:sagemaker:{args.region}:{args.registry_account_id}"
-    pipeline_scope = f"arn:aws:sagemaker:{args.region}:{args.pipeline_account_id}"
-    role_arn = f"arn:aws:iam::{args.account_id}:role/{contract.role_name(args.tier, 'data-scientist')}"
+    role_arn = contract.role_arn(args.account_id, contract.data_scientist_role_name())
     bucket = args.workspace_bucket_arn
     workspace_objects = pulumi.Output.concat(bucket, "/*")
-    pipelines = [f"{pipeline_scope}:pipeline/{contract.pipeline_name(use_case)}" for use_case in args.use_cases]
     statements: list[Statement] = [
         allow(["s3:ListBucket", "s3:GetBucketLocation"], [bucket], sid="ListWorkspace"),
         allow(["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"], [workspace_objects],
@@ -138,11 +136,15 @@ def data_scientist_statements(args: StudioDomainArgs) -> list[Statement]:
         deny(["sagemaker:UpdateModelPackage"], [f"{registry}:model-package/*"], sid="NeverApproveModels"),
         deny(ENDPOINT_ACTIONS, "*", sid="NeverTouchEndpoints"),
     ]
-    if pipelines:
-        statements.insert(5, allow(["sagemaker:StartPipelineExecution", "sagemaker:DescribePipeline",
-                                    "sagemaker:ListPipelineExecutions"], pipelines, sid="RunOwnPipelines"))
-        statements.insert(6, allow(["sagemaker:DescribePipelineExecution", "sagemaker:ListPipelineExecutionSteps",
-                                    "sagemaker:StopPipelineExecution"],
-                                   [f"{pipeline}/execution/*" for pipeline in pipelines],
-                                   sid="FollowOwnPipelineExecutions"))
-    return statements
+    return [*statements, *pipeline_access_statements(args)]
+
+
+def pipeline_access_statements(args: StudioDomainArgs) -> list[Statement]:
+    """Pipelines take no resource policy: in the data scientists' own account they run them directly; in another
+    (large: ops) they assume that account's pipeline operator role."""
+    if not args.use_cases:
+        return []
+    if args.pipeline_account_id == args.account_id:
+        return pipeline_run_statements(args.region, args.account_id, args.use_cases)
+    operator = contract.role_arn(args.pipeline_account_id, contract.pipeline_operator_role_name())
+    return [allow(["sts:AssumeRole"], [operator], sid="RunPipelinesAsTheOpsOperator")]

@@ -370,7 +370,7 @@ def deploy_path_flows(cfg: PlatformConfig, world: World) -> Iterator[Flow]:
 def experiment_flows(cfg: PlatformConfig, world: World) -> Iterator[Flow]:
     """What Studio needs of the data scientists' role: list, run jobs in the VPC, read the registry, follow
     pipeline runs."""
-    scientist = _role(cfg, "dev", "data-scientist")
+    scientist = contract.role_arn(cfg.account_of_tier("dev"), contract.data_scientist_role_name())
     dev = f"arn:aws:sagemaker:{cfg.region}:{cfg.account_of_tier('dev')}"
     yield Flow("data scientists list their training jobs", scientist, "sagemaker:ListTrainingJobs", "*", True)
     yield Flow("data scientists list Studio apps", scientist, "sagemaker:ListApps", "*", True)
@@ -388,13 +388,25 @@ def experiment_flows(cfg: PlatformConfig, world: World) -> Iterator[Flow]:
         group = contract.model_package_group_arn(cfg.region, cfg.account_of_tier("artifact"), use_case.name)
         yield Flow(f"data scientists read the {use_case.name} registry", scientist,
                    "sagemaker:DescribeModelPackageGroup", group, True)
-        if cfg.account_of_tier("ops") == cfg.account_of_tier("dev"):  # pipelines take no resource policy
-            pipeline = (f"arn:aws:sagemaker:{cfg.region}:{cfg.account_of_tier('ops')}:pipeline/"
-                        f"{contract.pipeline_name(use_case.name)}")
-            yield Flow(f"data scientists start the {use_case.name} pipeline", scientist,
-                       "sagemaker:StartPipelineExecution", pipeline, True)
-            yield Flow(f"data scientists follow a {use_case.name} pipeline run", scientist,
-                       "sagemaker:DescribePipelineExecution", f"{pipeline}/execution/abc123def456", True)
+        # Pipelines take no resource policy: in another account, data scientists run them as its operator role.
+        runner = scientist
+        if cfg.account_of_tier("ops") != cfg.account_of_tier("dev"):
+            runner = contract.role_arn(cfg.account_of_tier("ops"), contract.pipeline_operator_role_name())
+        pipeline = (f"arn:aws:sagemaker:{cfg.region}:{cfg.account_of_tier('ops')}:pipeline/"
+                    f"{contract.pipeline_name(use_case.name)}")
+        who = "data scientists" if runner == scientist else "data scientists (as the ops operator)"
+        yield Flow(f"{who} start the {use_case.name} pipeline", runner, "sagemaker:StartPipelineExecution",
+                   pipeline, True)
+        yield Flow(f"{who} follow a {use_case.name} pipeline run", runner, "sagemaker:DescribePipelineExecution",
+                   f"{pipeline}/execution/abc123def456", True)
+        if runner != scientist:
+            package = (f"arn:aws:sagemaker:{cfg.region}:{cfg.account_of_tier('artifact')}:model-package/"
+                       f"{contract.model_package_group_name(use_case.name)}/1")
+            yield Flow(f"the ops pipeline operator cannot approve {use_case.name} models", runner,
+                       "sagemaker:UpdateModelPackage", package, False)
+    if cfg.account_of_tier("ops") != cfg.account_of_tier("dev"):
+        operator = contract.role_arn(cfg.account_of_tier("ops"), contract.pipeline_operator_role_name())
+        yield Flow("data scientists assume the ops pipeline operator", scientist, "sts:AssumeRole", operator, True)
 
 
 def identity_center_flows(cfg: PlatformConfig, world: World) -> Iterator[Flow]:
@@ -417,7 +429,7 @@ def identity_center_flows(cfg: PlatformConfig, world: World) -> Iterator[Flow]:
 
 def separation_flows(cfg: PlatformConfig, world: World) -> Iterator[Flow]:
     """Nothing the data scientists' Studio role holds reaches staging, prod, or what prod deploys."""
-    scientist = _role(cfg, "dev", "data-scientist")
+    scientist = contract.role_arn(cfg.account_of_tier("dev"), contract.data_scientist_role_name())
     models = _bucket_arn(world, "artifact-model-artifacts")
     yield Flow("data scientists cannot overwrite model artifacts", scientist, "s3:PutObject",
                f"{models}/churn/model.tar.gz", False)

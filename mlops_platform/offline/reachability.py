@@ -48,6 +48,16 @@ class Reachability:
                 "findings": [{"layer": f.layer, "urn": f.urn, "message": f.message} for f in self.findings]}
 
 
+def _assumes_only_named_roles_outside(statement: dict[str, Any], forbidden: set[str]) -> bool:
+    """An `sts:AssumeRole` grant naming exact roles (no wildcard) in none of the `forbidden` accounts (e.g. the
+    large size's ops pipeline operator) opens no path to them; the access matrix judges what those roles do."""
+    resources = statement.get("Resource", [])
+    resources = [resources] if isinstance(resources, str) else resources
+    return bool(resources) and all(
+        isinstance(arn, str) and "*" not in arn and "?" not in arn and arn.startswith("arn:aws:iam::")
+        and arn.split(":")[4] not in forbidden and ":role/" in arn for arn in resources)
+
+
 def _layer_state(result: Reachability, layer: str) -> str:
     if layer not in result.applicable:
         return "not-applicable"
@@ -72,7 +82,8 @@ def prove(cfg: PlatformConfig, stacks: Iterable[CapturedStack]) -> Reachability:
         result.findings += _guardrails(cfg, resources, protected)
     result.applicable += ["trust", "own-rights"]
     result.findings += _trust(cfg, resources, protected)
-    result.findings += _own_rights(resources)
+    result.findings += _own_rights(resources, protected | {cfg.account_of_tier("cicd")} - {
+        cfg.account_of_tier("dev")})
     result.applicable.sort(key=LAYERS.index)
     return result
 
@@ -149,10 +160,11 @@ def _denies_data_scientists(content: Any) -> bool:
     return False
 
 
-def _own_rights(resources: SizeResources) -> Iterator[Finding]:
+def _own_rights(resources: SizeResources, forbidden: set[str]) -> Iterator[Finding]:
+    """`forbidden`: the accounts of staging, prod and cicd, where no role data scientists assume may live."""
     studio_roles = [p for p in resources.of_type("aws:iam/rolePolicy:RolePolicy") if "studio-data-scientist" in p.name]
     for policy in studio_roles:
-        yield from _data_scientist_policy_findings(policy, require_denies=True)
+        yield from _data_scientist_policy_findings(policy, require_denies=True, forbidden=forbidden)
     for permission_set in resources.of_type("aws:ssoadmin/permissionSet:PermissionSet"):
         if permission_set.inputs.get("name") != contract.DATA_SCIENTIST_PERMISSION_SET:
             continue
@@ -163,18 +175,21 @@ def _own_rights(resources: SizeResources) -> Iterator[Finding]:
                               f"policy {attachment.inputs.get('managedPolicyArn')}")
         for inline in resources.of_type("aws:ssoadmin/permissionSetInlinePolicy:PermissionSetInlinePolicy"):
             if inline.inputs.get("permissionSetArn") == arn:
-                yield from _data_scientist_policy_findings(inline, require_denies=False, key="inlinePolicy")
+                yield from _data_scientist_policy_findings(inline, require_denies=False, forbidden=forbidden,
+                                                           key="inlinePolicy")
 
 
-def _data_scientist_policy_findings(policy: CapturedResource, require_denies: bool,
+def _data_scientist_policy_findings(policy: CapturedResource, require_denies: bool, forbidden: set[str],
                                     key: str = "policy") -> Iterator[Finding]:
     document = json.loads(policy.inputs.get(key) or "{}")
     allowed: set[str] = set()
     denied: set[str] = set()
     for statement in document.get("Statement", []):
         actions = statement.get("Action", [])
-        target = allowed if statement.get("Effect") == "Allow" else denied
-        target.update([actions] if isinstance(actions, str) else actions)
+        actions = [actions] if isinstance(actions, str) else actions
+        if statement.get("Effect") == "Allow" and _assumes_only_named_roles_outside(statement, forbidden):
+            actions = [a for a in actions if a != "sts:AssumeRole"]
+        (allowed if statement.get("Effect") == "Allow" else denied).update(actions)
     escalations = {a for a in allowed if a in ("*", "sts:*", "iam:*", "sts:AssumeRole") or a.startswith("iam:Create")}
     if escalations:
         yield Finding("own-rights", policy.urn, f"data scientists may {', '.join(sorted(escalations))}")

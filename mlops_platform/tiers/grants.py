@@ -36,14 +36,14 @@ def _foreign(cfg: PlatformConfig, owner_tier: str, roles: list[tuple[str, str]])
 
 
 def _serving_tiers(cfg: PlatformConfig) -> list[str]:
-    return [tier for tier in ("staging", "prod") if tier in topology.tiers(cfg.size)]
+    return [tier for tier in topology.SERVING_TIERS if tier in topology.tiers(cfg.size)]
 
 
 def model_readers(cfg: PlatformConfig) -> dict[str, list[str]]:
     """Roles of other accounts that read model artifacts: the data scientists' and every served model's."""
     roles = [_role_arn(cfg, "dev", "data-scientist")]
     roles += [_role_arn(cfg, tier, f"{use_case.name}-model") for tier in _serving_tiers(cfg)
-              for use_case in cfg.use_cases]
+              for use_case in cfg.use_cases if use_case.serve]
     return _foreign(cfg, "artifact", roles)
 
 
@@ -149,7 +149,7 @@ def image_pullers(cfg: PlatformConfig) -> dict[str, list[str]]:
     """Roles of other accounts that pull a use case's images: its pipelines and its served models."""
     roles = [_role_arn(cfg, "ops", f"{use_case.name}-pipeline") for use_case in cfg.use_cases]
     roles += [_role_arn(cfg, tier, f"{use_case.name}-model") for tier in _serving_tiers(cfg)
-              for use_case in cfg.use_cases]
+              for use_case in cfg.use_cases if use_case.serve]
     return _foreign(cfg, "artifact", roles)
 
 

@@ -1,9 +1,12 @@
-"""The ops tier: retraining — one pipeline per use case, on a schedule or by hand, in a private network."""
+"""The ops tier: retraining — one pipeline per use case, on a schedule or by hand, in a private network; where
+Studio lives in another account, the role data scientists assume to run the pipelines by hand."""
 
 from __future__ import annotations
 
+from mlops_platform import contract
+from mlops_platform.components.iam import PlatformRole, PlatformRoleArgs, trust
 from mlops_platform.components.network import PrivateNetwork, PrivateNetworkArgs
-from mlops_platform.components.retraining import RetrainingArgs, RetrainingPipeline
+from mlops_platform.components.retraining import RetrainingArgs, RetrainingPipeline, pipeline_run_statements
 from mlops_platform.tiers.context import TierContext
 
 
@@ -27,4 +30,20 @@ def build(ctx: TierContext) -> None:
                 registry_account_id=cfg.account_of_tier("artifact"),
                 subnet_ids=network.subnet_ids, security_group_ids=[network.security_group_id]), ctx.child())
             triggers[use_case.name] = pipeline.manual_trigger
+        if cfg.account_of_tier("dev") != ctx.account_id:
+            _pipeline_operator(ctx)
     ctx.refs.publish("ops", {"retrainingTriggers": triggers})
+
+
+def _pipeline_operator(ctx: TierContext) -> None:
+    """Trusts the dev account's root, pinned to the data scientists' role by `aws:PrincipalArn`: valid before the
+    dev stack (deployed after this one) creates that role."""
+    dev_account = ctx.cfg.account_of_tier("dev")
+    scientist = contract.role_arn(dev_account, contract.data_scientist_role_name())
+    PlatformRole(ctx.name("pipeline-operator"), PlatformRoleArgs(
+        role_name=contract.pipeline_operator_role_name(),
+        description="Data scientists run and follow the retraining pipelines from Studio in the dev account",
+        trust_policy=trust({"AWS": f"arn:aws:iam::{dev_account}:root"},
+                           condition={"ArnEquals": {"aws:PrincipalArn": scientist}}),
+        statements=pipeline_run_statements(ctx.cfg.region, ctx.account_id, [u.name for u in ctx.cfg.use_cases])),
+        ctx.child())
