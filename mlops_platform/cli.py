@@ -23,9 +23,12 @@ from mlops_platform.offline.access_matrix import MatrixError
 from mlops_platform.offline.analyzer import AnalyzerError
 from mlops_platform.offline.architecture import architecture
 from mlops_platform.offline.capture import CaptureError
+from mlops_platform.offline.cost import project_cost
+from mlops_platform.offline.cost_report import cost_document, print_cost
 from mlops_platform.offline.diagram import DiagramFormat, GraphvizMissing, mermaid, render_image
 from mlops_platform.offline.iam_simulate import EngineUnavailable
 from mlops_platform.offline.preview import run_preview
+from mlops_platform.offline.prices import PriceTableError
 from mlops_platform.offline.report import preview_document, print_preview
 from mlops_platform.offline.size_capture import CapturedSize, capture_size
 from mlops_platform.offline.stack_config import ConfigFileError, load_project_config
@@ -90,7 +93,7 @@ def _one_line_errors(err: Console) -> Iterator[None]:
     """Bad input is one line and exit 2; a missing tool or a failed capture one line and exit 3."""
     try:
         yield
-    except (ConfigError, ConfigFileError, ContractError, UsageError) as problem:
+    except (ConfigError, ConfigFileError, ContractError, UsageError, PriceTableError) as problem:
         err.print(f"[red]error:[/red] {problem}", highlight=False, soft_wrap=True)
         raise typer.Exit(EXIT_INVALID_CONFIG) from None
     except CaptureError as problem:
@@ -132,6 +135,26 @@ def diagram(
         else:
             render_image(drawing, image_format, output)
     err.print(f"wrote {output}", highlight=False)
+
+
+@app.command()
+def cost(
+    size: Annotated[str | None, typer.Option(help="small, medium or large (default: the project's size)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON document on stdout")] = False,
+    config: Annotated[Path | None, typer.Option(help="a Pulumi.<stack>.yaml-style file applied to every stack")]
+    = None,
+    project_dir: Annotated[Path | None, typer.Option(help="folder holding Pulumi.yaml")] = None,
+) -> None:
+    """Estimate what the size costs idle a month, per stack and in total, and what each further use case adds."""
+    err = Console(stderr=True)
+    with _one_line_errors(err):
+        root = project_dir or default_project_dir()
+        project = load_project_config(root, size, config)
+        estimate = project_cost(project, progress=lambda message: err.print(f"[dim]{message}[/dim]"))
+    if as_json:
+        sys.stdout.write(json.dumps(cost_document(estimate, root), indent=2) + "\n")
+    else:
+        print_cost(estimate, Console())
 
 
 def main() -> None:
