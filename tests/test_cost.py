@@ -251,8 +251,10 @@ def test_cli_json_totals_and_what_one_more_use_case_adds(size: str, total: float
     result = invoke("--size", size, "--json")
     assert result.exit_code == 0, result.output
     document = json.loads(result.stdout)
-    assert {"schemaVersion", "size", "region", "currency", "pricesAsOf", "priceTable", "monthly", "stacks",
-            "useCases", "notPriced", "zeroAtIdle", "assumptions"} <= set(document)
+    assert {"schemaVersion", "size", "region", "currency", "pricesAsOf", "priceTable", "hoursPerMonth", "monthly",
+            "stacks", "useCases", "notPriced", "zeroAtIdle", "assumptions"} <= set(document)
+    line = document["stacks"][-1]["lines"][0]
+    assert set(line) == {"item", "resource", "type", "quantity", "unit", "unitPrice", "monthly", "basis", "source"}
     assert document["monthly"] == total and document["priceTable"] == "mlops_platform/offline/prices/eu-west-1.json"
     assert round(sum(stack["monthly"] for stack in document["stacks"]), 2) == total
     # One more use case like churn: an endpoint at minimum capacity in each serving stack and its alarms; the

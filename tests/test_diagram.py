@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 from mlops_platform import topology
 from mlops_platform.cli import EXIT_INTERNAL, EXIT_INVALID_CONFIG, app
 from mlops_platform.offline import architecture as arch
+from mlops_platform.offline import readme_figures
 from mlops_platform.offline.architecture import architecture
 from mlops_platform.offline.capture import CapturedResource, CapturedStack
 from mlops_platform.offline.diagram import DiagramFormat, GraphvizMissing, mermaid, render_image
@@ -242,3 +243,21 @@ def test_svg_with_aws_icons_stands_alone(tmp_path: Path, shipped_capture: Callab
     assert "ops account · 555555555555 · stack ops" in svg and "register (pending approval)" in svg
     icons = re.findall(r'xlink:href="([^"]*)"', svg)
     assert icons and all(icon.startswith("data:image/png;base64,") for icon in icons), "icons embedded, no paths"
+
+
+def test_readme_shows_the_current_diagrams_and_costs_of_the_three_sizes(
+        shipped_capture: Callable[[str], CapturedSize]) -> None:
+    readme = (ROOT / "README.md").read_text()
+    block = readme_figures.generated_block(ROOT, shipped_capture)
+    assert block in readme, f"README's generated diagrams and costs are stale: run `{readme_figures.COMMAND}`"
+    charts = [parse(text + "\n") for text in re.findall(r"```mermaid\n(.*?)\n```", block, re.DOTALL)]
+    assert [len(chart.boxes) for chart in charts] == [2, 4, 8]
+    assert "| small | dev 266.56, prod 188.18 | **454.74** |" in block
+
+
+def test_the_generated_block_is_replaced_between_its_markers_only() -> None:
+    text = f"intro\n{readme_figures.BEGIN}\nold\n{readme_figures.END}\noutro\n"
+    assert readme_figures.replace_block(text, f"{readme_figures.BEGIN}\nnew\n{readme_figures.END}") == \
+        f"intro\n{readme_figures.BEGIN}\nnew\n{readme_figures.END}\noutro\n"
+    with pytest.raises(ValueError, match="no generated block"):
+        readme_figures.replace_block("no markers", "x")

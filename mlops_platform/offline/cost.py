@@ -85,11 +85,12 @@ class CostEstimate:
         return sum(stack.monthly for stack in self.stacks)
 
     def by_item(self) -> dict[str, float]:
+        """Monthly cost per item, items sorted by name."""
         totals: dict[str, float] = {}
         for stack in self.stacks:
             for line in stack.lines:
                 totals[line.item] = totals.get(line.item, 0.0) + line.monthly
-        return totals
+        return dict(sorted(totals.items()))
 
 
 class NotPriced(Exception):
@@ -139,6 +140,7 @@ def estimate(size: CapturedSize, table: PriceTable) -> CostEstimate:
                 except NotPriced as reason:
                     not_priced.append(Unpriced(captured.name, resource.name, resource.type, str(reason)))
         stack_cost.lines.extend(_endpoints_after_first_approval(config, captured, table, not_priced))
+        stack_cost.lines.sort(key=lambda line: (line.item, line.resource))  # the engine's order is not fixed
         stacks.append(stack_cost)
     return CostEstimate(size.size, table, tuple(stacks), tuple(not_priced),
                         tuple(ZeroAtIdle(t, rule, why, n) for t, (rule, why, n) in sorted(zero.items())))
@@ -353,7 +355,7 @@ def use_case_names(size: CapturedSize) -> list[str]:
 
 def increment(like: str, as_configured: CostEstimate, with_copy: CostEstimate) -> UseCaseCost:
     before, after = as_configured.by_item(), with_copy.by_item()
-    items = {item: after.get(item, 0.0) - before.get(item, 0.0) for item in dict.fromkeys([*after, *before])}
+    items = {item: after.get(item, 0.0) - before.get(item, 0.0) for item in sorted({*after, *before})}
     return UseCaseCost(like, {item: usd for item, usd in items.items() if abs(usd) > 1e-9})
 
 
@@ -411,8 +413,13 @@ class ProjectCost:
 def project_cost(project: ProjectConfig, progress: Progress | None = None) -> ProjectCost:
     """The idle estimate of the project's size and, per use case, what one more like it adds (one more capture
     each)."""
-    table = load_price_table(_one_region(validate_stacks(project)))
-    size = capture_size(project, progress)
+    table = load_price_table(one_region(validate_stacks(project)))
+    return cost_of_capture(project, capture_size(project, progress), table, progress)
+
+
+def cost_of_capture(project: ProjectConfig, size: CapturedSize, table: PriceTable,
+                    progress: Progress | None = None) -> ProjectCost:
+    """The estimate of `size` (the capture of `project`) and each use case's increment."""
     as_configured = estimate(size, table)
     names = use_case_names(size)
     increments = []
@@ -424,7 +431,7 @@ def project_cost(project: ProjectConfig, progress: Progress | None = None) -> Pr
     return ProjectCost(as_configured, tuple(increments))
 
 
-def _one_region(configs: Iterable[PlatformConfig]) -> str:
+def one_region(configs: Iterable[PlatformConfig]) -> str:
     regions = sorted({config.region for config in configs})
     if len(regions) > 1:
         raise PriceTableError(f"the stacks use regions {', '.join(regions)} (mlops-platform:region): the cost "

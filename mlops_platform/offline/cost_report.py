@@ -92,13 +92,13 @@ class Row:
 
 
 def rows(stack: StackCost) -> list[Row]:
-    """A stack's lines summed per item, unit price and basis."""
+    """A stack's lines summed per item, unit price and basis, sorted by item."""
     grouped: dict[tuple[str, str, float, str], list[CostLine]] = {}
     for line in stack.lines:
         grouped.setdefault((line.item, line.unit, line.unit_price, line.basis), []).append(line)
     return [Row(item, len(lines), sum(line.quantity for line in lines), unit, price,
                 sum(line.monthly for line in lines), basis)
-            for (item, unit, price, basis), lines in grouped.items()]
+            for (item, unit, price, basis), lines in sorted(grouped.items())]
 
 
 def print_cost(project_cost: ProjectCost, console: Console) -> None:

@@ -46,8 +46,9 @@ MAX_NAMES = 3
 
 
 def node_label(component: Component, line_break: str) -> str:
-    """The component's kind and the names of what makes it up (the first few: a node is not an inventory)."""
-    names = list(dict.fromkeys(component.names))
+    """The component's kind and the names of what makes it up, sorted (the engine registers resources in no fixed
+    order), the first few only: a node is not an inventory."""
+    names = sorted(set(component.names))
     if len(names) > MAX_NAMES:
         names = [*names[: MAX_NAMES - 1], f"+{len(names) - MAX_NAMES + 1} more"]
     return component.kind.label + line_break + ", ".join(names)
