@@ -45,13 +45,13 @@ def mermaid(drawing: Architecture) -> str:
 MAX_NAMES = 3
 
 
-def node_label(component: Component, line_break: str) -> str:
+def node_label(component: Component, line_break: str, between_names: str = ", ") -> str:
     """The component's kind and the names of what makes it up, sorted (the engine registers resources in no fixed
     order), the first few only: a node is not an inventory."""
     names = sorted(set(component.names))
     if len(names) > MAX_NAMES:
         names = [*names[: MAX_NAMES - 1], f"+{len(names) - MAX_NAMES + 1} more"]
-    return component.kind.label + line_break + ", ".join(names)
+    return component.kind.label + line_break + between_names.join(names)
 
 
 def _text(label: str) -> str:
@@ -85,7 +85,7 @@ def _draw_with_icons(drawing: Architecture, image_format: DiagramFormat, stem: P
         for box in drawing.boxes:
             with Cluster(box.label):
                 for component in drawing.in_box(box):
-                    nodes[component.key] = icon_for(component.kind.key)(node_label(component, "\n"))
+                    nodes[component.key] = icon_for(component.kind.key)(node_label(component, "\n", "\n"))
         for arrow in drawing.arrows:
             nodes[arrow.source.key] >> Edge(label=arrow.label) >> nodes[arrow.target.key]
     return stem.with_suffix(f".{image_format.value}")
