@@ -23,7 +23,7 @@ from mlops_platform.offline.access_matrix import MatrixError
 from mlops_platform.offline.analyzer import AnalyzerError
 from mlops_platform.offline.architecture import architecture
 from mlops_platform.offline.capture import CaptureError
-from mlops_platform.offline.cost import project_cost
+from mlops_platform.offline.cost_increment import project_cost
 from mlops_platform.offline.cost_report import cost_document, print_cost
 from mlops_platform.offline.diagram import DiagramFormat, GraphvizMissing, mermaid, render_image
 from mlops_platform.offline.iam_simulate import EngineUnavailable

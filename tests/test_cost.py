@@ -25,6 +25,7 @@ from mlops_platform.offline.cost import (
     estimate,
     runs_per_month,
 )
+from mlops_platform.offline.cost_increment import with_copied_use_case
 from mlops_platform.offline.prices import PriceTableError, load_price_table
 from mlops_platform.offline.size_capture import CapturedSize, capture_size
 from mlops_platform.offline.stack_config import load_project_config
@@ -281,3 +282,15 @@ def test_cli_unknown_region_is_one_line_and_exit_2(tmp_path: Path) -> None:
     assert result.exit_code == EXIT_INVALID_CONFIG, result.output
     assert result.stderr.strip().startswith("error: no price table for region 'ap-southeast-2'")
     assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.output
+
+
+def test_the_copy_of_a_use_case_joins_every_list_that_names_it() -> None:
+    copy = with_copied_use_case(load_project_config(ROOT, "medium"), "churn", ["churn"])
+    for stack, max_instances in (("dev", 4), ("staging", 2), ("prod", 4)):
+        entries = copy.values(stack)["mlops-platform:useCases"]
+        assert [entry["name"] for entry in entries] == ["churn", "churn-2"]
+        assert entries[1]["modelPackageArn"] == "arn:aws:sagemaker:eu-west-1:666666666666:model-package/churn-2/1"
+        assert entries[1]["maxInstances"] == max_instances, "a copy of that stack's own entry"
+    long_name = "a" * 32
+    assert with_copied_use_case(load_project_config(ROOT, "small"), long_name, [long_name]).copy_name == \
+        "a" * 30 + "-2"

@@ -10,7 +10,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from mlops_platform.offline.cost import AFTER_FIRST_APPROVAL, CostEstimate, CostLine, ProjectCost, StackCost
+from mlops_platform.offline.cost import AFTER_FIRST_APPROVAL, CostEstimate, CostLine, StackCost
+from mlops_platform.offline.cost_increment import ProjectCost
 
 SCHEMA_VERSION = 1
 

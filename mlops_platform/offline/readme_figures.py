@@ -10,7 +10,7 @@ from pathlib import Path
 
 from mlops_platform import topology
 from mlops_platform.offline.architecture import architecture
-from mlops_platform.offline.cost import ProjectCost, cost_of_capture, one_region
+from mlops_platform.offline.cost_increment import ProjectCost, cost_of_capture, one_region
 from mlops_platform.offline.cost_report import money
 from mlops_platform.offline.diagram import mermaid
 from mlops_platform.offline.prices import load_price_table
