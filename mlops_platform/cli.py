@@ -25,7 +25,7 @@ from mlops_platform.offline.architecture import architecture
 from mlops_platform.offline.capture import CaptureError
 from mlops_platform.offline.cost_increment import project_cost
 from mlops_platform.offline.cost_report import cost_document, print_cost
-from mlops_platform.offline.diagram import DiagramFormat, GraphvizMissing, mermaid, render_image
+from mlops_platform.offline.diagram import DiagramFormat, GraphvizFailed, GraphvizMissing, mermaid, render_image
 from mlops_platform.offline.iam_simulate import EngineUnavailable
 from mlops_platform.offline.preview import run_preview
 from mlops_platform.offline.prices import PriceTableError
@@ -100,7 +100,7 @@ def _one_line_errors(err: Console) -> Iterator[None]:
         err.print(f"[red]error:[/red] {problem}", highlight=False, soft_wrap=True)
         invalid_input = isinstance(problem.__cause__, ConfigError | ContractError)
         raise typer.Exit(EXIT_INVALID_CONFIG if invalid_input else EXIT_INTERNAL) from None
-    except GraphvizMissing as problem:
+    except (GraphvizMissing, GraphvizFailed) as problem:
         err.print(f"[red]error:[/red] {problem}", highlight=False, soft_wrap=True)
         raise typer.Exit(EXIT_INTERNAL) from None
 
@@ -126,6 +126,8 @@ def diagram(
     with _one_line_errors(err):
         if image_format is not DiagramFormat.MERMAID and output is None:
             raise UsageError(f"--format {image_format.value} writes an image file: pass -o FILE")
+        if output is not None and not output.parent.is_dir():
+            raise UsageError(f"-o {output}: folder {output.parent} does not exist")
         drawing = architecture(_captured(err, project_dir, size, config))
         if output is None:
             sys.stdout.write(mermaid(drawing))

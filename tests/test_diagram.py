@@ -3,6 +3,7 @@ small), the components the capture holds, and each designed flow only where both
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 from collections.abc import Callable
@@ -225,6 +226,26 @@ def test_cli_bad_input_is_one_line_and_exit_2() -> None:
     assert bad_size.stderr.strip().splitlines()[-1].startswith("error: invalid config mlops-platform:size")
     bad_format = invoke("--format", "gif")
     assert bad_format.exit_code == EXIT_INVALID_CONFIG
+
+
+def test_cli_output_into_a_missing_folder_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    result = invoke("--size", "small", "-o", str(tmp_path / "missing" / "small.mmd"))
+    assert result.exit_code == EXIT_INVALID_CONFIG
+    assert result.stderr.strip() == f"error: -o {tmp_path / 'missing' / 'small.mmd'}: folder {tmp_path / 'missing'} " \
+        "does not exist"
+
+
+def test_cli_graphviz_that_fails_is_one_line_and_exit_3(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    fake = tmp_path / "bin" / "dot"
+    fake.parent.mkdir()
+    fake.write_text("#!/bin/sh\necho 'dot: out of cheese' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake.parent}:{os.environ['PATH']}")
+    result = invoke("--size", "small", "--format", "png", "-o", str(tmp_path / "small.png"))
+    assert result.exit_code == EXIT_INTERNAL, result.output
+    assert "Traceback" not in result.output
+    assert result.stderr.strip().splitlines()[-1] == \
+        f"error: Graphviz's {fake} could not draw the diagram: dot: out of cheese"
 
 
 def test_render_image_raises_graphviz_missing_before_drawing(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,

@@ -26,6 +26,10 @@ class GraphvizMissing(Exception):
     """An image format was asked for on a machine without Graphviz."""
 
 
+class GraphvizFailed(Exception):
+    """Graphviz is there but could not draw the diagram."""
+
+
 def mermaid(drawing: Architecture) -> str:
     """A Mermaid flowchart: one subgraph per box, one node per component, one labelled edge per arrow."""
     lines = ["flowchart LR"]
@@ -64,8 +68,15 @@ def render_image(drawing: Architecture, image_format: DiagramFormat, destination
     dot = shutil.which("dot")
     if dot is None:
         raise GraphvizMissing(GRAPHVIZ_HINT)
+    from graphviz import CalledProcessError, ExecutableNotFound
+
     with tempfile.TemporaryDirectory() as scratch:
-        produced = _draw_with_icons(drawing, image_format, Path(scratch) / "architecture")
+        try:
+            produced = _draw_with_icons(drawing, image_format, Path(scratch) / "architecture")
+        except ExecutableNotFound:
+            raise GraphvizMissing(GRAPHVIZ_HINT) from None
+        except CalledProcessError as err:
+            raise GraphvizFailed(f"Graphviz's {dot} could not draw the diagram: {_said(err.stderr) or err}") from None
         if image_format is DiagramFormat.SVG:
             destination.write_text(embed_images(produced.read_text()))
         else:
@@ -89,6 +100,12 @@ def _draw_with_icons(drawing: Architecture, image_format: DiagramFormat, stem: P
         for arrow in drawing.arrows:
             nodes[arrow.source.key] >> Edge(label=arrow.label) >> nodes[arrow.target.key]
     return stem.with_suffix(f".{image_format.value}")
+
+
+def _said(output: bytes | str | None) -> str:
+    """What a failed process wrote, on one line."""
+    text = output.decode(errors="replace") if isinstance(output, bytes) else output or ""
+    return " ".join(text.split())
 
 
 _IMAGE_REFERENCE = re.compile(r'xlink:href="([^"]+\.png)"')
