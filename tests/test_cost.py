@@ -225,6 +225,7 @@ def test_price_table_is_dated_and_names_the_source_of_every_price() -> None:
 
 
 def test_unknown_region_is_one_clear_error() -> None:
+    assert prices.available_regions() == ["eu-west-1"], "the sample configs' region"
     with pytest.raises(PriceTableError, match=r"no price table for region 'ap-southeast-2' .* has eu-west-1"):
         load_price_table("ap-southeast-2")
 
@@ -268,6 +269,7 @@ def test_cli_text_prints_totals_and_every_assumption() -> None:
     result = invoke("--size", "small")
     assert result.exit_code == 0, result.output
     assert "total idle: 454.74 USD a month" in result.stdout
+    assert "- 730 hours a month." in result.stdout
     assert "not priced: none" in result.stdout
     for assumption in table().assumptions.values():
         assert assumption.why in result.stdout

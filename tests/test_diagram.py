@@ -122,6 +122,7 @@ def test_large_draws_one_box_per_account_and_the_cross_account_retraining_flow(
     assert chart.edge("pipeline", "registry") == [("account_ops__pipeline", "register (pending approval)",
                                                    "account_artifact__registry")]
     assert chart.edge("studio", "pipeline") == [("account_dev__studio", "start retraining", "account_ops__pipeline")]
+    assert not chart.edge("registry", "deployer") and not chart.edge("registry", "promotion")
 
 
 def _resource(stack: CapturedStack, type_token: str, name: str, tier: str, inputs: dict[str, Any] | None = None
