@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from mlops_platform.offline.preview import Preview, run_preview
+from mlops_platform.offline.size_capture import CapturedSize, capture_size
 from mlops_platform.offline.stack_config import load_project_config
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -28,5 +29,18 @@ def shipped_preview() -> Callable[..., Preview]:
         if (size, serving) not in cache:
             cache[size, serving] = run_preview(load_project_config(ROOT, size), serving=serving)
         return cache[size, serving]
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def shipped_capture() -> Callable[[str], CapturedSize]:
+    """Every stack of a size's shipped configuration captured (no policy pack, no proofs), once per size."""
+    cache: dict[str, CapturedSize] = {}
+
+    def get(size: str) -> CapturedSize:
+        if size not in cache:
+            cache[size] = capture_size(load_project_config(ROOT, size))
+        return cache[size]
 
     return get
