@@ -112,7 +112,7 @@ def _one_line_errors(err: Console) -> Iterator[None]:
 
 def _captured(err: Console, project_dir: Path | None, size: str | None, config: Path | None) -> CapturedSize:
     project = load_project_config(project_dir or default_project_dir(), size, config)
-    return capture_size(project, progress=lambda message: err.print(f"[dim]{message}[/dim]"))
+    return capture_size(project, progress=lambda message: err.print(f"[dim]{message}[/dim]"), serving=True)
 
 
 @app.command()

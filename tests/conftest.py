@@ -40,7 +40,7 @@ def shipped_capture() -> Callable[[str], CapturedSize]:
 
     def get(size: str) -> CapturedSize:
         if size not in cache:
-            cache[size] = capture_size(load_project_config(ROOT, size))
+            cache[size] = capture_size(load_project_config(ROOT, size), serving=True)
         return cache[size]
 
     return get

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from mlops_platform import contract
 from mlops_platform.cli import app
 from mlops_platform.config import UseCase
-from mlops_platform.offline import preview
+from mlops_platform.offline import size_capture
 from mlops_platform.tiers.serving import ServingStateError, check_served_versions
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -71,7 +71,7 @@ def test_the_shipped_config_previews_as_a_new_account_and_after_the_first_approv
 
 
 def test_a_corrupt_recorded_version_fails_the_preview_with_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(preview, "first_approval_state", lambda config: {
+    monkeypatch.setattr(size_capture, "first_approval_state", lambda config: {
         contract.served_model_parameter("prod", "churn"): "arn:aws:sagemaker:eu-west-1:999999999999:model-package/x/1"
     } if "prod" in config.stack.tiers else {})
 

@@ -3,8 +3,8 @@ region's dated price table (`prices.py`).
 
 Every captured AWS resource is judged by its type's rule: a price, `free`, `usage` (nothing at idle) or `with`
 (priced through another resource). A type the table does not know is listed as not priced, never as zero.
-Endpoints are priced as after the first approval: from the capture where it holds them, otherwise from the use
-case's config (instanceType x minInstances), labelled so.
+The stacks are captured as after the first approval (`capture_size(..., serving=True)`), so that each served use
+case's endpoint is priced at its autoscaling minimum.
 """
 
 from __future__ import annotations
@@ -14,8 +14,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from mlops_platform import contract, topology
-from mlops_platform.config import PlatformConfig, UseCase
+from mlops_platform import topology
 from mlops_platform.offline.capture import AWS_PROVIDER_TYPE, CapturedResource, CapturedStack
 from mlops_platform.offline.prices import PriceTable
 from mlops_platform.offline.size_capture import CapturedSize
@@ -136,7 +135,6 @@ def estimate(size: CapturedSize, table: PriceTable) -> CostEstimate:
                     stack_cost.lines.extend(PRICING_RULES[type_rule.rule](resource, context))
                 except NotPriced as reason:
                     not_priced.append(Unpriced(captured.name, resource.name, resource.type, str(reason)))
-        stack_cost.lines.extend(_endpoints_after_first_approval(config, captured, table, not_priced))
         stack_cost.lines.sort(key=lambda line: (line.item, line.resource))  # the engine's order is not fixed
         stacks.append(stack_cost)
     return CostEstimate(size.size, table, tuple(stacks), tuple(not_priced),
@@ -153,7 +151,7 @@ def _hosting_price(table: PriceTable, instance_type: str) -> tuple[float, str]:
 def _sagemaker_endpoint(resource: CapturedResource, context: _Context) -> Iterator[CostLine]:
     config_name = resource.inputs.get("endpointConfigName")
     endpoint_config = next((r for r in context.of_type("aws:sagemaker/endpointConfiguration:EndpointConfiguration")
-                            if r.inputs.get("name") == config_name), None)
+                            if r.outputs.get("name") == config_name), None)
     if endpoint_config is None:
         raise NotPriced(f"its endpoint configuration {config_name!r} is not in the capture")
     endpoint_name = str(resource.inputs.get("name") or resource.outputs.get("name") or resource.name)
@@ -174,32 +172,6 @@ def _minimum_instances(endpoint_name: str, variant: Mapping[str, Any], context: 
     if target is not None:
         return int(target.inputs["minCapacity"]), "autoscaling minimum"
     return int(variant.get("initialInstanceCount", 1)), "initial instance count"
-
-
-def _endpoints_after_first_approval(config: PlatformConfig, captured: CapturedStack, table: PriceTable,
-                                    not_priced: list[Unpriced]) -> Iterator[CostLine]:
-    """Every use case of a serving tier gets its endpoint at the first approval; where the capture does not hold it
-    yet, price it from the use case config."""
-    captured_endpoints = {r.inputs.get("name") for r in captured.resources
-                          if r.type == "aws:sagemaker/endpoint:Endpoint"}
-    for tier in (t for t in config.stack.tiers if t in topology.PRODUCTION_TIERS):
-        for use_case in config.use_cases:
-            name = contract.endpoint_name(use_case.name, tier)
-            if name in captured_endpoints:
-                continue
-            try:
-                yield _endpoint_from_config(captured.name, name, use_case, table)
-            except NotPriced as reason:
-                not_priced.append(Unpriced(captured.name, name, "aws:sagemaker/endpoint:Endpoint", str(reason)))
-
-
-def _endpoint_from_config(stack: str, name: str, use_case: UseCase, table: PriceTable) -> CostLine:
-    hourly, source = _hosting_price(table, use_case.instance_type)
-    hours = table.hours_per_month
-    return CostLine(stack, "SageMaker endpoint instances", f"{name} ({AFTER_FIRST_APPROVAL})",
-                    "aws:sagemaker/endpoint:Endpoint", use_case.min_instances * hours, "instance-hours", hourly,
-                    f"{AFTER_FIRST_APPROVAL}: {use_case.min_instances} x {use_case.instance_type} (use case "
-                    f"minInstances) x {hours:g} h", source)
 
 
 def _vpc_endpoint(resource: CapturedResource, context: _Context) -> Iterator[CostLine]:

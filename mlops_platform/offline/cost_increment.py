@@ -11,9 +11,8 @@ from typing import Any
 from mlops_platform.config import PlatformConfig
 from mlops_platform.contract import CONFIG_NAMESPACE
 from mlops_platform.offline.cost import CostEstimate, estimate
-from mlops_platform.offline.preview import validate_stacks
 from mlops_platform.offline.prices import PriceTable, PriceTableError, load_price_table
-from mlops_platform.offline.size_capture import CapturedSize, Progress, capture_size
+from mlops_platform.offline.size_capture import CapturedSize, Progress, capture_size, validate_stacks
 from mlops_platform.offline.stack_config import ProjectConfig
 
 
@@ -59,11 +58,7 @@ class WithCopiedUseCase(ProjectConfig):
     def _copy(self, entry: Any) -> Any:
         if not isinstance(entry, Mapping):
             return self.copy_name
-        copied = {**entry, "name": self.copy_name}
-        if isinstance(copied.get("modelPackageArn"), str):
-            copied["modelPackageArn"] = copied["modelPackageArn"].replace(
-                f"model-package/{self.original}/", f"model-package/{self.copy_name}/")
-        return copied
+        return {**entry, "name": self.copy_name}
 
 
 def with_copied_use_case(project: ProjectConfig, original: str, existing: Iterable[str]) -> WithCopiedUseCase:
@@ -95,7 +90,7 @@ def project_cost(project: ProjectConfig, progress: Progress | None = None) -> Pr
     """The idle estimate of the project's size and, per use case, what one more like it adds (one more capture
     each)."""
     table = load_price_table(one_region(validate_stacks(project)))
-    return cost_of_capture(project, capture_size(project, progress), table, progress)
+    return cost_of_capture(project, capture_size(project, progress, serving=True), table, progress)
 
 
 def cost_of_capture(project: ProjectConfig, size: CapturedSize, table: PriceTable,
@@ -107,7 +102,7 @@ def cost_of_capture(project: ProjectConfig, size: CapturedSize, table: PriceTabl
     for name in names:
         if progress is not None:
             progress(f"pricing one more use case like {name}")
-        with_copy = estimate(capture_size(with_copied_use_case(project, name, names)), table)
+        with_copy = estimate(capture_size(with_copied_use_case(project, name, names), serving=True), table)
         increments.append(increment(name, as_configured, with_copy))
     return ProjectCost(as_configured, tuple(increments))
 

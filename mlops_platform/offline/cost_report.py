@@ -19,9 +19,8 @@ GENERAL_ASSUMPTIONS: tuple[str, ...] = (
     "Idle: no requests, no training or processing runs, empty buckets, repositories and logs; only what bills by "
     "the hour or the month while nothing happens.",
     "On-demand list prices; free tiers, savings plans, reserved capacity, support and taxes are not applied.",
-    f"Endpoints are priced {AFTER_FIRST_APPROVAL}, at minimum capacity: the autoscaling minimum of each endpoint "
-    "in the capture; where the capture holds no endpoint yet for a use case of a staging or prod stack, the use "
-    "case's instanceType x minInstances.",
+    f"Endpoints are priced {AFTER_FIRST_APPROVAL} (the stacks captured as once version 1 of each served use case "
+    "is approved; a new account has none until then), at minimum capacity: each endpoint's autoscaling minimum.",
     "Per use case: what one more use case like it adds (the size captured again with a copy of it, minus as "
     "configured); shared costs such as networks and keys do not grow with use cases.",
 )

@@ -3,24 +3,19 @@ and judge each with the policy pack through the analyzer protocol."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from mlops_platform import contract, topology
-from mlops_platform.config import ConfigError, PlatformConfig, parse_config
+from mlops_platform import topology
+from mlops_platform.config import ConfigError, PlatformConfig
 from mlops_platform.offline import access_matrix
 from mlops_platform.offline.access_matrix import AccessMatrix
 from mlops_platform.offline.analyzer import PolicyAnalyzer, PolicyInfo, Violation
-from mlops_platform.offline.capture import CapturedStack, capture_stack
+from mlops_platform.offline.capture import CapturedStack
 from mlops_platform.offline.network_paths import NetworkPaths
 from mlops_platform.offline.network_paths import check as check_network_paths
 from mlops_platform.offline.reachability import Reachability, prove
+from mlops_platform.offline.size_capture import PREVIEW_ORGANIZATION, Progress, capture_size, validate_stacks
 from mlops_platform.offline.stack_config import ProjectConfig
-from mlops_platform.program import build_stack
-
-PREVIEW_ORGANIZATION = "organization"
-
-Progress = Callable[[str], None]
 
 
 @dataclass
@@ -63,12 +58,6 @@ class Preview:
                 or (self.access is not None and not self.access.passed))
 
 
-def validate_stacks(project: ProjectConfig) -> list[PlatformConfig]:
-    """Every stack's config, validated before anything is captured (raises ConfigError on the first problem)."""
-    return [parse_config(project.platform_values(spec.name), spec.name, PREVIEW_ORGANIZATION)
-            for spec in topology.stacks(project.size)]
-
-
 def run_preview(project: ProjectConfig, only_stack: str | None = None, evaluate_policies: bool = True,
                 progress: Progress | None = None, serving: bool = False) -> Preview:
     """Preview every stack (or `only_stack` and the stacks it reads from) as `pulumi up` would build them in a new
@@ -80,7 +69,9 @@ def run_preview(project: ProjectConfig, only_stack: str | None = None, evaluate_
     if analyzer is not None:
         analyzer.start()  # boots while the stacks are captured
     try:
-        captured = _capture_all(project, configs, wanted, progress, serving)
+        last = max(wanted, key=lambda name: topology.deploy_position(project.size, name))
+        captured = {stack.name: stack for stack in capture_size(project, progress, serving, through=last,
+                                                                configs=configs).stacks}
         previews = [StackPreview(config, captured[config.stack.name])
                     for config in configs if config.stack.name in wanted]
         policies: list[PolicyInfo] = []
@@ -117,32 +108,6 @@ def _wanted_stacks(size: topology.Size, only_stack: str | None) -> set[str]:
         raise ConfigError("stack (--stack)", only_stack,
                           f"size {size.value!r} has stacks: {', '.join(names)}")
     return {only_stack}
-
-
-def first_approval_state(config: PlatformConfig) -> dict[str, str]:
-    """The SSM state of a stack's accounts once version 1 of every served use case is approved and deployed."""
-    registry_account = config.account_of_tier("artifact")
-    return {contract.served_model_parameter(tier, use_case.name):
-            f"arn:aws:sagemaker:{config.region}:{registry_account}:model-package/"
-            f"{contract.model_package_group_name(use_case.name)}/1"
-            for tier in config.stack.tiers if tier in topology.SERVING_TIERS
-            for use_case in config.use_cases if use_case.serve}
-
-
-def _capture_all(project: ProjectConfig, configs: list[PlatformConfig], wanted: set[str],
-                 progress: Progress | None, serving: bool) -> dict[str, CapturedStack]:
-    """Capture stacks in deploy order, up to the last wanted one: later stacks read earlier ones' outputs."""
-    last = max(topology.deploy_position(project.size, name) for name in wanted)
-    captured: dict[str, CapturedStack] = {}
-    for config in configs[: last + 1]:
-        name = config.stack.name
-        _report(progress, f"capturing stack {name}")
-        captured[name] = capture_stack(
-            build_stack, stack=name, config=project.runtime_config(name),
-            stack_outputs={stack: c.outputs for stack, c in captured.items()},
-            default_region=config.region, organization=PREVIEW_ORGANIZATION,
-            parameters=first_approval_state(config) if serving else None)
-    return captured
 
 
 def _report(progress: Progress | None, message: str) -> None:

@@ -27,7 +27,7 @@ Capture = Callable[[str], CapturedSize]
 def generated_block(root: Path, capture: Capture | None = None) -> str:
     """Every size's diagram and cost, between the markers."""
     def fresh(size: str) -> CapturedSize:
-        return capture_size(load_project_config(root, size))
+        return capture_size(load_project_config(root, size), serving=True)
 
     captured_size = capture or fresh
     diagrams: list[str] = []

@@ -1,17 +1,22 @@
-"""Every stack of a size captured under the mock engine, in deploy order, without judging it: what the diagram
-and the cost estimate read. The preview captures the same way and adds the policy pack and the proofs."""
+"""Every stack of a size captured under the mock engine, in deploy order, each reading the outputs of the stacks
+before it: what the preview judges, and what the diagram and the cost estimate read.
+
+The accounts are captured as new (no SSM state: no model served) or, with `serving`, as after the first approval
+(each served use case's tier state records version 1 of its group).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from mlops_platform import topology
-from mlops_platform.config import PlatformConfig
+from mlops_platform import contract, topology
+from mlops_platform.config import PlatformConfig, parse_config
 from mlops_platform.offline.capture import CapturedStack, SizeResources, capture_stack
-from mlops_platform.offline.preview import PREVIEW_ORGANIZATION, validate_stacks
 from mlops_platform.offline.stack_config import ProjectConfig
 from mlops_platform.program import build_stack
+
+PREVIEW_ORGANIZATION = "organization"
 
 Progress = Callable[[str], None]
 
@@ -20,7 +25,7 @@ Progress = Callable[[str], None]
 class CapturedSize:
     size: topology.Size
     configs: tuple[PlatformConfig, ...]
-    """Each stack's validated config, in deploy order."""
+    """Each captured stack's validated config, in deploy order."""
     stacks: tuple[CapturedStack, ...]
     """Each stack's capture, in the same order."""
 
@@ -31,17 +36,36 @@ class CapturedSize:
         return next(config for config in self.configs if config.stack.name == stack)
 
 
-def capture_size(project: ProjectConfig, progress: Progress | None = None) -> CapturedSize:
-    """Validate every stack's config (ConfigError on the first problem), then capture the stacks in deploy order,
-    each reading the outputs of those before it."""
-    configs = validate_stacks(project)
+def validate_stacks(project: ProjectConfig) -> list[PlatformConfig]:
+    """Every stack's config, validated before anything is captured (raises ConfigError on the first problem)."""
+    return [parse_config(project.platform_values(spec.name), spec.name, PREVIEW_ORGANIZATION)
+            for spec in topology.stacks(project.size)]
+
+
+def first_approval_state(config: PlatformConfig) -> dict[str, str]:
+    """The SSM state of a stack's accounts once version 1 of every served use case is approved and deployed."""
+    registry_account = config.account_of_tier("artifact")
+    return {contract.served_model_parameter(tier, use_case.name):
+            f"arn:aws:sagemaker:{config.region}:{registry_account}:model-package/"
+            f"{contract.model_package_group_name(use_case.name)}/1"
+            for tier in config.stack.tiers if tier in topology.SERVING_TIERS
+            for use_case in config.use_cases if use_case.serve}
+
+
+def capture_size(project: ProjectConfig, progress: Progress | None = None, serving: bool = False,
+                 through: str | None = None, configs: list[PlatformConfig] | None = None) -> CapturedSize:
+    """Validate every stack's config (ConfigError on the first problem) unless `configs` are given, then capture
+    the stacks in deploy order, up to and including `through` (default: all)."""
+    configs = configs if configs is not None else validate_stacks(project)
+    last = topology.deploy_position(project.size, through) if through is not None else len(configs) - 1
     captured: dict[str, CapturedStack] = {}
-    for config in configs:
+    for config in configs[: last + 1]:
         name = config.stack.name
         if progress is not None:
             progress(f"capturing stack {name}")
         captured[name] = capture_stack(
             build_stack, stack=name, config=project.runtime_config(name),
             stack_outputs={stack: c.outputs for stack, c in captured.items()},
-            default_region=config.region, organization=PREVIEW_ORGANIZATION)
-    return CapturedSize(size=project.size, configs=tuple(configs), stacks=tuple(captured.values()))
+            default_region=config.region, organization=PREVIEW_ORGANIZATION,
+            parameters=first_approval_state(config) if serving else None)
+    return CapturedSize(size=project.size, configs=tuple(configs[: last + 1]), stacks=tuple(captured.values()))
