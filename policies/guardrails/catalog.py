@@ -15,11 +15,13 @@ from guardrails.rules import (
     s3,
     sagemaker,
     separation,
+    supply_chain,
     tags,
 )
 
 RULES: tuple[Rule, ...] = (
     *separation.RULES,
+    *supply_chain.RULES,
     *sagemaker.RULES,
     *s3.RULES,
     *kms.RULES,
