@@ -88,6 +88,15 @@ def deploy_role_arn(account_id: str, role_name: str) -> str:
     return role_arn(account_id, role_name)
 
 
+def created_account_name(logical_account: str) -> str:
+    """The name of a member account the org stack creates (`organization.createAccounts`): `mlops-<name>`."""
+    return f"mlops-{logical_account}"
+
+
+def logical_account_of(created_account_name: str) -> str:
+    return created_account_name.removeprefix("mlops-")
+
+
 def stack_reference_name(organization: str, stack: str) -> str:
     return f"{organization}/{PROJECT}/{stack}"
 

@@ -372,7 +372,7 @@ def test_identity_center_passes_the_user_name_that_studio_profiles_are_tagged_wi
     "*",
     f"arn:aws:iam::{ACCOUNTS['prod']}:role/mlops-prod-churn-model",
     f"arn:aws:iam::{ACCOUNTS['cicd']}:role/mlops-cicd-deploy-pipeline",
-    f"arn:aws:iam::{ACCOUNTS['ops']}:role/*",
+    f"arn:aws:iam::{ACCOUNTS['prod']}:role/*",
 ])
 def test_data_scientists_assuming_anything_but_named_roles_outside_production_breaks_the_proof(
         target: str, monkeypatch: pytest.MonkeyPatch) -> None:

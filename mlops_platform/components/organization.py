@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from mlops_platform import topology
+from mlops_platform import contract, topology
 
 ACCOUNT_OU: Mapping[str, str] = {
     "data": "Data",
@@ -100,7 +100,7 @@ class OrganizationStructure(pulumi.ComponentResource):
                 for unit in sorted({ACCOUNT_OU[m] for m in members})}
             for member in members:
                 account = aws.organizations.Account(
-                    f"{name}-{member}", name=f"mlops-{member}", email=args.account_emails[member],
+                    f"{name}-{member}", name=contract.created_account_name(member), email=args.account_emails[member],
                     parent_id=units[ACCOUNT_OU[member]].id, close_on_deletion=False,
                     role_name=args.member_access_role_name, iam_user_access_to_billing="DENY",
                     opts=pulumi.ResourceOptions(parent=self, protect=True, ignore_changes=["roleName"]))

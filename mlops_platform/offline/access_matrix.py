@@ -52,6 +52,12 @@ class Flow:
     allowed: bool
     """True: the design needs this flow; False: the design forbids it."""
     context: Mapping[str, str | list[str]] = field(default_factory=dict)
+    layer: str | None = None
+    """The separation layer the flow proves on its own (`own-rights`, `guardrails`), if any."""
+    resource_admits: bool = False
+    """Judge the principal's own rights: the resource's policy is taken as admitting the principal."""
+    as_if_granted: bool = False
+    """A principal taken to hold every permission (allow `*`), so that only the SCPs over its account decide."""
 
 
 @dataclass(frozen=True)
@@ -94,8 +100,12 @@ def _json(value: Any) -> Document:
 class World(SizeResources):
     """The IAM-relevant documents of every captured stack of a size, indexed the way AWS looks them up."""
 
-    def __init__(self, stacks: Iterable[CapturedStack]) -> None:
+    def __init__(self, stacks: Iterable[CapturedStack], accounts: Mapping[str, str] | None = None) -> None:
+        """`accounts`: the configured logical account → id, which names the accounts the org stack creates
+        (AWS assigns their ids only at creation)."""
         super().__init__(stacks)
+        self._created_accounts = {(accounts or {}).get(contract.logical_account_of(str(a.inputs.get("name"))), a.id): a
+                                  for a in self.of_type("aws:organizations/account:Account")}
         self.roles = {str(r.outputs["arn"]): r for r in self.of_type("aws:iam/role:Role")}
         self.managed_policies = {str(r.outputs["arn"]): _json(r.inputs.get("policy"))
                                  for r in self.of_type("aws:iam/policy:Policy")}
@@ -171,7 +181,7 @@ class World(SizeResources):
         """SCPs over `account`: the root, the account's OU (created accounts) and the account itself."""
         if not self._scps:
             return []
-        created = next((a for a in self.of_type("aws:organizations/account:Account") if a.id == account), None)
+        created = self._created_accounts.get(account)
         levels = [str(created.inputs["parentId"])] if created is not None and created.inputs.get("parentId") else []
         levels.append(account)
         chain = [("root", [("FullAWSAccess", FULL_AWS_ACCESS)])]
@@ -213,10 +223,29 @@ def identity_center_role_arn(account: str, permission_set: str) -> str:
             f"AWSReservedSSO_{permission_set}_0000000000000000")
 
 
+ALLOW_EVERYTHING: Document = {"Version": "2012-10-17",
+                              "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+
+
+def admitting(flow: Flow) -> Document:
+    """A resource policy admitting the flow's request from the principal's account — its root, so that the
+    principal's own policies must still allow it (a policy naming the role itself would grant it on its own in the
+    same account). A trust policy has no Resource."""
+    root = f"arn:aws:iam::{flow.principal.split(':')[4]}:root"
+    statement: dict[str, Any] = {"Effect": "Allow", "Principal": {"AWS": root}, "Action": flow.action}
+    if not flow.action.startswith("sts:AssumeRole"):
+        statement["Resource"] = flow.resource
+    return {"Version": "2012-10-17", "Statement": [statement]}
+
+
 def simulation(world: World, flow: Flow, region: str) -> Simulation:
-    if flow.principal in world.identity_center_roles:
-        account, identity = world.identity_center_roles[flow.principal]
+    if flow.as_if_granted:
+        account = flow.principal.split(":")[4]
+        identity: list[tuple[str, Document]] = [("as-if-granted-everything", ALLOW_EVERYTHING)]
         boundaries: list[tuple[str, Document]] = []
+    elif flow.principal in world.identity_center_roles:
+        account, identity = world.identity_center_roles[flow.principal]
+        boundaries = []
     else:
         role = world.role(flow.principal)
         account, identity, boundaries = world.account_of(role), world.identity_policies(role), world.boundaries(role)
@@ -225,7 +254,9 @@ def simulation(world: World, flow: Flow, region: str) -> Simulation:
                                            **flow.context}
     return Simulation(principal=flow.principal, action=flow.action, resource=flow.resource,
                       resource_account=account if flow.resource == "*" else world.resource_account(flow.resource),
-                      identity_policies=identity, resource_policy=world.resource_policy(flow.action, flow.resource),
+                      identity_policies=identity,
+                      resource_policy=admitting(flow) if flow.resource_admits else world.resource_policy(
+                          flow.action, flow.resource),
                       permission_boundaries=boundaries, service_control_policies=world.scps(account),
                       context=context)
 
@@ -237,7 +268,7 @@ def evaluate(world: World, flows: Iterable[Flow], region: str) -> AccessMatrix:
 
 
 def check(cfg: PlatformConfig, stacks: Iterable[CapturedStack]) -> AccessMatrix:
-    world = World(stacks)
+    world = World(stacks, cfg.accounts)
     return evaluate(world, designed_flows(cfg, world), cfg.region)
 
 
@@ -445,9 +476,63 @@ def separation_flows(cfg: PlatformConfig, world: World) -> Iterator[Flow]:
                        "sagemaker:UpdateEndpoint", endpoint, False)
 
 
+def _data_scientist_principals(cfg: PlatformConfig, world: World) -> list[tuple[str, str]]:
+    """(who, ARN) of every identity data scientists act as: their Studio role and, with an organization, their
+    Identity Center role."""
+    principals = [("data scientists' Studio role",
+                   contract.role_arn(cfg.account_of_tier("dev"), contract.data_scientist_role_name()))]
+    sso = identity_center_role_arn(cfg.account_of_tier("dev"), contract.DATA_SCIENTIST_PERMISSION_SET)
+    if sso in world.identity_center_roles:
+        principals.append(("data scientists' Identity Center role", sso))
+    return principals
+
+
+def own_rights_flows(cfg: PlatformConfig, world: World) -> Iterator[Flow]:
+    """Separation layer 4: what the data scientists' own policies allow, whatever the resources' policies say —
+    no staging/prod role or deploy role to assume, no endpoint to change, no model to approve, no IAM to write."""
+    serving = [t for t in topology.SERVING_TIERS if t in topology.tiers(cfg.size)]
+    protected_roles = sorted(arn for arn, role in world.roles.items() if contract.tier_from_urn(role.urn) in serving)
+    if topology.has_organization(cfg.size):
+        protected_roles += [contract.deploy_role_arn(cfg.account_of_tier(t), cfg.deploy_role_name) for t in serving]
+        protected_roles.append(contract.deploy_pipeline_role_arn(cfg.account_of_tier("cicd")))
+    registry = f"arn:aws:sagemaker:{cfg.region}:{cfg.account_of_tier('artifact')}:model-package"
+    for who, principal in _data_scientist_principals(cfg, world):
+        def refused(what: str, action: str, resource: str, principal: str = principal, who: str = who) -> Flow:
+            return Flow(f"own rights: the {who} may not {what}", principal, action, resource, False,
+                        layer="own-rights", resource_admits=True)
+        for role in protected_roles:
+            yield refused(f"assume {role.rsplit('/', 1)[1]} ({role.split(':')[4]})", "sts:AssumeRole", role)
+        for tier in serving:
+            for use_case in cfg.use_cases:
+                endpoint = contract.endpoint_arn(cfg.region, cfg.account_of_tier(tier), use_case.name, tier)
+                yield refused(f"update the {use_case.name} {tier} endpoint", "sagemaker:UpdateEndpoint", endpoint)
+                yield refused(f"create the {use_case.name} {tier} endpoint", "sagemaker:CreateEndpoint", endpoint)
+        for use_case in cfg.use_cases:
+            package = f"{registry}/{contract.model_package_group_name(use_case.name)}/1"
+            yield refused(f"approve {use_case.name} models", "sagemaker:UpdateModelPackage", package)
+        own_account_role = f"arn:aws:iam::{principal.split(':')[4]}:role/mlops-escalation"
+        for action in ("iam:CreateRole", "iam:PutRolePolicy", "iam:AttachRolePolicy", "iam:UpdateAssumeRolePolicy"):
+            yield refused(f"call {action}", action, own_account_role)
+
+
+def guardrail_flows(cfg: PlatformConfig, world: World) -> Iterator[Flow]:
+    """Separation layer 3: even a DataScientist role holding every permission in a staging or prod account is
+    refused by the SCPs over that account."""
+    if not topology.has_organization(cfg.size):
+        return
+    for tier in (t for t in topology.SERVING_TIERS if t in topology.tiers(cfg.size)):
+        account = cfg.account_of_tier(tier)
+        if account == cfg.account_of_tier("dev"):
+            continue
+        principal = identity_center_role_arn(account, contract.DATA_SCIENTIST_PERMISSION_SET)
+        yield Flow(f"guardrails: a DataScientist role in the {tier} account ({account}) is refused by the SCPs",
+                   principal, "s3:ListAllMyBuckets", "*", False, layer="guardrails", as_if_granted=True)
+
+
 FLOW_BUILDERS: tuple[FlowBuilder, ...] = (retraining_flows, step_script_flows, serving_flows, inference_flows,
                                           deployer_flows, deploy_path_flows, experiment_flows,
-                                          identity_center_flows, separation_flows)
+                                          identity_center_flows, separation_flows, own_rights_flows,
+                                          guardrail_flows)
 
 
 def designed_flows(cfg: PlatformConfig, world: World) -> list[Flow]:

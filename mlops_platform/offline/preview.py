@@ -83,12 +83,12 @@ def run_preview(project: ProjectConfig, only_stack: str | None = None, evaluate_
     finally:
         if analyzer is not None:
             analyzer.close()
-    reachability = prove(configs[0], list(captured.values())) if only_stack is None else None
     network_paths = check_network_paths(configs[0], [stack.captured for stack in previews])
-    access = None
+    access = reachability = None
     if only_stack is None:
         _report(progress, "evaluating the access matrix")
         access = access_matrix.check(configs[0], list(captured.values()))
+        reachability = prove(configs[0], list(captured.values()), access)
     return Preview(size=project.size, stacks=previews, policies=policies, reachability=reachability,
                    network_paths=network_paths, access=access, serving=serving)
 

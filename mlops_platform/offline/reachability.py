@@ -4,11 +4,15 @@ Four independent layers must each hold on their own, so that no single mistake o
 1. identity   — the DataScientist permission set is assigned in no staging, prod or cicd account;
 2. trust      — every role in a staging or prod account trusts only AWS services or the exact CI/CD deploy path
                 (the pipeline role and the management bootstrap role): no `*`, no account root, no other role;
-3. guardrails — the SCP that denies the data scientists' Identity Center roles everything is attached over
-                every staging and prod account (to its OU, or to the adopted account itself);
-4. own rights — the data scientists' identities (their permission set, their Studio role) may not assume
-                roles and are explicitly denied endpoint changes and model approval.
-In the small size there is one account and no organization: layers 1 and 3 do not apply (reported so).
+3. guardrails — a DataScientist role in a staging or prod account, even holding every permission, is refused
+                by the SCPs over that account;
+4. own rights — the data scientists' own policies (their Studio role, their Identity Center role) allow no
+                staging/prod or deploy role to be assumed, no endpoint to change, no model to approve, no IAM
+                to write — whatever the resources' policies say — and the permission set carries no managed
+                policy.
+Layers 3 and 4 are flows of the access matrix (`access_matrix.own_rights_flows`, `guardrail_flows`), judged by
+the IAM engine; this module reads their verdicts rather than the documents a second time. In the small size
+there is one account and no organization: layers 1 and 3 do not apply (reported so).
 """
 
 from __future__ import annotations
@@ -20,7 +24,8 @@ from typing import Any
 
 from mlops_platform import contract, topology
 from mlops_platform.config import PlatformConfig
-from mlops_platform.offline.capture import CapturedResource, CapturedStack, SizeResources
+from mlops_platform.offline.access_matrix import AccessMatrix
+from mlops_platform.offline.capture import CapturedStack, SizeResources
 
 LAYERS = ("identity", "trust", "guardrails", "own-rights")
 PROTECTED_TIERS = ("staging", "prod")
@@ -72,20 +77,28 @@ def protected_accounts(cfg: PlatformConfig) -> set[str]:
     return {account for account, tiers in tiers_by_account.items() if tiers <= set(PROTECTED_TIERS)}
 
 
-def prove(cfg: PlatformConfig, stacks: Iterable[CapturedStack]) -> Reachability:
+def prove(cfg: PlatformConfig, stacks: Iterable[CapturedStack], access: AccessMatrix) -> Reachability:
     resources = SizeResources(stacks)
     protected = protected_accounts(cfg)
     result = Reachability()
     if topology.has_organization(cfg.size):
         result.applicable += ["identity", "guardrails"]
         result.findings += _identity(cfg, resources, protected)
-        result.findings += _guardrails(cfg, resources, protected)
+        result.findings += _matrix_layer(access, "guardrails")
     result.applicable += ["trust", "own-rights"]
     result.findings += _trust(cfg, resources, protected)
-    result.findings += _own_rights(resources, protected | {cfg.account_of_tier("cicd")} - {
-        cfg.account_of_tier("dev")})
+    result.findings += _managed_policies_of_data_scientists(resources)
+    result.findings += _matrix_layer(access, "own-rights")
     result.applicable.sort(key=LAYERS.index)
     return result
+
+
+def _matrix_layer(access: AccessMatrix, layer: str) -> Iterator[Finding]:
+    """The layer's flows that do not hold, as findings on the principal (guardrails: on its account)."""
+    for result in access.results:
+        if result.flow.layer == layer and not result.holds:
+            where = result.flow.principal.split(":")[4] if layer == "guardrails" else result.flow.principal
+            yield Finding(layer, where, f"{result.flow.name}: {result.decision.result or 'not judged'}")
 
 
 def _identity(cfg: PlatformConfig, resources: SizeResources, protected: set[str]) -> Iterator[Finding]:
@@ -131,40 +144,8 @@ def _trusted_principals(policy: Any) -> Iterator[str]:
                 yield f"{kind}:{value}"
 
 
-def _guardrails(cfg: PlatformConfig, resources: SizeResources, protected: set[str]) -> Iterator[Finding]:
-    denying_ids = {policy.id for policy in resources.of_type("aws:organizations/policy:Policy")
-                   if _denies_data_scientists(policy.inputs.get("content"))}
-    attached_to = {a.inputs.get("targetId") for a in resources.of_type(
-        "aws:organizations/policyAttachment:PolicyAttachment") if a.inputs.get("policyId") in denying_ids}
-    parents = {_configured_id(cfg, a): a.inputs.get("parentId")
-               for a in resources.of_type("aws:organizations/account:Account")}
-    for account in sorted(protected):
-        parent = parents.get(account)
-        if account not in attached_to and (parent is None or parent not in attached_to):
-            yield Finding("guardrails", account, f"no attached SCP denies the data scientists in account {account}")
-
-
-def _configured_id(cfg: PlatformConfig, account: CapturedResource) -> str:
-    """A created account is known by its logical name (`mlops-<name>`) before AWS assigns its id."""
-    logical = str(account.inputs.get("name", "")).removeprefix("mlops-")
-    return cfg.accounts.get(logical, account.id)
-
-
-def _denies_data_scientists(content: Any) -> bool:
-    document = json.loads(content) if isinstance(content, str) else content or {}
-    for statement in document.get("Statement", []):
-        actions = statement.get("Action")
-        patterns = json.dumps(statement.get("Condition", {}))
-        if statement.get("Effect") == "Deny" and actions in ("*", ["*"]) and DATA_SCIENTIST_ROLE_PATTERN in patterns:
-            return True
-    return False
-
-
-def _own_rights(resources: SizeResources, forbidden: set[str]) -> Iterator[Finding]:
-    """`forbidden`: the accounts of staging, prod and cicd, where no role data scientists assume may live."""
-    studio_roles = [p for p in resources.of_type("aws:iam/rolePolicy:RolePolicy") if "studio-data-scientist" in p.name]
-    for policy in studio_roles:
-        yield from _data_scientist_policy_findings(policy, require_denies=True, forbidden=forbidden)
+def _managed_policies_of_data_scientists(resources: SizeResources) -> Iterator[Finding]:
+    """A managed policy on the DataScientist permission set (its content is AWS's, not in the stacks)."""
     for permission_set in resources.of_type("aws:ssoadmin/permissionSet:PermissionSet"):
         if permission_set.inputs.get("name") != contract.DATA_SCIENTIST_PERMISSION_SET:
             continue
@@ -173,27 +154,3 @@ def _own_rights(resources: SizeResources, forbidden: set[str]) -> Iterator[Findi
             if attachment.inputs.get("permissionSetArn") == arn:
                 yield Finding("own-rights", attachment.urn, "the DataScientist permission set carries the managed "
                               f"policy {attachment.inputs.get('managedPolicyArn')}")
-        for inline in resources.of_type("aws:ssoadmin/permissionSetInlinePolicy:PermissionSetInlinePolicy"):
-            if inline.inputs.get("permissionSetArn") == arn:
-                yield from _data_scientist_policy_findings(inline, require_denies=False, forbidden=forbidden,
-                                                           key="inlinePolicy")
-
-
-def _data_scientist_policy_findings(policy: CapturedResource, require_denies: bool, forbidden: set[str],
-                                    key: str = "policy") -> Iterator[Finding]:
-    document = json.loads(policy.inputs.get(key) or "{}")
-    allowed: set[str] = set()
-    denied: set[str] = set()
-    for statement in document.get("Statement", []):
-        actions = statement.get("Action", [])
-        actions = [actions] if isinstance(actions, str) else actions
-        if statement.get("Effect") == "Allow" and _assumes_only_named_roles_outside(statement, forbidden):
-            actions = [a for a in actions if a != "sts:AssumeRole"]
-        (allowed if statement.get("Effect") == "Allow" else denied).update(actions)
-    escalations = {a for a in allowed if a in ("*", "sts:*", "iam:*", "sts:AssumeRole") or a.startswith("iam:Create")}
-    if escalations:
-        yield Finding("own-rights", policy.urn, f"data scientists may {', '.join(sorted(escalations))}")
-    if require_denies:
-        for needed in ("sagemaker:UpdateEndpoint", "sagemaker:CreateEndpoint", "sagemaker:UpdateModelPackage"):
-            if needed not in denied:
-                yield Finding("own-rights", policy.urn, f"the data scientists' role does not deny {needed}")
