@@ -107,11 +107,11 @@ def write(tmp_path: Path, body: str) -> Path:
 
 
 @pytest.mark.parametrize(("body", "expected"), [
-    ("config:\n  mlops-platform:region: mars-north-1\n", "mlops-platform:region = 'mars-north-1'"),
-    ("config:\n  mlops-platform:size: huge\n", "mlops-platform:size = 'huge'"),
+    ("config:\n  mlops-platform:region: mars-north-1\n", "Pulumi.override.yaml:2 (stack org): mlops-platform:region = mars-north-1: not an AWS region"),
+    ("config:\n  mlops-platform:size: huge\n", "Pulumi.override.yaml:2 (stack org): mlops-platform:size = huge: allowed sizes"),
     ("config:\n  mlops-platform:features:\n    gpu: true\n", "mlops-platform:features.gpu"),
     ("config:\n  mlops-platform:accounts:\n    management: 111111111111\n", "mlops-platform:accounts.management"),
-    ("config: [1, 2\n", "is not valid YAML"),
+    ("config: [1, 2\n", "Pulumi.override.yaml:2: not valid YAML"),
     ("config:\n  mlops-platform:region: us-east-1\n", "must be in the platform's model registry: region us-east-1"),
 ])
 def test_invalid_config_exits_2_with_one_clear_error(tmp_path: Path, body: str, expected: str) -> None:
@@ -123,7 +123,7 @@ def test_invalid_config_exits_2_with_one_clear_error(tmp_path: Path, body: str, 
 
 
 @pytest.mark.parametrize(("args", "expected"), [
-    (("--size", "tiny"), "mlops-platform:size (--size) = 'tiny'"),
+    (("--size", "tiny"), "--size tiny: allowed sizes are: small, medium, large"),
     (("--size", "small", "--stack", "ops"), "size 'small' has stacks: dev, prod"),
     (("--config", "/nonexistent/Pulumi.x.yaml"), "not found"),
 ])

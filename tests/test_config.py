@@ -339,7 +339,7 @@ def test_instance_type_not_an_endpoint_instance_type(instance_type: str) -> None
 
 def test_min_instances_above_max_instances() -> None:
     err = config_error(valid_raw(useCases=[{"name": "churn", "minInstances": 3, "maxInstances": 2}]))
-    assert_error(err, "useCases[0].minInstances", "must not exceed useCases[0].maxInstances (2)")
+    assert_error(err, "useCases[0].minInstances", "must not exceed maxInstances (2)")
     assert err.value == 3
 
 

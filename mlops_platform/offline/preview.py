@@ -62,9 +62,16 @@ class Preview:
 
 
 def validate_stacks(project: ProjectConfig) -> list[PlatformConfig]:
-    """Every stack's config, validated before anything is captured (raises ConfigError on the first problem)."""
-    return [parse_config(project.platform_values(spec.name), spec.name, PREVIEW_ORGANIZATION)
-            for spec in topology.stacks(project.size)]
+    """Every stack's config, validated before anything is captured. The first problem raises ConfigFileError
+    naming the file and line that set the value, the stack, the key and the rule."""
+    return [_validated(project, spec.name) for spec in topology.stacks(project.size)]
+
+
+def _validated(project: ProjectConfig, stack: str) -> PlatformConfig:
+    try:
+        return parse_config(project.platform_values(stack), stack, PREVIEW_ORGANIZATION)
+    except ConfigError as error:
+        raise project.located(stack, error) from None
 
 
 def run_preview(project: ProjectConfig, only_stack: str | None = None, evaluate_policies: bool = True,
