@@ -1,20 +1,25 @@
-"""`mlops-platform preview`: the credential-free preview of every stack of a size.
+"""`mlops-platform preview`: the credential-free preview of every stack of a size; `mlops-platform init`: write
+the stack files of a size.
 
-Exit status: 0 when every policy passes, 1 on any mandatory violation, 2 on invalid configuration.
+No traceback ever reaches a user: every failure is one line on stderr and an exit status (EXIT_STATUS_HELP).
 """
 
 from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from mlops_platform.config import ConfigError
 from mlops_platform.contract import ContractError
+from mlops_platform.entry import EXIT_INTERRUPTED, EXIT_TERMINATED, Terminated
 from mlops_platform.offline.access_matrix import MatrixError
 from mlops_platform.offline.analyzer import AnalyzerError
 from mlops_platform.offline.capture import CaptureError
@@ -22,12 +27,23 @@ from mlops_platform.offline.iam_simulate import EngineUnavailable
 from mlops_platform.offline.preview import run_preview
 from mlops_platform.offline.report import preview_document, print_preview
 from mlops_platform.offline.stack_config import ConfigFileError, load_project_config
+from mlops_platform.offline.stack_init import init_stack_files, parse_accounts
+from mlops_platform.topology import Size
 
+EXIT_OK = 0
 EXIT_VIOLATIONS = 1
 EXIT_INVALID_CONFIG = 2
 EXIT_INTERNAL = 3
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="mlops-platform: the MLOps platform on AWS.")
+EXIT_STATUS_HELP = (
+    "Exit status: 0 every check passed; 1 a mandatory policy violation or a broken proof (separation, network "
+    "paths, access matrix); 2 invalid input (a config file, a flag, a missing or unreadable file); 3 the tool "
+    "itself failed (policy pack, IAM engine); 130 interrupted (Ctrl-C); 143 terminated (SIGTERM). Every "
+    "failure is one line on stderr."
+)
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help=f"mlops-platform: the MLOps platform on AWS.\n\n{EXIT_STATUS_HELP}")
 
 
 @app.callback()
@@ -42,7 +58,7 @@ def default_project_dir() -> Path:
     return Path(__file__).resolve().parent.parent
 
 
-@app.command()
+@app.command(epilog=EXIT_STATUS_HELP)
 def preview(
     size: Annotated[str | None, typer.Option(help="small, medium or large (default: the project's size)")] = None,
     stack: Annotated[str | None, typer.Option(help="preview only this stack (tier)")] = None,
@@ -51,28 +67,82 @@ def preview(
     = None,
     project_dir: Annotated[Path | None, typer.Option(help="folder holding Pulumi.yaml")] = None,
 ) -> None:
-    """Capture every stack of a size offline, judge it with the policy pack, and report what would be created."""
+    """Preview the stack files beside Pulumi.yaml offline and judge them with the policy pack.
+
+    Each stack is read at its own mlops-platform:size (they must agree). `--size S` previews the samples in
+    examples/S/ unless the project's own stack files are of size S."""
     err = Console(stderr=True)
-    try:
+    with _one_line_errors(err):
         project = load_project_config(project_dir or default_project_dir(), size, config)
         result = run_preview(project, only_stack=stack, progress=lambda message: err.print(f"[dim]{message}[/dim]"))
-    except (ConfigError, ConfigFileError, ContractError) as problem:
-        err.print(f"[red]error:[/red] {problem}", highlight=False, soft_wrap=True)
-        raise typer.Exit(EXIT_INVALID_CONFIG) from None
-    except CaptureError as problem:
-        err.print(f"[red]error:[/red] {problem}", highlight=False, soft_wrap=True)
-        invalid_input = isinstance(problem.__cause__, ConfigError | ContractError)
-        raise typer.Exit(EXIT_INVALID_CONFIG if invalid_input else EXIT_INTERNAL) from None
-    except (AnalyzerError, EngineUnavailable, MatrixError) as problem:
-        err.print(f"[red]error:[/red] {problem}", highlight=False, soft_wrap=True)
-        raise typer.Exit(EXIT_INTERNAL) from None
-    if as_json:
-        sys.stdout.write(json.dumps(preview_document(result), indent=2, sort_keys=False) + "\n")
-    else:
-        print_preview(result, Console())
+        if as_json:
+            sys.stdout.write(json.dumps(preview_document(result), indent=2, sort_keys=False) + "\n")
+        else:
+            print_preview(result, Console())
     if result.failed:
         raise typer.Exit(EXIT_VIOLATIONS)
 
 
+@app.command(epilog=EXIT_STATUS_HELP)
+def init(
+    size: Annotated[Size, typer.Option(help="the size whose stack files to write", case_sensitive=False)],
+    accounts: Annotated[str | None, typer.Option(
+        help="account ids, key=id,... (the size's account keys); the others are written as marked placeholders")]
+    = None,
+    region: Annotated[str | None, typer.Option(help="mlops-platform:region of every stack (default: Pulumi.yaml's)")]
+    = None,
+    force: Annotated[bool, typer.Option(help="overwrite existing stack files and remove those of other sizes")]
+    = False,
+    project_dir: Annotated[Path | None, typer.Option(help="folder holding Pulumi.yaml")] = None,
+) -> None:
+    """Write the Pulumi.<stack>.yaml files of a size beside Pulumi.yaml, from the samples in examples/<size>/."""
+    err = Console(stderr=True)
+    with _one_line_errors(err):
+        root = project_dir or default_project_dir()
+        written = init_stack_files(root, size, parse_accounts(accounts, size), region, force)
+    out = Console(highlight=False, soft_wrap=True)
+    for path in written.written:
+        out.print(f"wrote {escape(str(path))}")
+    for path in written.removed:
+        out.print(f"removed {escape(str(path))} (no stack of size {size.value})")
+    if written.placeholders:
+        out.print(f"replace the placeholder ids of accounts {', '.join(written.placeholders)} (marked PLACEHOLDER) "
+                  "with your own before `pulumi up`")
+
+
+INVALID_INPUT: tuple[type[BaseException], ...] = (ConfigError, ConfigFileError, ContractError)
+TOOL_FAILURES: tuple[type[BaseException], ...] = (AnalyzerError, EngineUnavailable, MatrixError)
+
+
+@contextmanager
+def _one_line_errors(err: Console) -> Iterator[None]:
+    """Every failure as one line on stderr and its exit status; never a traceback."""
+    try:
+        yield
+    except INVALID_INPUT as problem:
+        _fail(err, str(problem), EXIT_INVALID_CONFIG)
+    except CaptureError as problem:
+        invalid_input = isinstance(problem.__cause__, ConfigError | ContractError)
+        _fail(err, str(problem), EXIT_INVALID_CONFIG if invalid_input else EXIT_INTERNAL)
+    except TOOL_FAILURES as problem:
+        _fail(err, str(problem), EXIT_INTERNAL)
+    except Terminated:
+        _fail(err, "terminated (SIGTERM); the policy pack and IAM engine were stopped", EXIT_TERMINATED)
+    except KeyboardInterrupt:
+        _fail(err, "interrupted (Ctrl-C); the policy pack and IAM engine were stopped", EXIT_INTERRUPTED)
+    except (typer.Exit, typer.Abort):
+        raise
+    except Exception as problem:  # the promise is one line, whatever failed
+        _fail(err, f"internal error ({type(problem).__name__}): {problem}", EXIT_INTERNAL)
+
+
+def _fail(err: Console, message: str, status: int) -> None:
+    first_line = message.strip().splitlines()[0] if message.strip() else "failed"
+    err.print(f"[red]error:[/red] {escape(first_line)}", highlight=False, soft_wrap=True)
+    raise typer.Exit(status) from None
+
+
 def main() -> None:
-    app()
+    from mlops_platform.entry import main as entry_main
+
+    entry_main()

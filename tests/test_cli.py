@@ -107,8 +107,9 @@ def write(tmp_path: Path, body: str) -> Path:
 
 
 @pytest.mark.parametrize(("body", "expected"), [
-    ("config:\n  mlops-platform:region: mars-north-1\n", "Pulumi.override.yaml:2 (stack org): mlops-platform:region = mars-north-1: not an AWS region"),
-    ("config:\n  mlops-platform:size: huge\n", "Pulumi.override.yaml:2 (stack org): mlops-platform:size = huge: allowed sizes"),
+    ("config:\n  mlops-platform:region: mars-north-1\n",
+     "override.yaml:2 (stack org): mlops-platform:region = mars-north-1: not an AWS"),
+    ("config:\n  mlops-platform:size: huge\n", "override.yaml:2 (stack org): mlops-platform:size = huge: allowed"),
     ("config:\n  mlops-platform:features:\n    gpu: true\n", "mlops-platform:features.gpu"),
     ("config:\n  mlops-platform:accounts:\n    management: 111111111111\n", "mlops-platform:accounts.management"),
     ("config: [1, 2\n", "Pulumi.override.yaml:2: not valid YAML"),

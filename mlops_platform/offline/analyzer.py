@@ -124,19 +124,34 @@ class PolicyAnalyzer:
             raise AnalyzerError(f"the policy pack printed {line!r} instead of its port") from None
 
     def close(self) -> None:
-        if self._channel is not None:
-            self._channel.close()
-        if self._process is not None:
-            self._process.terminate()
+        """End the pack and the engine server. Each step runs even when a signal (Ctrl-C, SIGTERM) interrupts
+        another: no pack process, and no server thread holding the preview open, survives."""
+        try:
+            if self._channel is not None:
+                self._channel.close()
+        finally:
             try:
-                self._process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-            for stream in (self._process.stdout, self._process.stderr):
+                self._end_process()
+            finally:
+                if self._engine_server is not None:
+                    self._engine_server.stop(0)
+
+    def _end_process(self) -> None:
+        process, self._process = self._process, None
+        if process is None:
+            return
+        try:
+            process.terminate()
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            pass
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+            for stream in (process.stdout, process.stderr):
                 if stream is not None:
                     stream.close()
-        if self._engine_server is not None:
-            self._engine_server.stop(0)
 
     def info(self) -> list[PolicyInfo]:
         response = self._analyzer().GetAnalyzerInfo(empty_pb2.Empty())
