@@ -138,7 +138,7 @@ def _one_line_errors(err: Console) -> Iterator[None]:
 
 def _fail(err: Console, message: str, status: int) -> None:
     first_line = message.strip().splitlines()[0] if message.strip() else "failed"
-    err.print(f"[red]error:[/red] {escape(first_line)}", highlight=False, soft_wrap=True)
+    err.print(f"[red]error:[/red] {escape(first_line)}", highlight=False, soft_wrap=True, emoji=False)
     raise typer.Exit(status) from None
 
 

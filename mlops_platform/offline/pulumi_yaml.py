@@ -67,21 +67,29 @@ class YamlDocument:
         return None
 
 
+def shown_path(path: Path) -> str:
+    """A path as the user would type it: relative to the working folder where it is inside it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except (ValueError, OSError):
+        return str(path)
+
+
 def read_text(path: Path, what: str) -> str:
     """The file's text, or one ConfigFileError saying why it cannot be read."""
     try:
         return path.read_bytes().decode("utf-8")
     except FileNotFoundError:
-        raise ConfigFileError(f"{path}: {what} not found") from None
+        raise ConfigFileError(f"{shown_path(path)}: {what} not found") from None
     except IsADirectoryError:
-        raise ConfigFileError(f"{path}: {what} is a directory, not a file") from None
+        raise ConfigFileError(f"{shown_path(path)}: {what} is a directory, not a file") from None
     except PermissionError:
-        raise ConfigFileError(f"{path}: {what} cannot be read: permission denied") from None
+        raise ConfigFileError(f"{shown_path(path)}: {what} cannot be read: permission denied") from None
     except UnicodeDecodeError as err:
-        raise ConfigFileError(f"{path}: {what} is not UTF-8 text (byte 0x{err.object[err.start]:02x} at offset "
-                              f"{err.start})") from None
+        raise ConfigFileError(f"{shown_path(path)}: {what} is not UTF-8 text "
+                              f"(byte 0x{err.object[err.start]:02x} at offset {err.start})") from None
     except OSError as err:
-        raise ConfigFileError(f"{path}: {what} cannot be read: {err.strerror}") from None
+        raise ConfigFileError(f"{shown_path(path)}: {what} cannot be read: {err.strerror}") from None
 
 
 def load(path: Path, what: str = "config file") -> YamlDocument:
@@ -91,10 +99,10 @@ def load(path: Path, what: str = "config file") -> YamlDocument:
         node = yaml.compose(text, Loader=_PlainKeepingLoader)
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
-        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
+        where = f"{shown_path(path)}:{mark.line + 1}" if mark is not None else shown_path(path)
         raise ConfigFileError(f"{where}: not valid YAML: {err.problem or err.context}") from None
     except yaml.YAMLError as err:
-        raise ConfigFileError(f"{path}: not valid YAML: {err}") from None
+        raise ConfigFileError(f"{shown_path(path)}: not valid YAML: {err}") from None
     builder = _Builder(path)
     value = builder.build(node, ()) if node is not None else None
     return YamlDocument(path=path, value=value, lines=builder.lines, texts=builder.texts)
@@ -167,7 +175,7 @@ class _Builder:
             yield from self._mapping(source, at).items()
 
     def _error(self, node: yaml.Node, problem: str) -> ConfigFileError:
-        return ConfigFileError(f"{self._path}:{node.start_mark.line + 1}: {problem}")
+        return ConfigFileError(f"{shown_path(self._path)}:{node.start_mark.line + 1}: {problem}")
 
 
 def resolve_plain(text: str) -> Any:

@@ -20,7 +20,7 @@ from typing import Any
 from mlops_platform import topology
 from mlops_platform.config import DEFAULT_SIZE, ConfigError, parse_size
 from mlops_platform.contract import CONFIG_NAMESPACE
-from mlops_platform.offline.pulumi_yaml import ConfigFileError, PathKey, YamlDocument, load
+from mlops_platform.offline.pulumi_yaml import ConfigFileError, PathKey, YamlDocument, load, shown_path
 from mlops_platform.topology import Size
 
 __all__ = ["ConfigFileError", "ConfigSource", "ProjectConfig", "load_project_config", "stack_file_name"]
@@ -169,17 +169,16 @@ def _agreed_size(project: ConfigSource, own: Mapping[str, ConfigSource], overrid
                  root: Path) -> Size:
     """The size every stack file beside `Pulumi.yaml` agrees on (each read with the precedence of its stack)."""
     if not own:
-        raise ConfigFileError(f"{_shown(root)}: no stack files (Pulumi.<stack>.yaml) beside {PROJECT_FILE}; "
+        raise ConfigFileError(f"{_shown(root / PROJECT_FILE)}: no stack files (Pulumi.<stack>.yaml) beside it; "
                               f"{INIT_HINT.format(size='small|medium|large')}")
     sizes = {stack: _stack_size(stack, project, source, override) for stack, source in own.items()}
     distinct = sorted({size for size, _ in sizes.values()}, key=list(Size).index)
     if len(distinct) > 1:
-        said = "; ".join(
-            f"{', '.join(stack_file_name(stack) for stack, (s, _) in sizes.items() if s == size)} "
-            f"{size.value} (from {', '.join(sorted({origin for s, origin in sizes.values() if s == size}))})"
-            for size in distinct)
-        raise ConfigFileError(f"{_shown(root)}: the stack files disagree on {SIZE_KEY}: {said}; give every stack "
-                              f"one size, or {INIT_HINT.format(size='<size> --force')}")
+        said = ", ".join(
+            f"{_shown(own[stack].path)} {size.value}{'' if origin == own[stack].path.name else f' (from {origin})'}"
+            for stack, (size, origin) in sizes.items())
+        raise ConfigFileError(f"the stack files disagree on {SIZE_KEY}: {said}; give every stack one size, or "
+                              f"{INIT_HINT.format(size='<size> --force')}")
     return distinct[0]
 
 
@@ -367,7 +366,7 @@ def _namespaced(document: YamlDocument, at: PathKey, key: str, project_file: boo
     if not namespace or not name:
         raise ConfigFileError(f"{_where(document, at)}: {key}: a key is `namespace:name`, both non-empty")
     if namespace not in KNOWN_NAMESPACES:
-        close = difflib.get_close_matches(namespace.lower(), KNOWN_NAMESPACES, n=1, cutoff=0.75)
+        close = difflib.get_close_matches(namespace.lower(), KNOWN_NAMESPACES, n=1, cutoff=0.6)
         if close:
             raise ConfigFileError(f"{_where(document, at)}: {key}: unknown namespace {namespace!r}: did you mean "
                                   f"`{close[0]}:{name}`?")
@@ -385,11 +384,7 @@ def _where(document: YamlDocument, at: PathKey) -> str:
 
 
 def _shown(path: Path) -> str:
-    """A path as the user would type it: relative to the working folder where it is inside it."""
-    try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(path)
+    return shown_path(path)
 
 
 def _key_parts(key: str) -> list[str | int]:

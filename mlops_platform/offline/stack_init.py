@@ -18,7 +18,7 @@ import yaml
 from mlops_platform import topology
 from mlops_platform.config import aws_regions
 from mlops_platform.contract import CONFIG_NAMESPACE
-from mlops_platform.offline.pulumi_yaml import ConfigFileError, load, resolve_plain
+from mlops_platform.offline.pulumi_yaml import ConfigFileError, load, resolve_plain, shown_path
 from mlops_platform.offline.stack_config import EXAMPLES_DIR, PROJECT_FILE, stack_file_name
 from mlops_platform.topology import Size
 
@@ -65,12 +65,14 @@ def parse_accounts(text: str | None, size: Size) -> dict[str, str]:
 def init_stack_files(root: Path, size: Size, accounts: Mapping[str, str], region: str | None,
                      force: bool) -> InitResult:
     if not (root / PROJECT_FILE).is_file():
-        raise ConfigFileError(f"{root / PROJECT_FILE} not found: run from the project folder or pass --project-dir")
+        raise ConfigFileError(f"{shown_path(root / PROJECT_FILE)} not found: run from the project folder or pass "
+                              "--project-dir")
     if region is not None and region not in aws_regions():
         raise ConfigFileError(f"--region {region}: not an AWS region name, e.g. 'us-east-1', 'eu-west-1'")
     samples = root / EXAMPLES_DIR / size.value
     if not samples.is_dir():
-        raise ConfigFileError(f"{samples}: the sample stack files of size {size.value!r} are not there to start from")
+        raise ConfigFileError(f"{shown_path(samples)}: the sample stack files of size {size.value!r} are not there "
+                              "to start from")
     names = topology.stack_names(size)
     targets = [root / stack_file_name(stack) for stack in names]
     stale = [path for path in sorted(root.glob(stack_file_name("*")))
@@ -95,8 +97,8 @@ def _refusal(size: Size, existing: list[Path], stale: list[Path]) -> str:
     if stale:
         problems.append(f"would leave {', '.join(path.name for path in stale)}, stacks size {size.value!r} does not "
                         "have")
-    return f"{existing[0].parent if existing else stale[0].parent}: {'; '.join(problems)}: pass --force to " \
-           "overwrite (and remove the others)"
+    folder = shown_path(existing[0].parent if existing else stale[0].parent)
+    return f"{folder}: {'; '.join(problems)}: pass --force to overwrite (and remove the others)"
 
 
 def _stack_file(size: Size, stack: str, sample: Path, accounts: Mapping[str, str], region: str | None) -> str:
