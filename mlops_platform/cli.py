@@ -19,7 +19,7 @@ from rich.markup import escape
 
 from mlops_platform.config import ConfigError
 from mlops_platform.contract import ContractError
-from mlops_platform.entry import EXIT_INTERRUPTED, EXIT_TERMINATED, Terminated
+from mlops_platform.entry import EXIT_INTERRUPTED
 from mlops_platform.offline.access_matrix import MatrixError
 from mlops_platform.offline.analyzer import AnalyzerError
 from mlops_platform.offline.capture import CaptureError
@@ -126,10 +126,8 @@ def _one_line_errors(err: Console) -> Iterator[None]:
         _fail(err, str(problem), EXIT_INVALID_CONFIG if invalid_input else EXIT_INTERNAL)
     except TOOL_FAILURES as problem:
         _fail(err, str(problem), EXIT_INTERNAL)
-    except Terminated:
-        _fail(err, "terminated (SIGTERM); the policy pack and IAM engine were stopped", EXIT_TERMINATED)
-    except KeyboardInterrupt:
-        _fail(err, "interrupted (Ctrl-C); the policy pack and IAM engine were stopped", EXIT_INTERRUPTED)
+    except KeyboardInterrupt:  # only where the console script's signal handlers are not installed
+        _fail(err, "interrupted (Ctrl-C)", EXIT_INTERRUPTED)
     except (typer.Exit, typer.Abort):
         raise
     except Exception as problem:  # the promise is one line, whatever failed
