@@ -274,8 +274,12 @@ def test_the_small_project_itself_is_valid(tmp_path: Path) -> None:
     from mlops_platform.offline.preview import validate_stacks
     from mlops_platform.offline.stack_config import load_project_config
 
-    configs = validate_stacks(load_project_config(small_project(tmp_path)))
+    project = load_project_config(small_project(tmp_path))
+    configs = validate_stacks(project)
     assert [config.stack.name for config in configs] == ["dev", "prod"]
+    assert project.platform_values("dev")["useCases"] == ["churn"], "a stack's value replaces the project's whole"
+    assert project.origin("dev", "mlops-platform:useCases") == project.stack_sources["dev"]
+    assert project.origin("dev", "mlops-platform:dataScientists") == project.project
 
 
 def test_an_unreadable_file_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

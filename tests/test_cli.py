@@ -152,3 +152,17 @@ def test_single_stack_preview_still_wires_references() -> None:
     assert [stack["name"] for stack in parsed["stacks"]] == ["dev"]
     assert sorted(parsed["stacks"][0]["stackReferences"]) == ["organization/mlops-platform/artifact",
                                                               "organization/mlops-platform/data"]
+
+
+def test_help_documents_every_exit_status() -> None:
+    from mlops_platform.cli import EXIT_STATUS_HELP
+
+    for command in ([], ["preview"], ["init"]):
+        result = CliRunner().invoke(app, [*command, "--help"], terminal_width=400)
+        assert result.exit_code == 0
+        assert " ".join(EXIT_STATUS_HELP.split()) in " ".join(result.stdout.replace("│", " ").split())
+    for status in ("0 every check passed", "1 a mandatory policy violation", "2 invalid input", "3 the tool itself",
+                   "130 interrupted (Ctrl-C)", "143 terminated (SIGTERM)"):
+        assert status in EXIT_STATUS_HELP
+    readme = (ROOT / "README.md").read_text()
+    assert "**130** interrupted (Ctrl-C), **143** terminated (SIGTERM)" in readme
