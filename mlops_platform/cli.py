@@ -85,7 +85,8 @@ def preview(
 
 @app.command(epilog=EXIT_STATUS_HELP)
 def init(
-    size: Annotated[Size, typer.Option(help="the size whose stack files to write", case_sensitive=False)],
+    size: Annotated[str | None, typer.Option(help="small, medium or large: the size whose stack files to write")]
+    = None,
     accounts: Annotated[str | None, typer.Option(
         help="account ids, key=id,... (the size's account keys); the others are written as marked placeholders")]
     = None,
@@ -99,15 +100,25 @@ def init(
     err = Console(stderr=True)
     with _one_line_errors(err):
         root = project_dir or default_project_dir()
-        written = init_stack_files(root, size, parse_accounts(accounts, size), region, force)
+        chosen = init_size(size)
+        written = init_stack_files(root, chosen, parse_accounts(accounts, chosen), region, force)
     out = Console(highlight=False, soft_wrap=True)
     for path in written.written:
         out.print(f"wrote {escape(str(path))}")
     for path in written.removed:
-        out.print(f"removed {escape(str(path))} (no stack of size {size.value})")
+        out.print(f"removed {escape(str(path))} (no stack of size {chosen.value})")
     if written.placeholders:
         out.print(f"replace the placeholder ids of accounts {', '.join(written.placeholders)} (marked PLACEHOLDER) "
                   "with your own before `pulumi up`")
+
+
+def init_size(size: str | None) -> Size:
+    if size is None:
+        raise ConfigFileError("init: --size is required: small, medium or large")
+    try:
+        return Size(size.lower())
+    except ValueError:
+        raise ConfigFileError(f"--size {size}: allowed sizes are: {', '.join(s.value for s in Size)}") from None
 
 
 INVALID_INPUT: tuple[type[BaseException], ...] = (ConfigError, ConfigFileError, ContractError)

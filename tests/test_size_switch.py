@@ -145,6 +145,8 @@ def test_given_accounts_and_region_are_written_and_read_back(tmp_path: Path) -> 
     (("--size", "medium", "--accounts", "prod"), "--accounts prod: each entry is key=id"),
     (("--size", "small", "--accounts", "workload=123456789012,workload=123456789013"), "given twice"),
     (("--size", "small", "--region", "mars-north-1"), "--region mars-north-1: not an AWS region name"),
+    (("--size", "tiny"), "--size tiny: allowed sizes are: small, medium, large"),
+    ((), "init: --size is required: small, medium or large"),
 ])
 def test_init_refuses_bad_flags_in_one_line(tmp_path: Path, args: tuple[str, ...], fragment: str) -> None:
     folder = project_copy(tmp_path)
