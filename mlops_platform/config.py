@@ -11,13 +11,14 @@ import functools
 import ipaddress
 import json
 import re
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import pulumi
 
-from mlops_platform import contract, topology
+from mlops_platform import contract, schedules, topology
 from mlops_platform.contract import CONFIG_NAMESPACE
 from mlops_platform.topology import Size
 
@@ -180,7 +181,7 @@ def parse_config(raw: Mapping[str, Any], stack_name: str, default_organization: 
                                   "an IAM role name (1-64 of letters, digits and +=,.@_-)"),
         stack_organization=_pattern("stackOrganization", raw.get("stackOrganization", default_organization),
                                     _STACK_ORG, "a Pulumi organization name"),
-        owner=_non_empty_string("owner", raw.get("owner", DEFAULT_OWNER)),
+        owner=_tag_value("owner", raw.get("owner", DEFAULT_OWNER)),
         use_cases=use_cases,
         data_scientists=_data_scientists(raw.get("dataScientists", [])),
         features=_features(size, raw.get("features", {})),
@@ -272,7 +273,11 @@ def _accounts(size: Size, value: Any) -> Mapping[str, str]:
         account_id = value.get(name)
         if account_id is None:
             raise ConfigError(f"accounts.{name}", None, "missing: a 12-digit AWS account id (quoted, as a string)")
-        if not isinstance(account_id, str) or not _ACCOUNT_ID.fullmatch(account_id):
+        if not isinstance(account_id, str):
+            raise ConfigError(f"accounts.{name}", account_id,
+                              "an AWS account id is exactly 12 digits, written as a quoted string: quote it "
+                              "(unquoted, YAML reads it as a number, and one starting with 0 as octal)")
+        if not _ACCOUNT_ID.fullmatch(account_id):
             raise ConfigError(f"accounts.{name}", account_id,
                               "an AWS account id is exactly 12 digits, written as a quoted string")
     seen: dict[str, str] = {}
@@ -306,7 +311,6 @@ REMOVED_USE_CASE_FIELDS: Mapping[str, str] = {
                        f"{contract.served_model_parameter('<tier>', '<use case>')}) and read by `pulumi up`; delete "
                        "this key (README: from nothing to a served model)",
 }
-_SCHEDULE = re.compile(r"(rate\([1-9][0-9]* (minute|minutes|hour|hours|day|days)\)|cron\([^()]+\))")
 
 
 def _use_case(key: str, item: Any) -> UseCase:
@@ -333,16 +337,25 @@ def _use_case(key: str, item: Any) -> UseCase:
     minimum = _positive_int(f"{key}.minInstances", item.get("minInstances", 1))
     maximum = _positive_int(f"{key}.maxInstances", item.get("maxInstances", max(2, minimum)))
     if minimum > maximum:
-        raise ConfigError(f"{key}.minInstances", minimum, f"must not exceed {key}.maxInstances ({maximum})")
+        raise ConfigError(f"{key}.minInstances", minimum, f"must not exceed maxInstances ({maximum})")
     return UseCase(
         name=name, instance_type=instance_type, min_instances=minimum, max_instances=maximum,
-        schedule=_pattern(f"{key}.schedule", item.get("schedule", DEFAULT_SCHEDULE), _SCHEDULE,
-                          "an EventBridge Scheduler expression: 'rate(7 days)' or 'cron(0 3 ? * MON *)'"),
+        schedule=_schedule(f"{key}.schedule", item.get("schedule", DEFAULT_SCHEDULE)),
         metric_threshold=_fraction(f"{key}.metricThreshold", item.get("metricThreshold", DEFAULT_METRIC_THRESHOLD)),
         serve=_bool(f"{key}.serve", item.get("serve", True)),
         canary_percent=_int_between(f"{key}.canaryPercent", item.get("canaryPercent", 10), 1, 50),
         canary_wait_seconds=_int_between(f"{key}.canaryWaitSeconds", item.get("canaryWaitSeconds", 600), 0, 3600),
     )
+
+
+def _schedule(key: str, value: Any) -> str:
+    if not isinstance(value, str):
+        raise ConfigError(key, value, f"an EventBridge Scheduler expression: {schedules.EXAMPLES}")
+    try:
+        schedules.check(value)
+    except schedules.ScheduleError as problem:
+        raise ConfigError(key, value, f"an EventBridge Scheduler expression: {problem}") from None
+    return value
 
 
 def _reject_unknown_fields(key: str, value: Mapping[str, Any], fields: tuple[str, ...]) -> None:
@@ -499,8 +512,11 @@ def _data_scientists(value: Any) -> tuple[str, ...]:
         key = f"dataScientists[{index}]"
         if not isinstance(name, str) or not _SAGEMAKER_NAME.fullmatch(name):
             raise ConfigError(key, name, "a Studio user name: letters, digits and hyphens, at most 63 characters")
-        if name in names:
-            raise ConfigError(key, name, "duplicated: each data scientist is listed once")
+        same = next((earlier for earlier in names if earlier.lower() == name.lower()), None)
+        if same is not None:
+            raise ConfigError(key, name, "duplicated: each data scientist is listed once"
+                              + ("" if same == name else f" (SageMaker compares user profile names ignoring case: "
+                                 f"{same!r} is listed already)"))
         names.append(name)
     return tuple(names)
 
@@ -527,3 +543,24 @@ def _non_empty_string(key: str, value: Any) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ConfigError(key, value, "a non-empty string")
     return value
+
+
+TAG_VALUE_MAX = 256
+_TAG_VALUE_SYMBOLS = frozenset("_.:/=+-@")
+
+
+def _tag_value(key: str, value: Any) -> str:
+    """A value the platform puts into an AWS tag: AWS allows letters, digits, spaces and _.:/=+-@, 256 at most."""
+    text = _non_empty_string(key, value)
+    if len(text) > TAG_VALUE_MAX:
+        raise ConfigError(key, value, f"tagged on every resource: an AWS tag value has at most {TAG_VALUE_MAX} "
+                          f"characters, this one {len(text)}")
+    refused = next((char for char in text if not _tag_character(char)), None)
+    if refused is not None:
+        raise ConfigError(key, value, f"tagged on every resource: AWS tag values allow letters, digits, spaces and "
+                          f"_.:/=+-@, not {refused!r}")
+    return text
+
+
+def _tag_character(char: str) -> bool:
+    return char in _TAG_VALUE_SYMBOLS or unicodedata.category(char)[0] in "LNZ"

@@ -107,15 +107,16 @@ def write(tmp_path: Path, body: str) -> Path:
 
 
 @pytest.mark.parametrize(("body", "expected"), [
-    ("config:\n  mlops-platform:region: mars-north-1\n", "mlops-platform:region = 'mars-north-1'"),
-    ("config:\n  mlops-platform:size: huge\n", "mlops-platform:size = 'huge'"),
+    ("config:\n  mlops-platform:region: mars-north-1\n",
+     "override.yaml:2 (stack org): mlops-platform:region = mars-north-1: not an AWS"),
+    ("config:\n  mlops-platform:size: huge\n", "override.yaml:2 (stack org): mlops-platform:size = huge: allowed"),
     ("config:\n  mlops-platform:features:\n    gpu: true\n", "mlops-platform:features.gpu"),
     ("config:\n  mlops-platform:accounts:\n    management: 111111111111\n", "mlops-platform:accounts.management"),
-    ("config: [1, 2\n", "is not valid YAML"),
+    ("config: [1, 2\n", "Pulumi.override.yaml:2: not valid YAML"),
     ("config:\n  mlops-platform:useCases:\n    - name: churn\n"
      "      modelPackageArn: arn:aws:sagemaker:eu-west-1:111111111111:model-package/churn/1\n",
-     "mlops-platform:useCases[0].modelPackageArn = 'arn:aws:sagemaker:eu-west-1:111111111111:model-package/churn/1': "
-     "was removed"),
+     "override.yaml:4 (stack org): mlops-platform:useCases[0].modelPackageArn = "
+     "arn:aws:sagemaker:eu-west-1:111111111111:model-package/churn/1: was removed"),
 ])
 def test_invalid_config_exits_2_with_one_clear_error(tmp_path: Path, body: str, expected: str) -> None:
     result = run("--config", str(write(tmp_path, body)))
@@ -126,7 +127,7 @@ def test_invalid_config_exits_2_with_one_clear_error(tmp_path: Path, body: str, 
 
 
 @pytest.mark.parametrize(("args", "expected"), [
-    (("--size", "tiny"), "mlops-platform:size (--size) = 'tiny'"),
+    (("--size", "tiny"), "--size tiny: allowed sizes are: small, medium, large"),
     (("--size", "small", "--stack", "ops"), "size 'small' has stacks: dev, prod"),
     (("--config", "/nonexistent/Pulumi.x.yaml"), "not found"),
 ])
@@ -154,3 +155,17 @@ def test_single_stack_preview_still_wires_references() -> None:
     assert [stack["name"] for stack in parsed["stacks"]] == ["dev"]
     assert sorted(parsed["stacks"][0]["stackReferences"]) == ["organization/mlops-platform/artifact",
                                                               "organization/mlops-platform/data"]
+
+
+def test_help_documents_every_exit_status() -> None:
+    from mlops_platform.cli import EXIT_STATUS_HELP
+
+    for command in ([], ["preview"], ["init"]):
+        result = CliRunner().invoke(app, [*command, "--help"], terminal_width=400)
+        assert result.exit_code == 0
+        assert " ".join(EXIT_STATUS_HELP.split()) in " ".join(result.stdout.replace("│", " ").split())
+    for status in ("0 every check passed", "1 a mandatory policy violation", "2 invalid input", "3 the tool itself",
+                   "130 interrupted (Ctrl-C)", "143 terminated (SIGTERM)"):
+        assert status in EXIT_STATUS_HELP
+    readme = (ROOT / "README.md").read_text()
+    assert "**130** interrupted (Ctrl-C), **143** terminated (SIGTERM)" in readme

@@ -339,7 +339,7 @@ def test_instance_type_not_an_endpoint_instance_type(instance_type: str) -> None
 
 def test_min_instances_above_max_instances() -> None:
     err = config_error(valid_raw(useCases=[{"name": "churn", "minInstances": 3, "maxInstances": 2}]))
-    assert_error(err, "useCases[0].minInstances", "must not exceed useCases[0].maxInstances (2)")
+    assert_error(err, "useCases[0].minInstances", "must not exceed maxInstances (2)")
     assert err.value == 3
 
 
@@ -575,3 +575,44 @@ def test_organization_under_control_tower() -> None:
 def test_organization_field_invalid(field: str, value: Any, fragment: str) -> None:
     err = config_error(valid_raw("medium", organization={field: value}), "org")
     assert_error(err, f"organization.{field}", fragment)
+
+
+# --- values AWS would refuse ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("bad_id", [12345678901.0, 111111111111, 0o12345670123])
+def test_an_account_id_yaml_read_as_a_number_says_quote_it(bad_id: Any) -> None:
+    err = config_error(valid_raw(accounts={"workload": bad_id}))
+    assert_error(err, "accounts.workload", "quote it")
+
+
+@pytest.mark.parametrize("owner", ["data-team", "Data Team", "ml@example.com", "team:ml/platform=1+2_x.y",
+                                   "équipe-données", "o" * 256])
+def test_owner_is_any_valid_tag_value(owner: str) -> None:
+    assert parse(valid_raw(owner=owner)).owner == owner
+
+
+@pytest.mark.parametrize(("owner", "fragment"), [
+    ("data#team", "not '#'"), ("team!", "not '!'"), ("a,b", "not ','"), ("o" * 257, "at most 256 characters"),
+])
+def test_owner_aws_would_refuse_as_a_tag_value(owner: str, fragment: str) -> None:
+    assert_error(config_error(valid_raw(owner=owner)), "owner", fragment)
+
+
+def test_studio_user_names_differing_only_in_case_are_one_user() -> None:
+    err = config_error(valid_raw(dataScientists=["alice", "bob", "Alice"]))
+    assert_error(err, "dataScientists[2]", "SageMaker compares user profile names ignoring case: 'alice'")
+
+
+@pytest.mark.parametrize("schedule", ["rate(1 day)", "rate(5 days)", "cron(0 3 ? * MON *)", "at(2030-01-31T03:00:00)"])
+def test_use_case_schedules_aws_accepts(schedule: str) -> None:
+    assert parse(valid_raw(useCases=[{"name": "churn", "schedule": schedule}])).use_cases[0].schedule == schedule
+
+
+@pytest.mark.parametrize(("schedule", "fragment"), [
+    ("rate(1 days)", "'rate(1 day)'"), ("rate(5 day)", "'rate(5 days)'"), ("cron(0 3 * * MON)", "six fields"),
+    (7, "an EventBridge Scheduler expression"),
+])
+def test_use_case_schedules_aws_refuses(schedule: Any, fragment: str) -> None:
+    err = config_error(valid_raw(useCases=[{"name": "churn", "schedule": schedule}]))
+    assert_error(err, "useCases[0].schedule", fragment)

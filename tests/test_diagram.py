@@ -224,7 +224,7 @@ def test_cli_bad_input_is_one_line_and_exit_2() -> None:
     assert no_file.stderr.strip() == "error: --format png writes an image file: pass -o FILE"
     bad_size = invoke("--size", "huge")
     assert bad_size.exit_code == EXIT_INVALID_CONFIG and "Traceback" not in bad_size.output
-    assert bad_size.stderr.strip().splitlines()[-1].startswith("error: invalid config mlops-platform:size")
+    assert bad_size.stderr.strip().splitlines()[-1] == "error: --size huge: allowed sizes are: small, medium, large"
     bad_format = invoke("--format", "gif")
     assert bad_format.exit_code == EXIT_INVALID_CONFIG
 

@@ -25,6 +25,7 @@ from google.protobuf import empty_pb2, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc, engine_pb2_grpc
 
 from mlops_platform.contract import PROJECT
+from mlops_platform.offline import child_processes
 from mlops_platform.offline.capture import STACK_REFERENCE_TYPE, CapturedResource, CapturedStack
 
 STARTUP_TIMEOUT_SECONDS = 60.0
@@ -70,6 +71,7 @@ class PolicyAnalyzer:
         self._config = dict(config or {})
         self._engine = _Engine()
         self._engine_server: grpc.Server | None = None
+        self._engine_executor: futures.ThreadPoolExecutor | None = None
         self._process: subprocess.Popen[bytes] | None = None
         self._channel: grpc.Channel | None = None
         self._stub: analyzer_pb2_grpc.AnalyzerStub | None = None
@@ -84,7 +86,8 @@ class PolicyAnalyzer:
 
     def start(self) -> None:
         """Launch the pack; returns at once. The first call that needs the pack waits for its port."""
-        self._engine_server = grpc.server(futures.ThreadPoolExecutor(max_workers=1))
+        self._engine_executor = futures.ThreadPoolExecutor(max_workers=1)
+        self._engine_server = grpc.server(self._engine_executor)
         engine_pb2_grpc.add_EngineServicer_to_server(self._engine, self._engine_server)
         engine_port = self._engine_server.add_insecure_port("127.0.0.1:0")
         self._engine_server.start()
@@ -94,6 +97,7 @@ class PolicyAnalyzer:
         self._process = subprocess.Popen(
             [sys.executable, "-u", "-m", "pulumi.policy", f"127.0.0.1:{engine_port}", "."],
             cwd=self._pack_dir, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        child_processes.track(self._process)
 
     def _analyzer(self) -> analyzer_pb2_grpc.AnalyzerStub:
         if self._stub is None:
@@ -124,19 +128,43 @@ class PolicyAnalyzer:
             raise AnalyzerError(f"the policy pack printed {line!r} instead of its port") from None
 
     def close(self) -> None:
-        if self._channel is not None:
-            self._channel.close()
-        if self._process is not None:
-            self._process.terminate()
+        """End the pack and the engine server. Each step runs even when a signal (Ctrl-C, SIGTERM) interrupts
+        another: no pack process, and no server thread holding the preview open, survives."""
+        try:
+            if self._channel is not None:
+                self._channel.close()
+        finally:
             try:
-                self._process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-            for stream in (self._process.stdout, self._process.stderr):
+                self._end_process()
+            finally:
+                self._stop_engine()
+
+    def _stop_engine(self) -> None:
+        """The server, then its worker thread: a worker left waiting would hold the interpreter open at exit."""
+        try:
+            if self._engine_server is not None:
+                self._engine_server.stop(0).wait(5)
+        finally:
+            if self._engine_executor is not None:
+                self._engine_executor.shutdown(wait=False, cancel_futures=True)
+
+    def _end_process(self) -> None:
+        process, self._process = self._process, None
+        if process is None:
+            return
+        child_processes.untrack(process)
+        try:
+            process.terminate()
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            pass
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+            for stream in (process.stdout, process.stderr):
                 if stream is not None:
                     stream.close()
-        if self._engine_server is not None:
-            self._engine_server.stop(0)
 
     def info(self) -> list[PolicyInfo]:
         response = self._analyzer().GetAnalyzerInfo(empty_pb2.Empty())

@@ -62,7 +62,8 @@ class WithCopiedUseCase(ProjectConfig):
 
 
 def with_copied_use_case(project: ProjectConfig, original: str, existing: Iterable[str]) -> WithCopiedUseCase:
-    return WithCopiedUseCase(project.root, project.size, project.defaults, project.overrides,
+    return WithCopiedUseCase(project.root, project.size, project.stack_dir, project.project, project.declared,
+                             project.stack_sources, project.override,
                              original=original, copy_name=_copy_name(original, set(existing)))
 
 

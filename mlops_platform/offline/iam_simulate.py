@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mlops_platform.offline import child_processes
+
 ENGINE_DIR = Path(__file__).resolve().parent / "iam_engine"
 ENGINE_SCRIPT = ENGINE_DIR / "simulate.mjs"
 ENGINE_TIMEOUT_SECONDS = 300
@@ -82,13 +84,15 @@ def simulate(simulations: Sequence[Simulation]) -> list[Decision]:
     if not (ENGINE_DIR / "node_modules" / "@cloud-copilot" / "iam-simulate").is_dir():
         raise EngineUnavailable(f"the access matrix's IAM engine is not installed: run `npm ci --prefix {ENGINE_DIR}`")
     payload = json.dumps([simulation.request() for simulation in simulations])
-    try:
-        finished = subprocess.run([node, str(ENGINE_SCRIPT)], input=payload, capture_output=True, text=True,
-                                  cwd=ENGINE_DIR, timeout=ENGINE_TIMEOUT_SECONDS, check=False)
-    except subprocess.TimeoutExpired as error:
-        raise EngineUnavailable(f"the IAM engine did not answer within {ENGINE_TIMEOUT_SECONDS} s") from error
-    if finished.returncode != 0:
-        last_line = (finished.stderr.strip().splitlines() or ["no output"])[-1]
+    engine = subprocess.Popen([node, str(ENGINE_SCRIPT)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, cwd=ENGINE_DIR)
+    with child_processes.tracked(engine):
+        try:
+            stdout, stderr = engine.communicate(payload, timeout=ENGINE_TIMEOUT_SECONDS)
+        except subprocess.TimeoutExpired as error:
+            raise EngineUnavailable(f"the IAM engine did not answer within {ENGINE_TIMEOUT_SECONDS} s") from error
+    if engine.returncode != 0:
+        last_line = (stderr.strip().splitlines() or ["no output"])[-1]
         raise EngineUnavailable(f"the IAM engine failed: {last_line}")
-    answers = json.loads(finished.stdout)
+    answers = json.loads(stdout)
     return [Decision(answer["decision"], tuple(answer["errors"])) for answer in answers]

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from mlops_platform import contract, topology
-from mlops_platform.config import PlatformConfig, parse_config
+from mlops_platform.config import ConfigError, PlatformConfig, parse_config
 from mlops_platform.offline.capture import CapturedStack, SizeResources, capture_stack
 from mlops_platform.offline.stack_config import ProjectConfig
 from mlops_platform.program import build_stack
@@ -37,9 +37,16 @@ class CapturedSize:
 
 
 def validate_stacks(project: ProjectConfig) -> list[PlatformConfig]:
-    """Every stack's config, validated before anything is captured (raises ConfigError on the first problem)."""
-    return [parse_config(project.platform_values(spec.name), spec.name, PREVIEW_ORGANIZATION)
-            for spec in topology.stacks(project.size)]
+    """Every stack's config, validated before anything is captured. The first problem raises ConfigFileError
+    naming the file and line that set the value, the stack, the key and the rule."""
+    return [_validated(project, spec.name) for spec in topology.stacks(project.size)]
+
+
+def _validated(project: ProjectConfig, stack: str) -> PlatformConfig:
+    try:
+        return parse_config(project.platform_values(stack), stack, PREVIEW_ORGANIZATION)
+    except ConfigError as error:
+        raise project.located(stack, error) from None
 
 
 def first_approval_state(config: PlatformConfig) -> dict[str, str]:
