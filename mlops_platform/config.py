@@ -25,8 +25,8 @@ from mlops_platform.topology import Size
 FEATURES: tuple[str, ...] = ("featureStore", "clarify", "modelMonitor")
 FEATURE_DEFAULTS: Mapping[Size, Mapping[str, bool]] = {
     Size.SMALL: {"featureStore": False, "clarify": False, "modelMonitor": False},
-    Size.MEDIUM: {"featureStore": False, "clarify": False, "modelMonitor": True},
-    Size.LARGE: {"featureStore": True, "clarify": True, "modelMonitor": True},
+    Size.MEDIUM: {"featureStore": False, "clarify": False, "modelMonitor": False},
+    Size.LARGE: {"featureStore": True, "clarify": False, "modelMonitor": False},
 }
 
 DEFAULT_SIZE = Size.LARGE

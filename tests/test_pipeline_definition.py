@@ -43,6 +43,7 @@ VARIANT = dataclasses.replace(
     metric_threshold=0.55,
     processing_instance_type="ml.c5.xlarge",
     training_instance_type="ml.m5.2xlarge",
+    data_quality_baseline=True,
 )
 # AWS's built-in XGBoost 1.7-1 image for eu-west-1 (AWS's published registry account for the region).
 XGBOOST_EU_WEST_1 = "141502667606.dkr.ecr.eu-west-1.amazonaws.com/sagemaker-xgboost:1.7-1"
@@ -56,6 +57,13 @@ def definition_text() -> str:
 @pytest.fixture(scope="module")
 def definition(definition_text: str) -> dict[str, Any]:
     parsed: dict[str, Any] = json.loads(definition_text)
+    return parsed
+
+
+@pytest.fixture(scope="module")
+def monitored() -> dict[str, Any]:
+    """With `features.modelMonitor`: Model Monitor's data-quality baseline before registering."""
+    parsed: dict[str, Any] = json.loads(build_definition(dataclasses.replace(ARGS, data_quality_baseline=True)))
     return parsed
 
 
@@ -129,23 +137,39 @@ def test_pipeline_runs_preprocess_train_evaluate_then_the_condition(definition: 
         ("check-metric", "Condition"),
     ]
     condition = step(definition, "check-metric")["Arguments"]
+    assert [(s["Name"], s["Type"]) for s in condition["IfSteps"]] == [("register-RegisterModel", "RegisterModel")]
+    assert [(s["Name"], s["Type"]) for s in condition["ElseSteps"]] == [("metric-below-threshold", "Fail")]
+
+
+def test_the_default_pipeline_needs_no_model_monitor(definition: dict[str, Any]) -> None:
+    """Model Monitor is closed to new AWS customers: without `features.modelMonitor` nothing runs its analyzer."""
+    assert "QualityCheck" not in {s["Type"] for s in all_steps(definition).values()}
+    register = step(definition, "register-RegisterModel")["Arguments"]
+    assert {kind for kind, metrics in register["ModelMetrics"].items() if metrics} == {"ModelQuality"}
+    assert "DriftCheckBaselines" not in register
+
+
+def test_with_model_monitor_the_baseline_runs_before_registering(monitored: dict[str, Any]) -> None:
+    condition = step(monitored, "check-metric")["Arguments"]
     assert [(s["Name"], s["Type"]) for s in condition["IfSteps"]] == [
         ("data-quality-baseline", "QualityCheck"),
         ("register-RegisterModel", "RegisterModel"),
     ]
-    assert [(s["Name"], s["Type"]) for s in condition["ElseSteps"]] == [("metric-below-threshold", "Fail")]
 
 
-def test_each_step_depends_on_the_steps_before_it_through_property_references(definition: dict[str, Any]) -> None:
+def test_each_step_depends_on_the_steps_before_it_through_property_references(
+        definition: dict[str, Any], monitored: dict[str, Any]) -> None:
     depends = {name: referenced_steps(s.get("Arguments", {})) for name, s in all_steps(definition).items()}
     condition_only = referenced_steps(step(definition, "check-metric")["Arguments"]["Conditions"])
     assert depends["preprocess"] == set()
     assert depends["train"] == {"preprocess"}
     assert depends["evaluate"] == {"preprocess", "train"}
     assert condition_only == {"evaluate"}
-    assert depends["data-quality-baseline"] == {"preprocess"}
-    assert depends["register-RegisterModel"] == {"train", "evaluate", "data-quality-baseline"}
+    assert depends["register-RegisterModel"] == {"train", "evaluate"}
     assert depends["metric-below-threshold"] == {"evaluate"}
+    with_baseline = {name: referenced_steps(s.get("Arguments", {})) for name, s in all_steps(monitored).items()}
+    assert with_baseline["data-quality-baseline"] == {"preprocess"}
+    assert with_baseline["register-RegisterModel"] == {"train", "evaluate", "data-quality-baseline"}
 
 
 def test_parameters_and_their_defaults(definition: dict[str, Any]) -> None:
@@ -257,8 +281,8 @@ def test_the_metric_name_selects_the_report_path_and_the_evaluate_argument(varia
     assert arguments == ["--metric-name", "f1"]
 
 
-def test_data_quality_baseline_is_the_first_baseline_on_the_train_features(definition: dict[str, Any]) -> None:
-    baseline = step(definition, "data-quality-baseline")
+def test_data_quality_baseline_is_the_first_baseline_on_the_train_features(monitored: dict[str, Any]) -> None:
+    baseline = step(monitored, "data-quality-baseline")
     assert baseline["CheckType"] == "DATA_QUALITY"
     assert baseline["SkipCheck"] is True
     assert baseline["RegisterNewBaseline"] is True
@@ -284,8 +308,8 @@ def test_register_puts_the_model_in_its_group_pending_manual_approval(definition
     assert register["InferenceSpecification"]["SupportedContentTypes"] == ["text/csv"]
 
 
-def test_register_attaches_the_evaluation_report_and_the_baseline(definition: dict[str, Any]) -> None:
-    register = step(definition, "register-RegisterModel")["Arguments"]
+def test_register_attaches_the_evaluation_report_and_the_baseline(monitored: dict[str, Any]) -> None:
+    register = step(monitored, "register-RegisterModel")["Arguments"]
     metrics = register["ModelMetrics"]
     assert metrics["ModelQuality"]["Statistics"] == {
         "ContentType": "application/json",
@@ -321,8 +345,8 @@ def test_fail_step_says_why_the_model_was_not_registered(definition: dict[str, A
 JOB_TYPES = {"Processing", "Training", "QualityCheck"}
 
 
-def test_every_job_is_encrypted_with_the_key_and_runs_isolated_in_the_vpc(definition: dict[str, Any]) -> None:
-    jobs = {name: s["Arguments"] for name, s in all_steps(definition).items() if s["Type"] in JOB_TYPES}
+def test_every_job_is_encrypted_with_the_key_and_runs_isolated_in_the_vpc(monitored: dict[str, Any]) -> None:
+    jobs = {name: s["Arguments"] for name, s in all_steps(monitored).items() if s["Type"] in JOB_TYPES}
     assert set(jobs) == {"preprocess", "train", "evaluate", "data-quality-baseline"}
     vpc = {"SecurityGroupIds": ["sg-0ccc"], "Subnets": ["subnet-0aaa", "subnet-0bbb"]}
     for name, job in jobs.items():

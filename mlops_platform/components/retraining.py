@@ -34,6 +34,8 @@ class RetrainingArgs:
     region: str
     schedule: str
     metric_threshold: float
+    data_quality_baseline: bool
+    """Model Monitor's baseline step (`features.modelMonitor`; Model Monitor is closed to new AWS customers)."""
     bucket_name: pulumi.Input[str]
     """The artifact bucket: step scripts, intermediate data and model artifacts."""
     bucket_arn: pulumi.Input[str]
@@ -73,7 +75,7 @@ class RetrainingPipeline(pulumi.ComponentResource):
                 code_prefix=f"s3://{values[1]}/{code_prefix}",
                 model_package_group_name=registry_group_reference(args),
                 kms_key_arn=values[2], subnet_ids=tuple(values[3]), security_group_ids=tuple(values[4]),
-                metric_threshold=args.metric_threshold,
+                metric_threshold=args.metric_threshold, data_quality_baseline=args.data_quality_baseline,
                 input_data_url=f"s3://{values[5]}/{args.use_case}/input/")))
         pipeline = aws.sagemaker.Pipeline(
             name, pipeline_name=pipeline_name, pipeline_display_name=pipeline_name, role_arn=role.arn,

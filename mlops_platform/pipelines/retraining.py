@@ -1,6 +1,7 @@
 """The retraining pipeline of one use case, as a SageMaker Pipelines JSON definition built offline.
 
-preprocess → train → evaluate → check-metric → (data-quality-baseline → register) or metric-below-threshold.
+preprocess → train → evaluate → check-metric → ([data-quality-baseline →] register) or metric-below-threshold; the
+Model Monitor baseline only with `features.modelMonitor` (closed to new AWS customers).
 
 The definition is generated with the sagemaker SDK under a ``PipelineSession`` that only records job requests.
 Building it makes no AWS call and no network connection (tests/test_pipeline_definition.py proves it in a fresh
@@ -92,6 +93,9 @@ class RetrainingPipelineArgs:
     metric_name: str = "auc"
     metric_threshold: float = 0.7
     input_data_url: str | None = None  # None → s3://<artifact_bucket>/<use_case>/input/
+    data_quality_baseline: bool = False
+    """Model Monitor's data-quality baseline before registering (`features.modelMonitor`). Model Monitor is closed
+    to new AWS customers, so the default pipeline does without it."""
 
 
 @dataclass(frozen=True)
@@ -199,7 +203,7 @@ def _pipeline(args: RetrainingPipelineArgs, session: _OfflinePipelineSession) ->
     train = _train_step(args, session, preprocess, image_uri)
     report = sm.PropertyFile(name=EVALUATION_REPORT, output_name="evaluation", path=EVALUATION_FILE)
     evaluate = _evaluate_step(args, session, preprocess, train, image_uri, report)
-    baseline = _baseline_step(args, session, preprocess)
+    baseline = _baseline_step(args, session, preprocess) if args.data_quality_baseline else None
     register = _register_step(args, session, train, evaluate, baseline, image_uri, params)
     metric = sm.JsonGet(step_name=evaluate.name, property_file=report, json_path=metric_json_path(args.metric_name))
     check = sm.ConditionStep(
@@ -211,7 +215,7 @@ def _pipeline(args: RetrainingPipelineArgs, session: _OfflinePipelineSession) ->
                 right=params.metric_threshold,
             )
         ],
-        if_steps=[baseline, register],
+        if_steps=[step for step in (baseline, register) if step is not None],
         else_steps=[_fail_step(args, metric, params)],
     )
     return sm.Pipeline(
@@ -395,20 +399,24 @@ def _register_step(
     session: _OfflinePipelineSession,
     train: sm.TrainingStep,
     evaluate: sm.ProcessingStep,
-    baseline: sm.QualityCheckStep,
+    baseline: sm.QualityCheckStep | None,
     image_uri: str,
     params: _Parameters,
 ) -> sm.ModelStep:
     evaluation_dir = _output_property(evaluate, "evaluation")
-    model_metrics = sm.ModelMetrics(
-        model_statistics=_json_metrics(sm.Join(on="/", values=[evaluation_dir, EVALUATION_FILE])),
-        model_data_statistics=_json_metrics(baseline.properties.CalculatedBaselineStatistics),
-        model_data_constraints=_json_metrics(baseline.properties.CalculatedBaselineConstraints),
-    )
-    drift_check_baselines = sm.DriftCheckBaselines(
-        model_data_statistics=_json_metrics(baseline.properties.BaselineUsedForDriftCheckStatistics),
-        model_data_constraints=_json_metrics(baseline.properties.BaselineUsedForDriftCheckConstraints),
-    )
+    evaluation = _json_metrics(sm.Join(on="/", values=[evaluation_dir, EVALUATION_FILE]))
+    model_metrics = sm.ModelMetrics(model_statistics=evaluation)
+    drift_check_baselines = None
+    if baseline is not None:
+        model_metrics = sm.ModelMetrics(
+            model_statistics=evaluation,
+            model_data_statistics=_json_metrics(baseline.properties.CalculatedBaselineStatistics),
+            model_data_constraints=_json_metrics(baseline.properties.CalculatedBaselineConstraints),
+        )
+        drift_check_baselines = sm.DriftCheckBaselines(
+            model_data_statistics=_json_metrics(baseline.properties.BaselineUsedForDriftCheckStatistics),
+            model_data_constraints=_json_metrics(baseline.properties.BaselineUsedForDriftCheckConstraints),
+        )
     model = sm.Model(
         image_uri=image_uri,
         model_data=train.properties.ModelArtifacts.S3ModelArtifacts,
