@@ -83,7 +83,7 @@ class ConfigError(pulumi.RunError):
 class UseCase:
     name: str
     instance_type: str = DEFAULT_INSTANCE_TYPE
-    min_instances: int = 1
+    min_instances: int = 2
     max_instances: int = 2
     schedule: str = DEFAULT_SCHEDULE
     metric_threshold: float = DEFAULT_METRIC_THRESHOLD
@@ -172,6 +172,8 @@ def parse_config(raw: Mapping[str, Any], stack_name: str, default_organization: 
     region = _region(raw.get("region"))
     accounts = _accounts(size, raw.get("accounts"))
     use_cases = _use_cases(raw.get("useCases", []))
+    if any(stack.hosts(tier) for tier in topology.SERVING_TIERS):
+        _require_redundant_serving(use_cases)
     return PlatformConfig(
         size=size,
         stack=stack,
@@ -189,6 +191,22 @@ def parse_config(raw: Mapping[str, Any], stack_name: str, default_organization: 
         studio=_studio(raw.get("studio", {})),
         organization=_organization(size, raw.get("organization", {}), region),
     )
+
+
+SERVING_MIN_INSTANCES = 2
+"""What the policy pack requires of every staging/prod endpoint (sagemaker-endpoint-instance-count,
+sagemaker-prod-endpoint-autoscaling): more than one instance, so that one zone's loss does not stop serving."""
+
+
+def _require_redundant_serving(use_cases: Sequence[UseCase]) -> None:
+    """Refused here rather than by the policy pack at the first `pulumi up` after an approval (a new account has no
+    endpoint, so its first preview could not tell)."""
+    for index, use_case in enumerate(use_cases):
+        if use_case.serve and use_case.min_instances < SERVING_MIN_INSTANCES:
+            raise ConfigError(f"useCases[{index}].minInstances", use_case.min_instances,
+                              f"a use case served in staging and prod keeps at least {SERVING_MIN_INSTANCES} "
+                              "instances (the policy pack's sagemaker-endpoint-instance-count and "
+                              "sagemaker-prod-endpoint-autoscaling); raise it, or set serve: false")
 
 
 def load_config() -> PlatformConfig:
@@ -334,7 +352,7 @@ def _use_case(key: str, item: Any) -> UseCase:
         raise ConfigError(f"{key}.instanceType", instance_type,
                           "not a SageMaker endpoint instance type (botocore's ProductionVariantInstanceType), "
                           "e.g. 'ml.m5.large'")
-    minimum = _positive_int(f"{key}.minInstances", item.get("minInstances", 1))
+    minimum = _positive_int(f"{key}.minInstances", item.get("minInstances", SERVING_MIN_INSTANCES))
     maximum = _positive_int(f"{key}.maxInstances", item.get("maxInstances", max(2, minimum)))
     if minimum > maximum:
         raise ConfigError(f"{key}.minInstances", minimum, f"must not exceed maxInstances ({maximum})")

@@ -99,7 +99,7 @@ def test_valid_config_per_size_and_stack(size: str, stack: str, account: str, ti
     assert cfg.stack_organization == ORG
     assert cfg.owner == DEFAULT_OWNER
     assert cfg.use_cases == (
-        UseCase(name="churn", instance_type=DEFAULT_INSTANCE_TYPE, min_instances=1, max_instances=2),
+        UseCase(name="churn", instance_type=DEFAULT_INSTANCE_TYPE, min_instances=2, max_instances=2),
     )
     assert cfg.data_scientists == ()
 
@@ -131,7 +131,7 @@ def test_explicit_values_are_kept() -> None:
             "fraud",
             {"name": "churn", "instanceType": "ml.c5.xlarge", "minInstances": 2, "maxInstances": 4},
             {"name": "big", "minInstances": 3},
-            {"name": "pinned", "minInstances": 1, "maxInstances": 1},
+            {"name": "pinned", "minInstances": 1, "maxInstances": 1, "serve": False},
         ],
     )
     cfg = parse(raw, "prod")
@@ -141,11 +141,20 @@ def test_explicit_values_are_kept() -> None:
     assert cfg.owner == "ml-team"
     assert cfg.data_scientists == ("alice", "bob-2")
     assert cfg.use_cases == (
-        UseCase("fraud", DEFAULT_INSTANCE_TYPE, 1, 2),
+        UseCase("fraud", DEFAULT_INSTANCE_TYPE, 2, 2),
         UseCase("churn", "ml.c5.xlarge", 2, 4),
         UseCase("big", DEFAULT_INSTANCE_TYPE, 3, 3),  # maxInstances defaults to at least minInstances
-        UseCase("pinned", DEFAULT_INSTANCE_TYPE, 1, 1),
+        UseCase("pinned", DEFAULT_INSTANCE_TYPE, 1, 1, serve=False),
     )
+
+
+@pytest.mark.parametrize("stack", ["staging", "prod"])
+def test_a_served_use_case_with_one_instance_is_refused_where_it_is_served(stack: str) -> None:
+    raw = valid_raw("medium", useCases=[{"name": "churn", "minInstances": 1, "maxInstances": 2}])
+    err = config_error(raw, stack)
+    assert_error(err, "useCases[0].minInstances", "keeps at least 2 instances")
+    assert "sagemaker-endpoint-instance-count" in str(err)
+    assert parse(raw, "dev").use_cases[0].min_instances == 1, "the dev stack serves nothing"
 
 
 def test_account_of_tier() -> None:
