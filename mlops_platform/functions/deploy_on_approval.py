@@ -67,6 +67,8 @@ REJECTED = "Rejected"
 ENDPOINT_IN_SERVICE_EVENT_STATUS = "IN_SERVICE"
 ROLLOUT_STARTED_TAG = "mlops:rollout-started"
 """Set on an endpoint config once UpdateEndpoint accepted it: the time this function rolled that version out."""
+ROLLBACK_ANNOUNCED_TAG = "mlops:rollback-announced"
+"""Set on an endpoint config once its rollback has been announced on the notices topic."""
 TRANSIENT_ERROR_CODES = frozenset({
     "ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded",
     "ServiceUnavailable", "ServiceUnavailableException", "InternalFailure", "InternalServerError",
@@ -521,13 +523,24 @@ class _Deployer:
         recorded = self._record(served)
         desired = self._newest_approved()
         if desired is not None and desired.version > served.version and self._rolled_out_since_approval(desired):
-            self._notify(f"{self.settings.endpoint_name}: version {desired.version} was rolled back",
-                         f"The canary deployment of {desired.arn} ended with the endpoint back on version "
-                         f"{served.version}: a rollback alarm fired. Approve version {desired.version} again "
-                         f"to retry it, or approve a newer version.")
+            self._announce_rollback_once(desired, served)
             return self.log.decision("rolled-back", level="ERROR", modelPackageVersion=desired.version,
                                      servedVersion=served.version)
         return self.log.decision("recorded" if recorded else "unchanged", servedVersion=served.version)
+
+    def _announce_rollback_once(self, desired: ServedPackage, served: ServedPackage) -> None:
+        """Told once per rollout: the endpoint enters InService again on every scaling, too."""
+        config = self.sagemaker.describe_endpoint_config(
+            EndpointConfigName=deployment_name(self.settings.endpoint_name, desired.version))
+        tags = self.sagemaker.list_tags(ResourceArn=config["EndpointConfigArn"]).get("Tags", [])
+        if any(tag.get("Key") == ROLLBACK_ANNOUNCED_TAG for tag in tags):
+            return
+        self._notify(f"{self.settings.endpoint_name}: version {desired.version} was rolled back",
+                     f"The canary deployment of {desired.arn} ended with the endpoint back on version "
+                     f"{served.version}: a rollback alarm fired. Approve version {desired.version} again "
+                     f"to retry it, or approve a newer version.")
+        self.sagemaker.add_tags(ResourceArn=config["EndpointConfigArn"],
+                                Tags=[{"Key": ROLLBACK_ANNOUNCED_TAG, "Value": str(time.time())}])
 
     # -- package decisions
 
