@@ -90,8 +90,7 @@ def test_every_workload_reaches_every_destination_it_needs(
         assert path["reason"]
     assert by_workload["dev-studio"] == {d.name for d in STUDIO_DESTINATIONS} | {"internet"}
     jobs = {name for name in by_workload if name.startswith("ops-churn-retraining/")}
-    assert jobs == {f"ops-churn-retraining/{step}" for step in ("preprocess", "train", "evaluate",
-                                                                 "data-quality-baseline")}
+    assert jobs == {f"ops-churn-retraining/{step}" for step in ("preprocess", "train", "evaluate")}
     for job in jobs:
         assert by_workload[job] == {d.name for d in JOB_DESTINATIONS} | {"internet"}
 
