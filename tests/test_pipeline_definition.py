@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from mlops_platform.pipelines import _sdk, retraining
+from mlops_platform.pipelines import _sdk, retraining, spec
 from mlops_platform.pipelines.retraining import RetrainingPipelineArgs, build_definition, step_scripts
 from mlops_platform.pipelines.steps import evaluate
 
@@ -420,7 +420,7 @@ def test_step_scripts_are_the_package_files_to_upload() -> None:
 def test_the_definition_carries_no_local_path(definition: dict[str, Any], definition_text: str) -> None:
     absolute = [text for text in strings(definition) if text.startswith("/") and text != "/"]  # "/": Join separator
     assert absolute and all(text.startswith("/opt/ml/") for text in absolute), absolute
-    for local in (os.getcwd(), os.path.expanduser("~"), str(retraining.STEP_SCRIPTS_DIR), "file://"):
+    for local in (os.getcwd(), os.path.expanduser("~"), str(spec.STEP_SCRIPTS_DIR), "file://"):
         assert local not in definition_text
 
 

@@ -16,7 +16,8 @@ import pulumi_aws as aws
 
 from mlops_platform import contract
 from mlops_platform.components.iam import PlatformRole, PlatformRoleArgs, Statement, allow, service_trust
-from mlops_platform.pipelines.retraining import RetrainingPipelineArgs, build_definition, step_scripts
+from mlops_platform.pipelines.definitions import retraining_definition
+from mlops_platform.pipelines.spec import RetrainingPipelineArgs, step_scripts
 
 START_PIPELINE_TARGET = "arn:aws:scheduler:::aws-sdk:sagemaker:startPipelineExecution"
 NETWORK_INTERFACE_ACTIONS: tuple[str, ...] = (
@@ -70,7 +71,7 @@ class RetrainingPipeline(pulumi.ComponentResource):
         ]
         definition = pulumi.Output.all(role.arn, args.bucket_name, args.key_arn, list(args.subnet_ids),
                                        list(args.security_group_ids), args.dataset_bucket_name).apply(
-            lambda values: build_definition(RetrainingPipelineArgs(
+            lambda values: retraining_definition(RetrainingPipelineArgs(
                 use_case=args.use_case, region=args.region, role_arn=values[0], artifact_bucket=values[1],
                 code_prefix=f"s3://{values[1]}/{code_prefix}",
                 model_package_group_name=registry_group_reference(args),

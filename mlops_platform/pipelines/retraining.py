@@ -17,7 +17,6 @@ traffic encryption, and encrypts its volume and its outputs with ``kms_key_arn``
 from __future__ import annotations
 
 import json
-import pathlib
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -29,6 +28,9 @@ import botocore.session
 
 from mlops_platform.contract import pipeline_name
 from mlops_platform.pipelines import _sdk as sm
+from mlops_platform.pipelines.spec import STEP_SCRIPT_NAMES, RetrainingPipelineArgs, step_scripts
+
+__all__ = ["STEP_SCRIPT_NAMES", "RetrainingPipelineArgs", "build_definition", "step_scripts"]
 
 PARAM_INPUT_DATA_URL = "InputDataUrl"
 PARAM_METRIC_THRESHOLD = "MetricThreshold"
@@ -51,8 +53,6 @@ SUPPORTED_METRICS = ("auc", "accuracy", "f1", "precision", "recall")
 XGBOOST_VERSION = "1.7-1"
 SKLEARN_VERSION = "1.2-1"
 CONTAINER_BASE = "/opt/ml/processing"
-STEP_SCRIPTS_DIR = pathlib.Path(__file__).resolve().parent / "steps"
-STEP_SCRIPT_NAMES = ("preprocess.py", "evaluate.py")
 
 # Early stopping watches the validation AUC whatever metric the condition reads.
 XGBOOST_HYPERPARAMETERS = {
@@ -74,28 +74,6 @@ _UNUSED_CREDENTIALS = "offline-definition-never-sent"
 # Telemetry off: Estimator.fit is instrumented and would otherwise call STS and a telemetry endpoint.
 _SDK_CONFIG = {"SchemaVersion": "1.0", "SageMaker": {"PythonSDK": {"Modules": {"TelemetryOptOut": True}}}}
 _USE_CASE_RE = re.compile(r"^[A-Za-z0-9](-*[A-Za-z0-9])*$")
-
-
-@dataclass(frozen=True)
-class RetrainingPipelineArgs:
-    use_case: str  # e.g. "churn"; pipeline name f"{use_case}-retraining"
-    region: str
-    role_arn: str  # pipeline execution role (SageMaker)
-    artifact_bucket: str  # S3 bucket for pipeline artifacts/outputs (the default bucket)
-    code_prefix: str  # s3:// URI prefix where the step scripts are uploaded, e.g. "s3://bucket/code/churn"
-    model_package_group_name: str
-    kms_key_arn: str  # output/volume encryption for processing/training jobs
-    subnet_ids: tuple[str, ...]  # jobs run in the VPC
-    security_group_ids: tuple[str, ...]
-    processing_instance_type: str = "ml.m5.large"
-    training_instance_type: str = "ml.m5.large"
-    training_image_uri: str | None = None  # None → the region's built-in XGBoost image
-    metric_name: str = "auc"
-    metric_threshold: float = 0.7
-    input_data_url: str | None = None  # None → s3://<artifact_bucket>/<use_case>/input/
-    data_quality_baseline: bool = False
-    """Model Monitor's data-quality baseline before registering (`features.modelMonitor`). Model Monitor is closed
-    to new AWS customers, so the default pipeline does without it."""
 
 
 @dataclass(frozen=True)
@@ -141,11 +119,6 @@ def _offline_boto_session(region: str) -> boto3.Session:
 def default_input_data_url(args: RetrainingPipelineArgs) -> str:
     """Where a run started without ``InputDataUrl`` (e.g. by the schedule) reads its CSV files."""
     return args.input_data_url or f"s3://{args.artifact_bucket}/{args.use_case}/input/"
-
-
-def step_scripts() -> dict[str, pathlib.Path]:
-    """File name → local path of each step script; upload them to ``code_prefix`` under the same names."""
-    return {name: STEP_SCRIPTS_DIR / name for name in STEP_SCRIPT_NAMES}
 
 
 def build_definition(args: RetrainingPipelineArgs) -> str:

@@ -1,0 +1,76 @@
+"""The retraining pipeline's JSON definition, built once per distinct input and kept on disk.
+
+Building a definition needs the sagemaker SDK (about a second and a half to import, half a second a build). The
+definition depends on nothing but the pipeline's arguments, the SDK's version and this package's code, so it is
+cached under a key made of exactly those three: a hit returns the stored definition without importing the SDK, and
+any change to the arguments, the SDK or the code is a miss. The cache lives in `MLOPS_PLATFORM_CACHE_DIR`, else
+`$XDG_CACHE_HOME/mlops-platform`, else `~/.cache/mlops-platform`; a cache that cannot be written only costs time.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import hashlib
+import importlib.metadata
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from mlops_platform.pipelines.spec import RetrainingPipelineArgs
+
+CACHE_DIR_VARIABLE = "MLOPS_PLATFORM_CACHE_DIR"
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def cache_dir() -> Path:
+    explicit = os.environ.get(CACHE_DIR_VARIABLE)
+    if explicit:
+        return Path(explicit)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "mlops-platform"
+
+
+@functools.cache
+def _code_digest() -> str:
+    """The pipelines package's code (step scripts included): a change of any file is a new key."""
+    digest = hashlib.sha256()
+    for path in sorted(PACKAGE_DIR.rglob("*.py")):
+        digest.update(path.relative_to(PACKAGE_DIR).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def cache_key(args: RetrainingPipelineArgs) -> str:
+    inputs = {"args": dataclasses.asdict(args), "sagemaker": importlib.metadata.version("sagemaker"),
+              "code": _code_digest()}
+    return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
+
+
+def retraining_definition(args: RetrainingPipelineArgs) -> str:
+    """The definition `retraining.build_definition(args)` returns, from the cache when it holds it."""
+    path = cache_dir() / "pipeline-definitions" / f"{cache_key(args)}.json"
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError:
+        pass
+    from mlops_platform.pipelines.retraining import build_definition  # the SDK, only on a miss
+
+    definition = build_definition(args)
+    _store(path, definition)
+    return definition
+
+
+def _store(path: Path, definition: str) -> None:
+    """Written whole or not at all (a concurrent reader never sees half a file)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent, delete=False,
+                                         suffix=".tmp") as handle:
+            temporary = Path(handle.name)
+            handle.write(definition)
+        os.replace(temporary, path)
+    except OSError:
+        if "temporary" in locals():
+            temporary.unlink(missing_ok=True)

@@ -1,0 +1,40 @@
+"""What a retraining pipeline is built from, without the sagemaker SDK: its arguments and its step scripts.
+
+Importing this module is cheap; `mlops_platform.pipelines.definitions` builds (or reads back) the definition and
+imports the SDK only when it has to.
+"""
+
+from __future__ import annotations
+
+import pathlib
+from dataclasses import dataclass
+
+STEP_SCRIPTS_DIR = pathlib.Path(__file__).resolve().parent / "steps"
+STEP_SCRIPT_NAMES = ("preprocess.py", "evaluate.py")
+
+
+@dataclass(frozen=True)
+class RetrainingPipelineArgs:
+    use_case: str  # e.g. "churn"; pipeline name f"{use_case}-retraining"
+    region: str
+    role_arn: str  # pipeline execution role (SageMaker)
+    artifact_bucket: str  # S3 bucket for pipeline artifacts/outputs (the default bucket)
+    code_prefix: str  # s3:// URI prefix where the step scripts are uploaded, e.g. "s3://bucket/code/churn"
+    model_package_group_name: str
+    kms_key_arn: str  # output/volume encryption for processing/training jobs
+    subnet_ids: tuple[str, ...]  # jobs run in the VPC
+    security_group_ids: tuple[str, ...]
+    processing_instance_type: str = "ml.m5.large"
+    training_instance_type: str = "ml.m5.large"
+    training_image_uri: str | None = None  # None → the region's built-in XGBoost image
+    metric_name: str = "auc"
+    metric_threshold: float = 0.7
+    input_data_url: str | None = None  # None → s3://<artifact_bucket>/<use_case>/input/
+    data_quality_baseline: bool = False
+    """Model Monitor's data-quality baseline before registering (`features.modelMonitor`). Model Monitor is closed
+    to new AWS customers, so the default pipeline does without it."""
+
+
+def step_scripts() -> dict[str, pathlib.Path]:
+    """File name → local path of each step script; upload them to ``code_prefix`` under the same names."""
+    return {name: STEP_SCRIPTS_DIR / name for name in STEP_SCRIPT_NAMES}
