@@ -244,3 +244,26 @@ def test_the_permissions_boundary_may_reach_every_platform_key_but_no_other_poli
     assert "iam-no-wildcard-kms-decrypt" not in judge(managed(contract.permissions_boundary_name()),
                                                       stack="org").mandatory
     assert "iam-no-wildcard-kms-decrypt" in judge(managed("mlops-platform-other"), stack="org").mandatory
+
+
+def test_the_taggable_types_table_is_the_installed_pulumi_aws() -> None:
+    """The pack reads which types take tags from a table; it must be what the installed pulumi-aws says, both by
+    its own scan and by the resource classes' signatures."""
+    import importlib
+    import inspect
+    import json
+
+    from guardrails import taggable_types
+
+    table = json.loads(taggable_types.TABLE.read_text())
+    assert table == taggable_types.scan_pulumi_aws(), "regenerate: cd policies && python -m guardrails.taggable_types"
+    for token, expected in (("aws:s3/bucket:Bucket", True), ("aws:s3/bucketPolicy:BucketPolicy", False),
+                            ("aws:sagemaker/endpoint:Endpoint", True), ("aws:iam/rolePolicy:RolePolicy", False),
+                            ("aws:lambda/function:Function", True), ("aws:sqs/queuePolicy:QueuePolicy", False)):
+        _, module, name = token.split(":")
+        package = module.split("/")[0].replace("lambda", "lambda_")
+        args_class = getattr(importlib.import_module(f"pulumi_aws.{package}"), f"{name}Args")
+        assert ("tags" in inspect.signature(args_class.__init__).parameters) is expected, token
+        assert taggable_types.taggable(token) is expected, token
+    assert taggable_types.taggable("aws:nothing/none:None") is None
+    assert taggable_types.taggable("random:index/randomId:RandomId") is False

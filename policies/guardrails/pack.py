@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import threading
-
 from pulumi_policy import EnforcementLevel, Policy, PolicyPack
 
 from guardrails.catalog import RULES
-from guardrails.rules import tags
 
 PACK_NAME = "mlops-platform-guardrails"
 
@@ -17,6 +14,5 @@ def build_pack() -> PolicyPack:
     duplicates = sorted({name for name in names if names.count(name) > 1})
     if duplicates:
         raise ValueError(f"rules declared twice: {', '.join(duplicates)}")
-    threading.Thread(target=tags.warm_up, name="warm-up", daemon=True).start()
     policies: list[Policy] = [policy for rule in RULES for policy in rule.policies()]
     return PolicyPack(name=PACK_NAME, policies=policies, enforcement_level=EnforcementLevel.MANDATORY)
