@@ -1,21 +1,27 @@
-"""Preview cost: bare capture of every stack of a size vs. the full preview (capture + policy pack).
+"""Preview cost: a bare capture of every stack vs. the full preview (capture, policy pack, proofs, access matrix),
+across sizes and growing numbers of use cases and data scientists.
 
-Run: `python3 -m uv run python benchmarks/preview_benchmark.py [--size large] [--repeat 3]`.
+Run: `python3 -m uv run python benchmarks/preview_benchmark.py [--repeat 3] [--quick] [--json]`.
 
-Each measurement is a fresh process, as a user or CI runs `mlops-platform preview`: imports, capture and
-(for the full preview) the policy pack's own process, which boots while the stacks are captured. Reported
-as medians and as the ratio full/capture; the goals are a ratio of at most 1.5 and a large preview well
-under 15 s on a 2-core machine.
+Each measurement is a fresh process, as a user or CI runs `mlops-platform preview`. Capture-only and full runs
+alternate, pair after pair, so that a change of machine load hits both alike; each workload is warmed once first
+(file-system cache, the pipeline-definition cache), and that run is not counted. Reported per workload: wall and
+CPU seconds (user + system of the process and every process it waited for: the policy pack, the IAM engine),
+medians, the full/capture ratio and the peak resident memory of the largest process; then the ratios the goals
+are stated in (README, Benchmarks).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import resource
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -24,38 +30,137 @@ RUN_ONCE = """
 import json, sys
 from pathlib import Path
 from mlops_platform.offline.preview import run_preview
+from mlops_platform.offline.size_capture import capture_size
 from mlops_platform.offline.stack_config import load_project_config
-preview = run_preview(load_project_config(Path(sys.argv[1]), sys.argv[2]), evaluate_policies=sys.argv[3] == "full")
-print(json.dumps({s.name: len(s.captured.resources) for s in preview.stacks}))
+root, size, mode = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
+override = Path(sys.argv[4]) if len(sys.argv) > 4 else None
+project = load_project_config(root, size, override)
+if mode == "full":
+    stacks = [stack.captured for stack in run_preview(project).stacks]
+else:
+    stacks = list(capture_size(project).stacks)
+print(json.dumps(sum(len(stack.resources) for stack in stacks)))
 """
 
 
-def run_once(size: str, mode: str) -> tuple[float, dict[str, int]]:
+@dataclass(frozen=True)
+class Workload:
+    label: str
+    size: str
+    use_cases: int | None = None
+    """None: the size's samples as shipped."""
+    data_scientists: int | None = None
+
+
+@dataclass(frozen=True)
+class Run:
+    wall: float
+    cpu: float
+    peak_rss_mb: float
+    resources: int
+
+
+@dataclass(frozen=True)
+class Measured:
+    workload: Workload
+    capture: list[Run]
+    full: list[Run]
+
+    def median(self, runs: list[Run], field: str) -> float:
+        return statistics.median(getattr(run, field) for run in runs)
+
+    def document(self) -> dict[str, object]:
+        return {"workload": self.workload.label, "size": self.workload.size,
+                "resources": self.full[-1].resources,
+                "captureWall": self.median(self.capture, "wall"), "captureCpu": self.median(self.capture, "cpu"),
+                "fullWall": self.median(self.full, "wall"), "fullCpu": self.median(self.full, "cpu"),
+                "ratioCpu": self.median(self.full, "cpu") / self.median(self.capture, "cpu"),
+                "ratioWall": self.median(self.full, "wall") / self.median(self.capture, "wall"),
+                "peakRssMb": max(run.peak_rss_mb for run in self.full)}
+
+
+def override_file(workload: Workload, folder: Path) -> Path | None:
+    """A --config file listing `use_cases` use cases and `data_scientists` Studio users, or None (as shipped)."""
+    if workload.use_cases is None and workload.data_scientists is None:
+        return None
+    lines = ["config:"]
+    if workload.use_cases is not None:
+        lines.append("  mlops-platform:useCases:")
+        lines += [f"    - {{name: uc{index:03d}, minInstances: 2, maxInstances: 4}}"
+                  for index in range(workload.use_cases)]
+    if workload.data_scientists is not None:
+        lines.append("  mlops-platform:dataScientists:")
+        lines += [f"    - ds{index:04d}" for index in range(workload.data_scientists)]
+    path = folder / f"Pulumi.{workload.label}.yaml"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def run_once(workload: Workload, mode: str, override: Path | None) -> Run:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    done = subprocess.run([sys.executable, "-c", RUN_ONCE, str(ROOT), size, mode],
-                          check=True, capture_output=True, text=True)
-    elapsed = time.perf_counter() - start
-    counts: dict[str, int] = json.loads(done.stdout.strip().splitlines()[-1])
-    return elapsed, counts
+    command = [sys.executable, "-c", RUN_ONCE, str(ROOT), workload.size, mode]
+    done = subprocess.run([*command, str(override)] if override else command, check=True, capture_output=True,
+                          text=True)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return Run(wall=wall, cpu=cpu, peak_rss_mb=after.ru_maxrss / 1024,
+               resources=int(json.loads(done.stdout.strip().splitlines()[-1])))
+
+
+def measure(workload: Workload, repeat: int, folder: Path) -> Measured:
+    override = override_file(workload, folder)
+    run_once(workload, "full", override)  # warm-up, not counted
+    capture: list[Run] = []
+    full: list[Run] = []
+    for _ in range(repeat):
+        capture.append(run_once(workload, "capture", override))
+        full.append(run_once(workload, "full", override))
+    return Measured(workload, capture, full)
+
+
+WORKLOADS = (
+    Workload("small", "small"), Workload("medium", "medium"), Workload("large", "large"),
+    Workload("large-1uc", "large", use_cases=1), Workload("large-5uc", "large", use_cases=5),
+    Workload("large-20uc", "large", use_cases=20), Workload("large-50uc", "large", use_cases=50),
+    Workload("large-2ds", "large", data_scientists=2), Workload("large-20ds", "large", data_scientists=20),
+    Workload("large-100ds", "large", data_scientists=100),
+)
+QUICK = ("small", "large", "large-1uc", "large-5uc")
+
+
+def goal_ratios(results: dict[str, dict[str, object]]) -> dict[str, float]:
+    def cpu(label: str) -> float:
+        return float(results[label]["fullCpu"])  # type: ignore[arg-type]
+
+    ratios = {"small/large": cpu("small") / cpu("large")}
+    for many in ("large-20uc", "large-50uc"):
+        if many in results and "large-1uc" in results:
+            ratios[f"{many.removeprefix('large-')}/1uc"] = cpu(many) / cpu("large-1uc")
+    return ratios
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--size", default="large")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help=f"only {', '.join(QUICK)}")
+    parser.add_argument("--json", action="store_true", help="print one JSON document")
     args = parser.parse_args()
-    run_once(args.size, "full")  # warm the file-system cache; not counted
-    capture = [run_once(args.size, "capture")[0] for _ in range(args.repeat)]
-    full_runs = [run_once(args.size, "full") for _ in range(args.repeat)]
-    full = [elapsed for elapsed, _ in full_runs]
-    counts = full_runs[-1][1]
-    capture_s, full_s = statistics.median(capture), statistics.median(full)
-    print(f"size {args.size}: {len(counts)} stacks, {sum(counts.values())} resources")
-    for name, count in counts.items():
-        print(f"  {name:<9} {count:>4} resources")
-    print(f"bare capture, fresh process (median of {args.repeat}): {capture_s:.2f} s")
-    print(f"full preview incl. policy pack, fresh process (median of {args.repeat}): {full_s:.2f} s")
-    print(f"ratio full/capture: {full_s / capture_s:.2f}  (goal <= 1.5; full preview goal well under 15 s)")
+    workloads = [w for w in WORKLOADS if not args.quick or w.label in QUICK]
+    with tempfile.TemporaryDirectory() as folder:
+        results = {w.label: measure(w, args.repeat, Path(folder)).document() for w in workloads}
+    ratios = goal_ratios(results)
+    if args.json:
+        print(json.dumps({"results": results, "ratios": ratios}, indent=2))
+        return
+    print(f"{'workload':<12} {'resources':>9} {'capture cpu':>11} {'full cpu':>9} {'ratio':>6} {'full wall':>9} "
+          f"{'peak MB':>8}")
+    for label, row in results.items():
+        print(f"{label:<12} {row['resources']:>9} {row['captureCpu']:>11.2f} {row['fullCpu']:>9.2f} "
+              f"{row['ratioCpu']:>6.2f} {row['fullWall']:>9.2f} {row['peakRssMb']:>8.0f}")
+    for name, value in ratios.items():
+        print(f"ratio {name} (full preview CPU): {value:.2f}")
 
 
 if __name__ == "__main__":
