@@ -72,3 +72,60 @@ def test_roles_trusting_other_principals_are_not_this_rules_concern() -> None:
     verdicts = judge(program, stack="cicd")
     assert RULE not in verdicts.mandatory | verdicts.undecided
     assert not verdicts.messages(RULE)
+
+
+# --- separation-role-trust admits CI's identities exactly as the contract names them -----------------------
+
+SEPARATION = "separation-role-trust"
+CICD = LARGE["cicd"]
+
+
+def prod_role(name: str, *statements: dict[str, Any]) -> Any:
+    def program(at: At) -> None:
+        aws.iam.Role("role", name=name, assume_role_policy=doc(*statements), opts=at("prod"))
+    return program
+
+
+def github_statement(account: str, sub: str) -> dict[str, Any]:
+    return {"Effect": "Allow", "Principal": {"Federated": ci.oidc_provider_arn(account)},
+            "Action": ci.WEB_IDENTITY_ACTION, "Condition": exact(sub)}
+
+
+def aws_statement(*arns: str) -> dict[str, Any]:
+    return {"Effect": "Allow", "Principal": {"AWS": list(arns)}, "Action": "sts:AssumeRole"}
+
+
+PREVIEW_TRUST = (github_statement(LARGE["prod"], ci.pull_request_subject(REPOSITORY)),
+                 aws_statement(ci.preview_role_arn(LARGE["management"])))
+DEPLOY_PATH = (ci.deploy_role_arn(CICD, "prod"), f"arn:aws:iam::{CICD}:role/mlops-cicd-deploy-pipeline")
+
+
+@pytest.mark.parametrize("program", [
+    prod_role(ci.PREVIEW_ROLE_NAME, *PREVIEW_TRUST),
+    prod_role("mlops-platform-deploy", aws_statement(*DEPLOY_PATH)),
+], ids=["preview-role", "deploy-role-trusts-the-prod-environment"])
+def test_cis_identities_pass_the_separation_with_ci_configured(program: Any) -> None:
+    verdicts = judge(program, stack="prod", config="large+ci")
+    assert SEPARATION not in verdicts.mandatory | verdicts.undecided, verdicts.messages(SEPARATION)
+
+
+@pytest.mark.parametrize("program, config, expected", [
+    (prod_role(ci.PREVIEW_ROLE_NAME, *PREVIEW_TRUST), "large", "federated"),
+    (prod_role(ci.PREVIEW_ROLE_NAME, github_statement(LARGE["prod"], ci.environment_subject(REPOSITORY, "prod"))),
+     "large+ci", "federated"),
+    (prod_role("mlops-prod-churn-model", github_statement(LARGE["prod"], ci.pull_request_subject(REPOSITORY))),
+     "large+ci", "federated"),
+    (prod_role(ci.PREVIEW_ROLE_NAME, github_statement(LARGE["dev"], ci.pull_request_subject(REPOSITORY))),
+     "large+ci", "federated"),
+    (prod_role(ci.PREVIEW_ROLE_NAME, github_statement(LARGE["prod"], "repo:attacker/fork:pull_request")),
+     "large+ci", "federated"),
+    (prod_role("mlops-platform-deploy", aws_statement(ci.deploy_role_arn(CICD, "staging"))), "large+ci",
+     "outside the CI/CD deploy path"),
+    (prod_role("mlops-platform-deploy", aws_statement(ci.deploy_role_arn(CICD, "prod"))), "large",
+     "outside the CI/CD deploy path"),
+], ids=["preview-role-without-ci", "preview-role-for-an-environment", "not-the-preview-role",
+        "another-accounts-provider", "another-repository", "staging-environment-role", "prod-role-without-ci"])
+def test_anything_else_trusting_ci_in_prod_is_blocked(program: Any, config: str, expected: str) -> None:
+    verdicts = judge(program, stack="prod", config=config)
+    assert SEPARATION in verdicts.mandatory
+    assert any(expected in message for message in verdicts.messages(SEPARATION)), verdicts.messages(SEPARATION)

@@ -661,7 +661,7 @@ def _environment_role_flows(cfg: PlatformConfig, world: World) -> Iterator[Flow]
         for deploy_role in _deploy_roles(cfg):
             allowed = deploy_role.split(":")[4] in accounts
             if allowed or deploy_role in world.roles:  # the small size's deploy role (by hand) is the same one
-                verb = "assumes" if allowed else "cannot assume"
+                verb = "reaches" if allowed else "cannot reach"
                 yield Flow(f"the {environment} environment {verb} the deploy role of {deploy_role.split(':')[4]}",
                            role, "sts:AssumeRole", deploy_role, allowed, resource_admits=deploy_role not in world.roles)
 
