@@ -248,3 +248,38 @@ def test_no_deploy_role_may_create_or_change_cis_roles() -> None:
                 if s.get("Sid") == "NeverTheDeployPathsRoles"]
     assert never["Effect"] == "Deny" and "iam:UpdateAssumeRolePolicy" in never["Action"]
     assert {contract.role_arn(account, name) for name in ci.CI_ROLE_NAMES} <= set(never["Resource"])
+
+
+def _edited(preview: Preview, role_name: str, account: str, trust: dict[str, Any]) -> list[Any]:
+    """The preview's captured stacks with `role_name`'s trust in `account` replaced."""
+    world = World([stack.captured for stack in preview.stacks])
+
+    def edit(resource: CapturedResource) -> CapturedResource:
+        if (resource.type == ROLE and resource.inputs.get("name") == role_name
+                and world.account_of(resource) == account):
+            return dataclasses.replace(resource, inputs={**resource.inputs, "assumeRolePolicy": json.dumps(trust)})
+        return resource
+    return [dataclasses.replace(stack.captured, resources=[edit(r) for r in stack.captured.resources])
+            for stack in preview.stacks]
+
+
+@pytest.mark.parametrize("role, principal", [
+    ("mlops-platform-deploy", {"AWS": ci.deploy_role_arn("444444444444", "staging")}),
+    ("mlops-platform-deploy", {"Federated": ci.oidc_provider_arn("888888888888")}),
+    (ci.PREVIEW_ROLE_NAME, {"Federated": ci.oidc_provider_arn("666666666666")}),
+    (ci.PREVIEW_ROLE_NAME, {"AWS": ci.preview_role_arn("666666666666")}),
+], ids=["prod-deploy-role-trusts-staging", "prod-deploy-role-trusts-github", "preview-trusts-devs-provider",
+        "preview-trusts-devs-preview-role"])
+def test_the_separation_proof_still_refuses_any_other_ci_trust_in_prod(
+        role: str, principal: dict[str, Any], shipped_preview: Callable[..., Preview]) -> None:
+    from mlops_platform.offline import access_matrix
+    from mlops_platform.offline.reachability import prove
+
+    preview = shipped_preview("large")
+    cfg = preview.stacks[0].config
+    trust = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": principal, "Action": "sts:AssumeRole"}]}
+    stacks = _edited(preview, role, cfg.accounts["prod"], trust)
+    result = prove(cfg, stacks, access_matrix.check(cfg, stacks))
+    assert not result.passed
+    assert any(f.layer == "trust" and "staging/prod account trusts" in f.message for f in result.findings)
