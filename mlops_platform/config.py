@@ -53,9 +53,10 @@ KNOWN_KEYS: tuple[str, ...] = (
     "codeRepository",
     "studio",
     "organization",
+    "ci",
 )
 OBJECT_KEYS = frozenset({"accounts", "useCases", "dataScientists", "features", "codeRepository", "studio",
-                         "organization"})
+                         "organization", "ci"})
 PERMISSION_SETS: tuple[str, ...] = ("DataScientist", "MLEngineer", "ModelApprover", "PlatformEngineer", "ReadOnly",
                                     "BreakGlassProd")
 
@@ -66,6 +67,9 @@ _USE_CASE_NAME = re.compile(r"[a-z0-9](-*[a-z0-9]){0,31}")
 _IAM_ROLE_NAME = re.compile(r"[a-zA-Z0-9_+=,.@-]{1,64}")
 _REPOSITORY_NAME = re.compile(r"[a-zA-Z0-9._-]{1,100}")
 _STACK_ORG = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9._-]{0,99}")
+_GITHUB_REPOSITORY = re.compile(r"[A-Za-z0-9](?:-?[A-Za-z0-9]){0,38}/[A-Za-z0-9._-]{1,100}")
+"""`owner/repo`: a GitHub owner is 1-39 letters, digits and single inner hyphens; a repository name is letters,
+digits, '.', '_' and '-' (GitHub's rules). No wildcard can pass, so the OIDC trust built from it is exact."""
 
 
 class ConfigError(pulumi.RunError):
@@ -131,6 +135,13 @@ class Organization:
 
 
 @dataclass(frozen=True)
+class Ci:
+    """The CI system the platform creates identities for (`ci.github.repository`); None: no OIDC resources."""
+
+    github_repository: str | None = None
+
+
+@dataclass(frozen=True)
 class Features:
     feature_store: bool
     clarify: bool
@@ -152,6 +163,7 @@ class PlatformConfig:
     code_repository: CodeRepository
     studio: Studio
     organization: Organization
+    ci: Ci = Ci()
 
     @property
     def account_id(self) -> str:
@@ -190,6 +202,7 @@ def parse_config(raw: Mapping[str, Any], stack_name: str, default_organization: 
         code_repository=_code_repository(raw.get("codeRepository", {})),
         studio=_studio(raw.get("studio", {})),
         organization=_organization(size, raw.get("organization", {}), region),
+        ci=_ci(raw.get("ci", {})),
     )
 
 
@@ -458,6 +471,27 @@ def _organization(size: Size, value: Any, region: str) -> Organization:
         identity_center_region=_identity_center_region(value.get("identityCenterRegion", region)),
         trail=_choice("organization.trail", value.get("trail", "create"), TRAIL_MODES),
         control_tower=_bool("organization.controlTower", value.get("controlTower", False)))
+
+
+def _ci(value: Any) -> Ci:
+    if not isinstance(value, Mapping):
+        raise ConfigError("ci", value, "a map {github: {repository: owner/repo}}")
+    _reject_unknown_fields("ci", value, ("github",))
+    github = value.get("github")
+    if github is None:
+        return Ci()
+    if not isinstance(github, Mapping):
+        raise ConfigError("ci.github", github, "a map {repository: owner/repo}")
+    _reject_unknown_fields("ci.github", github, ("repository",))
+    repository = github.get("repository")
+    if repository is None:
+        raise ConfigError("ci.github.repository", None, "required: the GitHub repository CI runs in, as owner/repo")
+    checked = _pattern("ci.github.repository", repository, _GITHUB_REPOSITORY,
+                       "a GitHub repository as owner/repo: the owner 1-39 letters, digits or single inner hyphens, "
+                       "the name letters, digits, '.', '_' and '-' (no wildcard)")
+    if checked.split("/", 1)[1] in (".", ".."):
+        raise ConfigError("ci.github.repository", repository, "a GitHub repository name cannot be '.' or '..'")
+    return Ci(github_repository=checked)
 
 
 def _identity_center_region(value: Any) -> str:

@@ -625,3 +625,40 @@ def test_use_case_schedules_aws_accepts(schedule: str) -> None:
 def test_use_case_schedules_aws_refuses(schedule: Any, fragment: str) -> None:
     err = config_error(valid_raw(useCases=[{"name": "churn", "schedule": schedule}]))
     assert_error(err, "useCases[0].schedule", fragment)
+
+
+# --- ci ---------------------------------------------------------------------------------------------------
+
+
+def test_ci_is_optional_and_names_no_repository_by_default() -> None:
+    assert parse(valid_raw()).ci.github_repository is None
+    assert parse(valid_raw(ci={})).ci.github_repository is None
+
+
+@pytest.mark.parametrize("repository", ["example-org/mlops-platform", "a/b", "Octo-Cat/repo.name_1",
+                                        "x" * 39 + "/" + "y" * 100])
+def test_ci_github_repository_is_kept(repository: str) -> None:
+    assert parse(valid_raw(ci={"github": {"repository": repository}})).ci.github_repository == repository
+
+
+@pytest.mark.parametrize("value, key, fragment", [
+    ("owner/repo", "ci", "a map {github"),
+    ({"gitlab": {}}, "ci.gitlab", "unknown field"),
+    ({"github": "owner/repo"}, "ci.github", "a map {repository"),
+    ({"github": {}}, "ci.github.repository", "required"),
+    ({"github": {"repository": "owner/repo", "branch": "main"}}, "ci.github.branch", "unknown field"),
+    ({"github": {"repository": "owner/*"}}, "ci.github.repository", "no wildcard"),
+    ({"github": {"repository": "*/repo"}}, "ci.github.repository", "no wildcard"),
+    ({"github": {"repository": "owner"}}, "ci.github.repository", "owner/repo"),
+    ({"github": {"repository": "owner/repo/extra"}}, "ci.github.repository", "owner/repo"),
+    ({"github": {"repository": "-owner/repo"}}, "ci.github.repository", "single inner hyphens"),
+    ({"github": {"repository": "own--er/repo"}}, "ci.github.repository", "single inner hyphens"),
+    ({"github": {"repository": "x" * 40 + "/repo"}}, "ci.github.repository", "1-39"),
+    ({"github": {"repository": "owner/" + "y" * 101}}, "ci.github.repository", "owner/repo"),
+    ({"github": {"repository": "owner/.."}}, "ci.github.repository", "cannot be '.' or '..'"),
+    ({"github": {"repository": 42}}, "ci.github.repository", "owner/repo"),
+], ids=["not-a-map", "unknown-ci", "github-not-a-map", "no-repository", "unknown-field", "wildcard-repo",
+        "wildcard-owner", "no-slash", "two-slashes", "leading-hyphen", "double-hyphen", "owner-too-long",
+        "name-too-long", "dot-dot", "not-a-string"])
+def test_a_bad_ci_value_is_one_error_naming_the_key(value: Any, key: str, fragment: str) -> None:
+    assert_error(config_error(valid_raw(ci=value)), key, fragment)

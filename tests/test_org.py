@@ -11,7 +11,7 @@ import pulumi
 import pulumi_aws as aws
 import pytest
 
-from mlops_platform import contract, tiers
+from mlops_platform import ci, contract, tiers
 from mlops_platform.components import identity
 from mlops_platform.offline.capture import CapturedResource, CaptureError, PlatformMocks
 from mlops_platform.offline.preview import Preview, StackPreview, run_preview
@@ -87,7 +87,7 @@ def test_creating_accounts_places_them_in_ous_protected_and_never_closed(tmp_pat
     assert created.reachability is not None and created.reachability.passed
 
 
-def test_deploy_roles_trust_exactly_the_pipeline_and_bootstrap_roles(
+def test_deploy_roles_trust_exactly_the_pipeline_bootstrap_and_environment_roles(
         shipped_preview: Callable[..., Preview]) -> None:
     org_stack = stack_of(shipped_preview("large"), "org")
     roles = {r.inputs["name"]: r for r in of_type(org_stack, "aws:iam/role:Role")}
@@ -95,8 +95,12 @@ def test_deploy_roles_trust_exactly_the_pipeline_and_bootstrap_roles(
     assert len(deploy_roles) == 7, "one per workload account"
     for role in deploy_roles:
         (statement,) = trust(role)
+        environment = "prod" if role.name.endswith("-prod") else "staging" if role.name.endswith("-staging") \
+            else "platform"
         assert statement["Principal"] == {"AWS": [contract.deploy_pipeline_role_arn(ACCOUNTS["cicd"]),
-                                                  contract.bootstrap_role_arn(ACCOUNTS["management"])]}
+                                                  contract.bootstrap_role_arn(ACCOUNTS["management"]),
+                                                  ci.deploy_role_arn(ACCOUNTS["cicd"], environment)]}, \
+            "the deploy path, and the GitHub Environment deploying the account (ci.github.repository is set)"
         pipeline, bootstrap = roles[contract.DEPLOY_PIPELINE_ROLE_NAME], roles[contract.BOOTSTRAP_ROLE_NAME]
         assert {pipeline.urn, bootstrap.urn} <= set(role.dependencies), "created after the roles it trusts"
     pipeline = roles[contract.DEPLOY_PIPELINE_ROLE_NAME]

@@ -42,12 +42,20 @@ BOOTSTRAP_ROLE = contract.bootstrap_role_arn(LARGE["management"])
 _running: dict[str, PolicyAnalyzer] = {}
 
 
+CI_REPOSITORY = "example-org/mlops-platform"
+
+
 def platform_config(size: str) -> dict[str, str]:
-    """The shared configuration the pack reads from PULUMI_CONFIG; "unconfigured" hands it none."""
+    """The shared configuration the pack reads from PULUMI_CONFIG; "unconfigured" hands it none; "<size>+ci" adds
+    `ci.github.repository` (CI's OIDC identities exist)."""
     if size == "unconfigured":
         return {}
-    return {"mlops-platform:size": size, "mlops-platform:accounts": json.dumps(ACCOUNTS[size]),
-            "mlops-platform:deployRoleName": "mlops-platform-deploy", "mlops-platform:region": REGION}
+    size, _, variant = size.partition("+")
+    config = {"mlops-platform:size": size, "mlops-platform:accounts": json.dumps(ACCOUNTS[size]),
+              "mlops-platform:deployRoleName": "mlops-platform-deploy", "mlops-platform:region": REGION}
+    if variant == "ci":
+        config["mlops-platform:ci"] = json.dumps({"github": {"repository": CI_REPOSITORY}})
+    return config
 
 
 def analyzer(config: str = "large") -> PolicyAnalyzer:
@@ -139,7 +147,7 @@ def capture(program: Program, stack: str = "prod", size: str = "large",
 
 def judge(program: Program, stack: str = "prod", config: str = "large", size: str | None = None,
           tags: Mapping[str, str] | None = None) -> Verdicts:
-    size = size or (config if config != "unconfigured" else "large")
+    size = size or (config.partition("+")[0] if config != "unconfigured" else "large")
     return Verdicts(analyzer(config).analyze(capture(program, stack, size, tags)))
 
 

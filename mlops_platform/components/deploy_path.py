@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
-from mlops_platform import contract
+from mlops_platform import ci, contract
+from mlops_platform.components.ci_identity import CiAccount, CiAccountArgs
 from mlops_platform.components.iam import PlatformRole, PlatformRoleArgs, Statement, allow, deny, trust
 from mlops_platform.org import boundary
 
@@ -27,7 +28,8 @@ from mlops_platform.org import boundary
 def deploy_role_statements(account_id: str, deploy_role_name: str) -> list[Statement]:
     """What Pulumi needs of IAM to build a tier (the platform's roles and policies), beside PowerUserAccess for
     everything else: never another role, never a role without the boundary, never the deploy path itself."""
-    own_roles = (deploy_role_name, contract.DEPLOY_PIPELINE_ROLE_NAME, contract.BOOTSTRAP_ROLE_NAME)
+    own_roles = (deploy_role_name, contract.DEPLOY_PIPELINE_ROLE_NAME, contract.BOOTSTRAP_ROLE_NAME,
+                 *ci.CI_ROLE_NAMES)
     deploy_path_roles = [contract.deploy_role_arn(account_id, name) for name in own_roles]
     return [
         allow(boundary.IAM_READ_ACTIONS, "*", sid="ReadIam"),
@@ -64,6 +66,10 @@ class DeployPathArgs:
     member_access_role_name: str
     tags: Mapping[str, str]
     """Default tags of the member-account providers (the org tier's)."""
+    ci_repository: str | None = None
+    """`ci.github.repository`: with it, CI's OIDC identities in every account (`mlops_platform.ci`)."""
+    environment_accounts: Mapping[str, list[str]] = field(default_factory=dict)
+    """GitHub Environment → the accounts its deploy role reaches (`ci.environment_accounts`)."""
 
 
 class DeployPath(pulumi.ComponentResource):
@@ -93,19 +99,43 @@ class DeployPath(pulumi.ComponentResource):
                                    depends_on=[boundaries[args.cicd_account_id]]))
         trusted = [contract.deploy_pipeline_role_arn(args.cicd_account_id),
                    contract.bootstrap_role_arn(args.management_account_id)]
+        ci_roles = self._ci_accounts(name, args, platform_accounts, boundaries)
         self.deploy_role_arns = {}
         for account_name, account_id in args.workload_accounts.items():
+            environment = _environment_of(account_id, args.environment_accounts) if ci_roles else None
+            principals = [*trusted, ci.deploy_role_arn(args.cicd_account_id, environment)] if environment else trusted
             role = PlatformRole(f"{name}-deploy-{account_name}", PlatformRoleArgs(
                 role_name=args.deploy_role_name,
                 description="The only role that deploys this account's tiers",
-                trust_policy=_trust({"AWS": trusted}),
+                trust_policy=_trust({"AWS": principals}),
                 statements=deploy_role_statements(account_id, args.deploy_role_name),
                 managed_policy_arns=["arn:aws:iam::aws:policy/PowerUserAccess"],
                 permissions_boundary=boundaries[account_id].arn),
-                pulumi.ResourceOptions(parent=self, depends_on=[bootstrap, pipeline, boundaries[account_id]],
+                pulumi.ResourceOptions(parent=self, depends_on=[bootstrap, pipeline, boundaries[account_id], *ci_roles],
                                        provider=self._member_provider(name, account_id, args)))
             self.deploy_role_arns[account_name] = role.arn
         self.register_outputs({})
+
+    def _ci_accounts(self, name: str, args: DeployPathArgs, platform_accounts: list[str],
+                     boundaries: Mapping[str, aws.iam.Policy]) -> list[pulumi.Resource]:
+        """CI's OIDC provider and preview role in every platform account, and the environment deploy roles in the
+        cicd account: created before the deploy roles whose trust names them."""
+        if args.ci_repository is None:
+            return []
+        created: list[pulumi.Resource] = []
+        members = [account for account in platform_accounts if account != args.management_account_id]
+        for account in platform_accounts:
+            in_management = account == args.management_account_id
+            provider = None if in_management else self._member_provider(name, account, args)
+            ci_account = CiAccount(f"{name}-ci-{account}", CiAccountArgs(
+                repository=args.ci_repository, account_id=account, region=args.region,
+                deploy_role_name=args.deploy_role_name, management_account_id=args.management_account_id,
+                member_account_ids=members if in_management else (),
+                environment_accounts=args.environment_accounts if account == args.cicd_account_id else {},
+                permissions_boundary=boundaries[account].arn),
+                pulumi.ResourceOptions(parent=self, provider=provider), depends_on=[boundaries[account]])
+            created += ci_account.environment_roles.values()
+        return created
 
     def _boundary(self, name: str, account_id: str, platform_accounts: list[str],
                   args: DeployPathArgs) -> aws.iam.Policy:
@@ -120,14 +150,22 @@ class DeployPath(pulumi.ComponentResource):
     def _member_provider(self, name: str, account_id: str, args: DeployPathArgs) -> aws.Provider:
         """Reaches a member account from the management account through the organization's access role."""
         if account_id not in self._member_providers:
+            # A pull request's preview holds the management account's preview role: it reads each member account
+            # through that account's preview role, never through the organization's access role.
+            role_arn = (ci.preview_role_arn(account_id) if ci.uses_preview_credentials()
+                        else f"arn:aws:iam::{account_id}:role/{args.member_access_role_name}")
             self._member_providers[account_id] = aws.Provider(
                 f"{name}-{account_id}", region=args.region, allowed_account_ids=[account_id],
                 assume_roles=[aws.ProviderAssumeRoleArgs(
-                    role_arn=f"arn:aws:iam::{account_id}:role/{args.member_access_role_name}",
+                    role_arn=role_arn,
                     session_name=f"{contract.PROJECT}-org")],
                 default_tags=aws.ProviderDefaultTagsArgs(tags=dict(args.tags)),
                 opts=pulumi.ResourceOptions(parent=self))
         return self._member_providers[account_id]
+
+
+def _environment_of(account_id: str, environment_accounts: Mapping[str, list[str]]) -> str | None:
+    return next((env for env, accounts in environment_accounts.items() if account_id in accounts), None)
 
 
 def _trust(principal: dict[str, Any]) -> str:

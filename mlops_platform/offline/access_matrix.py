@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from mlops_platform import contract, topology
+from mlops_platform import ci, contract, topology
 from mlops_platform.config import PlatformConfig
 from mlops_platform.offline.capture import CapturedResource, CapturedStack, SizeResources
 from mlops_platform.offline.iam_simulate import Decision, Document, Simulation, simulate
@@ -58,6 +58,9 @@ class Flow:
     """Judge the principal's own rights: the resource's policy is taken as admitting the principal."""
     as_if_granted: bool = False
     """A principal taken to hold every permission (allow `*`), so that only the SCPs over its account decide."""
+    web_identity: bool = False
+    """The principal is an OIDC provider (`sts:AssumeRoleWithWebIdentity`): the role's trust policy alone decides,
+    on the token's claims in `context` (no identity policy, boundary or SCP applies to a federated caller)."""
 
 
 @dataclass(frozen=True)
@@ -239,6 +242,8 @@ def admitting(flow: Flow) -> Document:
 
 
 def simulation(world: World, flow: Flow, region: str) -> Simulation:
+    if flow.web_identity:
+        return web_identity_simulation(world, flow)
     if flow.as_if_granted:
         account = flow.principal.split(":")[4]
         identity: list[tuple[str, Document]] = [("as-if-granted-everything", ALLOW_EVERYTHING)]
@@ -259,6 +264,34 @@ def simulation(world: World, flow: Flow, region: str) -> Simulation:
                           flow.action, flow.resource),
                       permission_boundaries=boundaries, service_control_policies=world.scps(account),
                       context=context)
+
+
+def web_identity_simulation(world: World, flow: Flow) -> Simulation:
+    trust = _json(world.role(flow.resource).inputs.get("assumeRolePolicy"))
+    return Simulation(principal=flow.principal, action=flow.action, resource=flow.resource,
+                      resource_account=world.resource_account(flow.resource),
+                      resource_policy=claims_for_the_engine(trust),
+                      context=claims_for_the_engine(dict(flow.context)))
+
+
+ENGINE_CLAIM_PREFIX = "aws:RequestTag/github-"
+
+
+def claims_for_the_engine(value: Any) -> Any:
+    """GitHub's claim keys (`token.actions.githubusercontent.com:sub`, `:aud`) renamed to request tags, in a trust
+    policy's conditions and a request's context alike. The engine's IAM data lists no GitHub key for
+    AssumeRoleWithWebIdentity and ignores unknown context keys (every condition on them would fail as missing);
+    it does accept `aws:RequestTag/*` there, so the operators and values are judged unchanged."""
+    if isinstance(value, Mapping):
+        return {_engine_key(str(key)): claims_for_the_engine(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [claims_for_the_engine(item) for item in value]
+    return value
+
+
+def _engine_key(key: str) -> str:
+    claim = key.removeprefix(f"{ci.GITHUB_OIDC_HOST}:")
+    return ENGINE_CLAIM_PREFIX + claim if claim != key else key
 
 
 def evaluate(world: World, flows: Iterable[Flow], region: str) -> AccessMatrix:
@@ -529,10 +562,114 @@ def guardrail_flows(cfg: PlatformConfig, world: World) -> Iterator[Flow]:
                    principal, "s3:ListAllMyBuckets", "*", False, layer="guardrails", as_if_granted=True)
 
 
+def ci_flows(cfg: PlatformConfig, world: World) -> Iterator[Flow]:
+    """CI cannot be turned against production: a pull request's token reaches only the preview roles, which write
+    nothing and assume no deploy role; only a job in the prod environment reaches the prod deploy role."""
+    repository = cfg.ci.github_repository
+    if repository is None:
+        return
+    yield from _token_flows(cfg, world, repository)
+    yield from _preview_role_flows(cfg, world)
+    yield from _environment_role_flows(cfg, world)
+
+
+def _token(subject: str, audience: str = ci.GITHUB_OIDC_AUDIENCE) -> dict[str, str | list[str]]:
+    return {ci.SUBJECT_KEY: subject, ci.AUDIENCE_KEY: audience}
+
+
+def _ci_accounts(cfg: PlatformConfig) -> list[str]:
+    return sorted(set(cfg.accounts.values()))
+
+
+def _token_flows(cfg: PlatformConfig, world: World, repository: str) -> Iterator[Flow]:
+    cicd = cfg.account_of_tier("cicd")
+    pull_request = _token(ci.pull_request_subject(repository))
+    for account in _ci_accounts(cfg):
+        oidc, preview = ci.oidc_provider_arn(account), ci.preview_role_arn(account)
+        yield Flow(f"a pull request's token assumes the preview role of {account}", oidc, ci.WEB_IDENTITY_ACTION,
+                   preview, True, pull_request, web_identity=True)
+        yield Flow(f"a token for another audience cannot assume the preview role of {account}", oidc,
+                   ci.WEB_IDENTITY_ACTION, preview, False,
+                   _token(ci.pull_request_subject(repository), "https://github.com/attacker"),
+                   web_identity=True)
+        yield Flow(f"another repository's pull request cannot assume the preview role of {account}", oidc,
+                   ci.WEB_IDENTITY_ACTION, preview, False, _token("repo:attacker/fork:pull_request"),
+                   web_identity=True)
+    oidc = ci.oidc_provider_arn(cicd)
+    for environment in ci.environments(cfg.size):
+        role = ci.deploy_role_arn(cicd, environment)
+        yield Flow(f"a job in the {environment} environment assumes its deploy role", oidc, ci.WEB_IDENTITY_ACTION,
+                   role, True, _token(ci.environment_subject(repository, environment)), web_identity=True)
+        yield Flow(f"a pull request's token cannot assume the {environment} environment's deploy role", oidc,
+                   ci.WEB_IDENTITY_ACTION, role, False, pull_request, web_identity=True)
+        yield Flow(f"a branch push outside an environment cannot assume the {environment} environment's deploy "
+                   "role", oidc, ci.WEB_IDENTITY_ACTION, role, False,
+                   _token(f"repo:{repository}:ref:refs/heads/main"), web_identity=True)
+        for other in (env for env in ci.environments(cfg.size) if env != environment):
+            yield Flow(f"a job in the {other} environment cannot assume the {environment} environment's deploy role",
+                       oidc, ci.WEB_IDENTITY_ACTION, role, False,
+                       _token(ci.environment_subject(repository, other)), web_identity=True)
+
+
+def _deploy_roles(cfg: PlatformConfig) -> list[str]:
+    return sorted({contract.deploy_role_arn(cfg.account_of_tier(tier), cfg.deploy_role_name)
+                   for tier in topology.tiers(cfg.size) if tier != "org"})
+
+
+def _preview_role_flows(cfg: PlatformConfig, world: World) -> Iterator[Flow]:
+    """Judged on the preview role's own rights whatever the resources say (`resource_admits`), and on the deploy
+    roles' real trust where the stacks create them."""
+    for account in _ci_accounts(cfg):
+        preview = ci.preview_role_arn(account)
+        served = f"arn:aws:ssm:{cfg.region}:{account}:parameter{contract.served_models_path('prod')}"
+        yield Flow(f"the preview role of {account} reads the served versions", preview, "ssm:GetParametersByPath",
+                   served.rstrip("/"), True)
+        yield Flow(f"the preview role of {account} reads the availability zones", preview,
+                   "ec2:DescribeAvailabilityZones", "*", True)
+        writes = {"iam:CreateRole": f"arn:aws:iam::{account}:role/mlops-escalation",
+                  "iam:UpdateAssumeRolePolicy": contract.role_arn(account, cfg.deploy_role_name),
+                  "ssm:PutParameter": f"{served}churn",
+                  "sagemaker:UpdateEndpoint": f"arn:aws:sagemaker:{cfg.region}:{account}:endpoint/churn-prod",
+                  "lambda:UpdateFunctionCode": f"arn:aws:lambda:{cfg.region}:{account}:function:mlops-any",
+                  "s3:PutObject": f"{_bucket_arn(world, 'artifact-model-artifacts')}/churn/model.tar.gz",
+                  "ecr:PutImage": f"arn:aws:ecr:{cfg.region}:{account}:repository/mlops-platform/churn"}
+        for action, resource in writes.items():
+            yield Flow(f"PR preview cannot write anywhere: the preview role of {account} may not {action}", preview,
+                       action, resource, False, resource_admits=True)
+        for deploy_role in [*_deploy_roles(cfg), *(ci.deploy_role_arn(cfg.account_of_tier("cicd"), env)
+                                                   for env in ci.environments(cfg.size))]:
+            yield Flow(f"PR preview cannot assume a deploy role: {account}'s preview role may not assume "
+                       f"{deploy_role.rsplit('/', 1)[1]} ({deploy_role.split(':')[4]})", preview, "sts:AssumeRole",
+                       deploy_role, False, resource_admits=True)
+            if deploy_role in world.roles:
+                yield Flow(f"{deploy_role.rsplit('/', 1)[1]} ({deploy_role.split(':')[4]}) does not trust the "
+                           f"preview role of {account}", preview, "sts:AssumeRole", deploy_role, False)
+    management = cfg.accounts.get("management")
+    if management is not None:
+        for member in (a for a in _ci_accounts(cfg) if a != management):
+            yield Flow(f"the org stack's preview reads {member} through its preview role", ci.preview_role_arn(
+                management), "sts:AssumeRole", ci.preview_role_arn(member), True)
+
+
+def _environment_role_flows(cfg: PlatformConfig, world: World) -> Iterator[Flow]:
+    """Each environment's deploy role reaches its own accounts' deploy roles and no other: only the prod
+    environment reaches the prod deploy role."""
+    cicd = cfg.account_of_tier("cicd")
+    reached = ci.environment_accounts(cfg.size, cfg.accounts)
+    for environment, accounts in reached.items():
+        role = ci.deploy_role_arn(cicd, environment)
+        for deploy_role in _deploy_roles(cfg):
+            allowed = deploy_role.split(":")[4] in accounts
+            if allowed or deploy_role in world.roles:  # the small size's deploy role (by hand) is the same one
+                verb = "reaches" if allowed else "cannot reach"
+                yield Flow(f"the {environment} environment {verb} the deploy role of {deploy_role.split(':')[4]}",
+                           role, "sts:AssumeRole", deploy_role, allowed, resource_admits=deploy_role not in world.roles)
+
+
 FLOW_BUILDERS: tuple[FlowBuilder, ...] = (retraining_flows, step_script_flows, serving_flows, inference_flows,
                                           deployer_flows, deploy_path_flows, experiment_flows,
                                           identity_center_flows, separation_flows, own_rights_flows,
-                                          guardrail_flows)
+                                          guardrail_flows, ci_flows)
 
 
 def designed_flows(cfg: PlatformConfig, world: World) -> list[Flow]:

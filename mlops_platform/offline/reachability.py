@@ -22,7 +22,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from mlops_platform import contract, topology
+from mlops_platform import ci, contract, topology
 from mlops_platform.config import PlatformConfig
 from mlops_platform.offline.access_matrix import AccessMatrix
 from mlops_platform.offline.capture import CapturedStack, SizeResources
@@ -115,18 +115,39 @@ def _identity(cfg: PlatformConfig, resources: SizeResources, protected: set[str]
 
 
 def _trust(cfg: PlatformConfig, resources: SizeResources, protected: set[str]) -> Iterator[Finding]:
-    allowed = {contract.deploy_pipeline_role_arn(cfg.account_of_tier("cicd")),
-               contract.bootstrap_role_arn(cfg.accounts.get("management", ""))}
+    deploy_path = {contract.deploy_pipeline_role_arn(cfg.account_of_tier("cicd")),
+                   contract.bootstrap_role_arn(cfg.accounts.get("management", ""))}
     for role in resources.of_type("aws:iam/role:Role"):
-        if resources.account_of(role) not in protected and contract.tier_from_urn(role.urn) not in PROTECTED_TIERS:
+        account = resources.account_of(role)
+        if account not in protected and contract.tier_from_urn(role.urn) not in PROTECTED_TIERS:
             continue
+        allowed = deploy_path | _ci_principals(cfg, account, str(role.inputs.get("name")))
         for principal in _trusted_principals(role.inputs.get("assumeRolePolicy")):
             if principal.startswith("Service:"):
                 continue
             value = principal.removeprefix("AWS:")
-            if value not in allowed:
+            if principal not in allowed and value not in allowed:
                 yield Finding("trust", role.urn, f"a role in a staging/prod account trusts {value!r}; only AWS "
                               "services and the CI/CD deploy path may be trusted there")
+
+
+def _ci_principals(cfg: PlatformConfig, account: str, role_name: str) -> set[str]:
+    """The contract's CI principals a staging/prod role may trust: its deploy role, its environment's deploy role;
+    CI's preview role, GitHub's OIDC provider of its account and the management account's preview role (its
+    pull-request subject and read-only rights are checked by the policy pack and the access matrix)."""
+    repository = cfg.ci.github_repository
+    if repository is None:
+        return set()
+    if role_name == ci.PREVIEW_ROLE_NAME:
+        principals = {f"Federated:{ci.oidc_provider_arn(account)}"}
+        if "management" in cfg.accounts:
+            principals.add(ci.preview_role_arn(cfg.accounts["management"]))
+        return principals
+    environment = next((env for env, accounts in ci.environment_accounts(cfg.size, cfg.accounts).items()
+                        if account in accounts), None)
+    if role_name != cfg.deploy_role_name or environment is None:
+        return set()
+    return {ci.deploy_role_arn(cfg.account_of_tier("cicd"), environment)}
 
 
 def _trusted_principals(policy: Any) -> Iterator[str]:

@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 import pulumi
 import pulumi_aws as aws
 
-from mlops_platform import contract, topology
+from mlops_platform import ci, contract, topology
 from mlops_platform.components.deploy_path import DeployPath, DeployPathArgs
 from mlops_platform.components.identity import IdentityCenter, IdentityCenterArgs
 from mlops_platform.components.kms_key import PlatformKey, PlatformKeyArgs
@@ -51,7 +51,9 @@ def build(ctx: TierContext) -> None:
     DeployPath(ctx.name("deploy-path"), DeployPathArgs(
         management_account_id=ctx.account_id, cicd_account_id=cfg.account_of_tier("cicd"),
         workload_accounts=workload, deploy_role_name=cfg.deploy_role_name, region=cfg.region,
-        member_access_role_name=org.member_access_role_name, tags=default_tags(cfg, ctx.tier)),
+        member_access_role_name=org.member_access_role_name, tags=default_tags(cfg, ctx.tier),
+        ci_repository=cfg.ci.github_repository,
+        environment_accounts=ci.environment_accounts(cfg.size, cfg.accounts)),
         pulumi.ResourceOptions(parent=ctx.component, depends_on=[structure]))
     trail_grants = trail_key_grants(ctx.account_id, cfg.region) if creates_trail else ()
     key = ctx.key("organization trail and alerts" if creates_trail else "alerts",

@@ -8,6 +8,7 @@ from guardrails.rules import (
     codebuild,
     data_safety,
     ecr,
+    github_oidc,
     iam,
     kms,
     lambdas,
@@ -22,6 +23,7 @@ from guardrails.rules import (
 RULES: tuple[Rule, ...] = (
     *separation.RULES,
     *supply_chain.RULES,
+    *github_oidc.RULES,
     *sagemaker.RULES,
     *s3.RULES,
     *kms.RULES,

@@ -18,7 +18,7 @@ from typing import Any
 
 import pulumi
 
-from mlops_platform import contract, topology
+from mlops_platform import ci, contract, topology
 
 ACCOUNT_ID = re.compile(r"[0-9]{12}")
 DEFAULT_DEPLOY_ROLE = "mlops-platform-deploy"
@@ -33,6 +33,8 @@ class Platform:
     """Logical account name (the keys of the `accounts` config) → account id."""
     deploy_role_name: str = DEFAULT_DEPLOY_ROLE
     problem: str | None = "the stack configuration names no accounts (mlops-platform:accounts)"
+    ci_repository: str | None = None
+    """`ci.github.repository`: CI's OIDC identities exist (`mlops_platform.ci`)."""
 
     @property
     def configured(self) -> bool:
@@ -65,6 +67,15 @@ class Platform:
             roles.add(contract.bootstrap_role_arn(management))
         return frozenset(roles)
 
+    def ci_deploy_role_of(self, account_id: str | None) -> str | None:
+        """The environment deploy role that may assume `account_id`'s deploy role, if CI's identities exist."""
+        cicd = self.account_of_tier("cicd")
+        if self.ci_repository is None or self.size is None or cicd is None or account_id is None:
+            return None
+        environment = next((env for env, accounts in ci.environment_accounts(self.size, self.accounts).items()
+                            if account_id in accounts), None)
+        return ci.deploy_role_arn(cicd, environment) if environment else None
+
     def describe_account(self, account_id: str) -> str:
         names = sorted(name for name, value in self.accounts.items() if value == account_id)
         return f"the {'/'.join(names)} account {account_id}" if names else f"account {account_id}"
@@ -88,7 +99,14 @@ def parse_platform(config: Mapping[str, Any]) -> Platform:
     if size is None or set(accounts) != set(topology.accounts(size)):
         return Platform(deploy_role_name=deploy_role,
                         problem="mlops-platform:accounts does not name exactly the accounts of the size")
-    return Platform(size=size, accounts=accounts, deploy_role_name=deploy_role, problem=None)
+    return Platform(size=size, accounts=accounts, deploy_role_name=deploy_role, problem=None,
+                    ci_repository=_ci_repository(config.get(f"{ns}:ci")))
+
+
+def _ci_repository(value: Any) -> str | None:
+    github = (_json(value) or {}).get("github") if isinstance(_json(value), Mapping) else None
+    repository = github.get("repository") if isinstance(github, Mapping) else None
+    return repository if isinstance(repository, str) else None
 
 
 def _size(value: Any, accounts: Mapping[str, str]) -> topology.Size | None:

@@ -30,7 +30,7 @@ from guardrails.framework import (
     refers_to,
 )
 from guardrails.platform import Platform, platform
-from mlops_platform import contract, topology
+from mlops_platform import ci, contract, topology
 
 PRODUCTION = topology.PRODUCTION_TIERS
 DEV_AND_DATA = frozenset({"dev", "data"})
@@ -122,9 +122,25 @@ def check_role_trust(subject: Subject) -> Iterator[str]:
         return
     verdicts = Verdicts([], [])
     for statement in statements:
-        if statement.allows:
+        if statement.allows and not _is_ci_preview_trust(subject, statement, scope):
             _judge_trust_statement(statement, scope, verdicts)
     yield from verdicts.settle(scope, "whether this role is trusted only by the CI/CD deploy path")
+
+
+def _is_ci_preview_trust(subject: Subject, statement: Statement, scope: Scope) -> bool:
+    """CI's preview role (read only, refused every deploy role) is the one staging/prod role the contract lets
+    trust GitHub: its account's OIDC provider for the configured repository's pull requests exactly, and the
+    management account's preview role (the org stack's preview)."""
+    known_platform = scope.known
+    if subject.props.get("name") != ci.PREVIEW_ROLE_NAME or known_platform.ci_repository is None:
+        return False
+    if statement.principals == {"Federated": (ci.oidc_provider_arn(scope.account or ""),)}:
+        exact = statement.conditions.get("StringEquals", {})
+        return (exact.get(ci.SUBJECT_KEY) == (ci.pull_request_subject(known_platform.ci_repository),)
+                and exact.get(ci.AUDIENCE_KEY) == (ci.GITHUB_OIDC_AUDIENCE,)
+                and set(statement.conditions) == {"StringEquals"})
+    management = known_platform.accounts.get("management")
+    return management is not None and statement.principals == {"AWS": (ci.preview_role_arn(management),)}
 
 
 def _judge_trust_statement(statement: Statement, scope: Scope, verdicts: Verdicts) -> None:
@@ -160,7 +176,7 @@ def _judge_trusted_principal(principal: str, scope: Scope, verdicts: Verdicts, w
     if not known_platform.configured:
         _judge_without_accounts(principal, account, scope, verdicts, where)
         return
-    if principal in known_platform.deploy_path_roles():
+    if principal in known_platform.deploy_path_roles() or principal == known_platform.ci_deploy_role_of(scope.account):
         return
     name = role_name_of(principal)
     if name in DEPLOY_PATH_ROLE_NAMES:
