@@ -255,3 +255,14 @@ def test_in_large_data_scientists_run_the_ops_pipelines_only_through_the_operato
 
     broken = {result.flow.name for result in _matrix(preview, untrusting).broken}
     assert broken == {"data scientists assume the ops pipeline operator"}
+
+
+def test_the_serving_deploy_roles_read_the_served_versions_through_the_boundary(
+        shipped_preview: Callable[..., Preview]) -> None:
+    preview = shipped_preview("large")
+    names = {f"the {tier} deploy role reads the served versions" for tier in ("staging", "prod")}
+    assert all(_flow(_matrix(preview), name).holds for name in names)
+
+    broken = {r.flow.name for r in _matrix(preview, dropping((("aws:iam/policy:Policy", ""),
+                                                               "ReadServedVersions"))).broken}
+    assert names <= broken, "without the boundary's SSM read, pulumi up of staging and prod could not read them"

@@ -419,9 +419,16 @@ def deployer_flows(cfg: PlatformConfig, world: World) -> Iterator[Flow]:
 
 
 def deploy_path_flows(cfg: PlatformConfig, world: World) -> Iterator[Flow]:
-    """The CI/CD pipeline role and the bootstrap role assume every workload account's deploy role."""
+    """The CI/CD pipeline role and the bootstrap role assume every workload account's deploy role; the serving
+    tiers' deploy roles read the served versions their `pulumi up` builds."""
     if not topology.has_organization(cfg.size):
         return
+    for tier in (t for t in topology.SERVING_TIERS if t in topology.tiers(cfg.size)):
+        account = cfg.account_of_tier(tier)
+        path = contract.served_models_path(tier).rstrip("/")
+        yield Flow(f"the {tier} deploy role reads the served versions", contract.deploy_role_arn(
+            account, cfg.deploy_role_name), "ssm:GetParametersByPath",
+            f"arn:aws:ssm:{cfg.region}:{account}:parameter{path}", True)
     callers = [contract.deploy_pipeline_role_arn(cfg.account_of_tier("cicd")),
                contract.bootstrap_role_arn(cfg.accounts["management"])]
     for account in sorted({cfg.account_of_tier(tier) for tier in topology.tiers(cfg.size) if tier != "org"}):
