@@ -25,7 +25,7 @@ def tier_provider(cfg: PlatformConfig, tier: str) -> aws.Provider:
     assume_roles: list[aws.ProviderAssumeRoleArgs] = []
     if tier != "org":
         assume_roles.append(aws.ProviderAssumeRoleArgs(
-            role_arn=contract.deploy_role_arn(account_id, cfg.deploy_role_name),
+            role_arn=contract.deploy_role_arn(cfg.partition, account_id, cfg.deploy_role_name),
             session_name=f"{contract.PROJECT}-{cfg.stack.name}",
         ))
     return aws.Provider(

@@ -95,8 +95,8 @@ def test_deploy_roles_trust_exactly_the_pipeline_and_bootstrap_roles(
     assert len(deploy_roles) == 7, "one per workload account"
     for role in deploy_roles:
         (statement,) = trust(role)
-        assert statement["Principal"] == {"AWS": [contract.deploy_pipeline_role_arn(ACCOUNTS["cicd"]),
-                                                  contract.bootstrap_role_arn(ACCOUNTS["management"])]}
+        assert statement["Principal"] == {"AWS": [contract.deploy_pipeline_role_arn("aws", ACCOUNTS["cicd"]),
+                                                  contract.bootstrap_role_arn("aws", ACCOUNTS["management"])]}
         pipeline, bootstrap = roles[contract.DEPLOY_PIPELINE_ROLE_NAME], roles[contract.BOOTSTRAP_ROLE_NAME]
         assert {pipeline.urn, bootstrap.urn} <= set(role.dependencies), "created after the roles it trusts"
     pipeline = roles[contract.DEPLOY_PIPELINE_ROLE_NAME]
