@@ -149,3 +149,22 @@ def test_regions_of_another_partition_are_refused(tmp_path: Path, organization: 
     assert result.exit_code == 2
     assert expected in result.stderr and "Pulumi.partition.yaml:3" in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
+
+
+@pytest.mark.parametrize(("config", "partition"), [
+    ({"mlops-platform:region": "cn-north-1"}, "aws-cn"),
+    ({"aws:region": "us-gov-west-1"}, "aws-us-gov"),
+    ({"mlops-platform:region": "eu-west-1"}, "aws"),
+    ({}, "aws"),
+    ({"mlops-platform:region": "mars-north-1"}, "aws"),
+])
+def test_the_pack_names_the_deploy_path_in_the_configured_partition(config: dict[str, str], partition: str) -> None:
+    from guardrails.platform import parse_platform
+
+    accounts = {"management": "111111111111", "data": "222222222222", "artifact": "333333333333",
+                "cicd": "444444444444", "ops": "555555555555", "dev": "666666666666", "staging": "777777777777",
+                "prod": "888888888888"}
+    known = parse_platform({**config, "mlops-platform:accounts": json.dumps(accounts)})
+    assert known.partition == partition
+    assert known.deploy_path_roles() == {f"arn:{partition}:iam::444444444444:role/mlops-cicd-deploy-pipeline",
+                                         f"arn:{partition}:iam::111111111111:role/mlops-org-bootstrap"}
