@@ -11,10 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pulumi.runtime.mocks import MockCallArgs
 from typer.testing import CliRunner
 
 from mlops_platform import naming
 from mlops_platform.cli import app
+from mlops_platform.offline.aws_outputs import synthesize_outputs
+from mlops_platform.offline.capture import PlatformMocks
 from mlops_platform.offline.preview import Preview
 from mlops_platform.offline.report import preview_document
 
@@ -127,7 +130,20 @@ def test_a_preview_in_another_partition_has_no_commercial_arn(
         "the IAM engine judges every designed flow in the partition"
 
 
-def test_the_mock_engine_answers_get_partition_in_the_regions_partition(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("region", "partition", "suffix"), [
+    ("cn-north-1", "aws-cn", "amazonaws.com.cn"), ("eu-west-1", "aws", "amazonaws.com")])
+def test_the_mock_engine_answers_in_the_regions_partition(region: str, partition: str, suffix: str) -> None:
+    engine = PlatformMocks({}, region)
+    answer, _ = engine.call(MockCallArgs("aws:index/getPartition:getPartition", {}, ""))
+    assert (answer["partition"], answer["dnsSuffix"]) == (partition, suffix)
+    identity, _ = engine.call(MockCallArgs("aws:index/getCallerIdentity:getCallerIdentity", {}, ""))
+    assert identity["arn"].startswith(f"arn:{partition}:sts::")
+    _, bucket = synthesize_outputs("aws:s3/bucket:Bucket", "b", {"bucket": "b"}, "111111111111", region)
+    assert bucket["arn"] == f"arn:{partition}:s3:::b"
+    assert bucket["bucketRegionalDomainName"] == f"b.s3.{region}.{suffix}"
+
+
+def test_mock_endpoints_carry_the_partitions_dns_suffix(tmp_path: Path) -> None:
     document = _preview(tmp_path, "small", "cn-north-1", groups=False)
     urls = [url for stack in document["stacks"] for url in stack["outputs"].get("prodInferenceUrls", {}).values()]
     assert urls and all(".execute-api.cn-north-1.amazonaws.com.cn/" in url for url in urls)
