@@ -125,6 +125,16 @@ def endpoint_arn(region: str, account_id: str, use_case: str, tier: str) -> str:
     return naming.sagemaker_arn(region, account_id, f"endpoint/{endpoint_name(use_case, tier).lower()}")
 
 
+def deploy_notices_topic_name(endpoint: str) -> str:
+    """The SNS topic on which an endpoint's approval deployer announces what it did (and its alarm fires)."""
+    return f"{endpoint}-deploy-notices"
+
+
+def deploy_dead_letter_queue_name(endpoint: str) -> str:
+    """Where an endpoint's approval deployer parks the events it cannot handle."""
+    return f"{endpoint}-deploy-dlq"
+
+
 SERVING_STATE_PREFIX = f"/{PROJECT}/serving"
 
 

@@ -67,10 +67,10 @@ class ApprovalDeployer(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         endpoint_name = contract.endpoint_name(args.use_case, args.tier)
         group = contract.model_package_group_name(args.use_case)
-        topic = aws.sns.Topic(f"{name}-notices", name=f"{endpoint_name}-deploy-notices",
+        topic = aws.sns.Topic(f"{name}-notices", name=contract.deploy_notices_topic_name(endpoint_name),
                               kms_master_key_id=args.kms_key_arn, opts=child)
-        dlq = aws.sqs.Queue(f"{name}-dlq", name=f"{endpoint_name}-deploy-dlq", sqs_managed_sse_enabled=True,
-                            message_retention_seconds=DLQ_RETENTION_SECONDS, opts=child)
+        dlq = aws.sqs.Queue(f"{name}-dlq", name=contract.deploy_dead_letter_queue_name(endpoint_name),
+                            sqs_managed_sse_enabled=True, message_retention_seconds=DLQ_RETENTION_SECONDS, opts=child)
         approvals = aws.sqs.Queue(
             name, name=f"{endpoint_name}-approvals", sqs_managed_sse_enabled=True,
             visibility_timeout_seconds=RETRY_AFTER_SECONDS, message_retention_seconds=APPROVALS_RETENTION_SECONDS,

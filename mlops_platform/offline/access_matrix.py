@@ -382,9 +382,10 @@ def deployer_flows(cfg: PlatformConfig, world: World) -> Iterator[Flow]:
                        naming.ssm_parameter_arn(cfg.region, account, contract.served_model_parameter(tier, "another")),
                        False)
             yield Flow(f"{use_case.name}: the deployer parks permanent failures", deployer, "sqs:SendMessage",
-                       naming.queue_arn(cfg.region, account, f"{endpoint_name}-deploy-dlq"), True)
+                       naming.queue_arn(cfg.region, account, contract.deploy_dead_letter_queue_name(endpoint_name)),
+                       True)
             yield Flow(f"{use_case.name}: the deployer announces on its notices topic", deployer, "sns:Publish",
-                       naming.topic_arn(cfg.region, account, f"{endpoint_name}-deploy-notices"), True)
+                       naming.topic_arn(cfg.region, account, contract.deploy_notices_topic_name(endpoint_name)), True)
             yield Flow(f"{use_case.name}: the deployer encrypts its notices", deployer, "kms:GenerateDataKey",
                        _key_arn(world, tier), True)
 
