@@ -14,12 +14,14 @@ import pytest
 from pulumi.runtime.mocks import MockCallArgs
 from typer.testing import CliRunner
 
-from mlops_platform import naming
+from mlops_platform import contract, naming
 from mlops_platform.cli import app
+from mlops_platform.config import UseCase
 from mlops_platform.offline.aws_outputs import synthesize_outputs
 from mlops_platform.offline.capture import PlatformMocks
 from mlops_platform.offline.preview import Preview
 from mlops_platform.offline.report import preview_document
+from mlops_platform.tiers.serving import ServingStateError, check_served_versions
 
 ROOT = Path(__file__).resolve().parent.parent
 SCANNED = (ROOT / "mlops_platform", ROOT / "policies" / "guardrails")
@@ -184,3 +186,16 @@ def test_the_pack_names_the_deploy_path_in_the_configured_partition(config: dict
     assert known.partition == partition
     assert known.deploy_path_roles() == {f"arn:{partition}:iam::444444444444:role/mlops-cicd-deploy-pipeline",
                                          f"arn:{partition}:iam::111111111111:role/mlops-org-bootstrap"}
+
+
+@pytest.mark.parametrize("value", [
+    "arn:aws:sagemaker:cn-north-1:333333333333:model-package/churn/4",
+    "arn:aws-cn:sagemaker:cn-northwest-1:333333333333:model-package/churn/4",
+])
+def test_a_recorded_served_version_in_another_partition_or_region_is_refused(value: str) -> None:
+    name = f"{contract.served_models_path('prod')}churn"
+    with pytest.raises(ServingStateError, match="arn:aws-cn:sagemaker:cn-north-1:333333333333:model-package/churn/"):
+        check_served_versions({name: value}, "prod", [UseCase("churn")], "cn-north-1", "333333333333")
+    good = "arn:aws-cn:sagemaker:cn-north-1:333333333333:model-package/churn/4"
+    assert check_served_versions({name: good}, "prod", [UseCase("churn")], "cn-north-1", "333333333333") == \
+        {"churn": good}
