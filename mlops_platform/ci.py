@@ -18,7 +18,7 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from mlops_platform import contract, topology
+from mlops_platform import contract, naming, topology
 from mlops_platform.topology import Size
 
 GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
@@ -40,20 +40,20 @@ PREVIEW_CREDENTIALS = "preview"
 program's providers use it instead of assuming the deploy role, which the preview role cannot."""
 
 
-def oidc_provider_arn(account_id: str) -> str:
-    return f"arn:aws:iam::{account_id}:oidc-provider/{GITHUB_OIDC_HOST}"
+def oidc_provider_arn(partition: str, account_id: str) -> str:
+    return naming.arn(partition, "iam", "", account_id, f"oidc-provider/{GITHUB_OIDC_HOST}")
 
 
-def preview_role_arn(account_id: str) -> str:
-    return contract.role_arn(account_id, PREVIEW_ROLE_NAME)
+def preview_role_arn(partition: str, account_id: str) -> str:
+    return contract.role_arn(partition, account_id, PREVIEW_ROLE_NAME)
 
 
 def deploy_role_name(environment: str) -> str:
     return f"mlops-ci-deploy-{environment}"
 
 
-def deploy_role_arn(cicd_account_id: str, environment: str) -> str:
-    return contract.role_arn(cicd_account_id, deploy_role_name(environment))
+def deploy_role_arn(partition: str, cicd_account_id: str, environment: str) -> str:
+    return contract.role_arn(partition, cicd_account_id, deploy_role_name(environment))
 
 
 CI_ROLE_NAMES: tuple[str, ...] = (PREVIEW_ROLE_NAME, *(deploy_role_name(env) for env in ENVIRONMENTS))
@@ -98,24 +98,25 @@ def environment_accounts(size: Size, accounts: Mapping[str, str]) -> dict[str, l
     return reached
 
 
-def github_trust(account_id: str, subject: str) -> str:
+def github_trust(partition: str, account_id: str, subject: str) -> str:
     """Only GitHub's OIDC tokens for exactly `subject`, issued for STS, may assume the role."""
-    return json.dumps({"Version": "2012-10-17", "Statement": [_github_statement(account_id, subject)]})
+    return json.dumps({"Version": "2012-10-17", "Statement": [_github_statement(partition, account_id, subject)]})
 
 
-def _github_statement(account_id: str, subject: str) -> dict[str, Any]:
-    return {"Sid": "GitHubActions", "Effect": "Allow", "Principal": {"Federated": oidc_provider_arn(account_id)},
+def _github_statement(partition: str, account_id: str, subject: str) -> dict[str, Any]:
+    return {"Sid": "GitHubActions", "Effect": "Allow",
+            "Principal": {"Federated": oidc_provider_arn(partition, account_id)},
             "Action": WEB_IDENTITY_ACTION,
             "Condition": {"StringEquals": {SUBJECT_KEY: subject, AUDIENCE_KEY: GITHUB_OIDC_AUDIENCE}}}
 
 
-def preview_trust(account_id: str, repository: str, management_account_id: str | None) -> str:
+def preview_trust(partition: str, account_id: str, repository: str, management_account_id: str | None) -> str:
     """Pull requests of the repository; in a member account also the management account's preview role, through
     which the org stack's preview reads each member account (its providers assume this role there)."""
-    statements: list[dict[str, Any]] = [_github_statement(account_id, pull_request_subject(repository))]
+    statements: list[dict[str, Any]] = [_github_statement(partition, account_id, pull_request_subject(repository))]
     if management_account_id is not None and management_account_id != account_id:
         statements.append({"Sid": "OrgStackPreview", "Effect": "Allow",
-                           "Principal": {"AWS": preview_role_arn(management_account_id)},
+                           "Principal": {"AWS": preview_role_arn(partition, management_account_id)},
                            "Action": "sts:AssumeRole"})
     return json.dumps({"Version": "2012-10-17", "Statement": statements})
 
@@ -134,7 +135,8 @@ def preview_statements(account_id: str, region: str, deploy_role_name_: str,
                        member_account_ids: Sequence[str] = ()) -> list[dict[str, Any]]:
     """Reads only, and an explicit refusal of every role that deploys: previews run without `--refresh`, so the
     program's own reads are all it needs (state is in Pulumi Cloud, reached with PULUMI_ACCESS_TOKEN)."""
-    parameters = f"arn:aws:ssm:{region}:{account_id}:parameter{contract.SERVING_STATE_PREFIX}/*"
+    partition = naming.partition_of(region)
+    parameters = naming.ssm_parameter_arn(region, account_id, f"{contract.SERVING_STATE_PREFIX}/*")
     statements: list[dict[str, Any]] = [
         {"Sid": "ReadWhatTheProgramReads", "Effect": "Allow", "Action": sorted(PREVIEW_READS), "Resource": "*"},
         {"Sid": "ReadServedVersions", "Effect": "Allow", "Action": list(PREVIEW_PARAMETER_READS),
@@ -142,22 +144,24 @@ def preview_statements(account_id: str, region: str, deploy_role_name_: str,
     ]
     if member_account_ids:
         statements.append({"Sid": "PreviewMemberAccounts", "Effect": "Allow", "Action": "sts:AssumeRole",
-                           "Resource": sorted(preview_role_arn(member) for member in member_account_ids)})
+                           "Resource": sorted(preview_role_arn(partition, member) for member in member_account_ids)})
     statements.append({"Sid": "NeverADeployRole", "Effect": "Deny", "Action": ["sts:AssumeRole", "sts:TagSession"],
-                       "Resource": never_assumed_by_previews(deploy_role_name_)})
+                       "Resource": never_assumed_by_previews(partition, deploy_role_name_)})
     return statements
 
 
-def never_assumed_by_previews(deploy_role_name_: str) -> list[str]:
+def never_assumed_by_previews(partition: str, deploy_role_name_: str) -> list[str]:
     names = (deploy_role_name_, contract.DEPLOY_PIPELINE_ROLE_NAME, contract.BOOTSTRAP_ROLE_NAME,
              *(deploy_role_name(env) for env in ENVIRONMENTS))
-    return [contract.role_arn("*", name) for name in names]
+    return [contract.role_arn(partition, "*", name) for name in names]
 
 
-def environment_deploy_statements(deploy_role_name_: str, accounts: Sequence[str]) -> list[dict[str, Any]]:
+def environment_deploy_statements(partition: str, deploy_role_name_: str,
+                                  accounts: Sequence[str]) -> list[dict[str, Any]]:
     return [{"Sid": "AssumeThisEnvironmentsDeployRoles", "Effect": "Allow",
              "Action": ["sts:AssumeRole", "sts:TagSession"],
-             "Resource": sorted(contract.deploy_role_arn(account, deploy_role_name_) for account in accounts)}]
+             "Resource": sorted(contract.deploy_role_arn(partition, account, deploy_role_name_)
+                                for account in accounts)}]
 
 
 def uses_preview_credentials(environ: Mapping[str, str] | None = None) -> bool:

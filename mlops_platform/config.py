@@ -18,7 +18,7 @@ from typing import Any
 
 import pulumi
 
-from mlops_platform import contract, schedules, topology
+from mlops_platform import contract, naming, schedules, topology
 from mlops_platform.contract import CONFIG_NAMESPACE
 from mlops_platform.topology import Size
 
@@ -164,6 +164,11 @@ class PlatformConfig:
     studio: Studio
     organization: Organization
     ci: Ci = Ci()
+
+    @property
+    def partition(self) -> str:
+        """The AWS partition of `region` (`aws`, `aws-cn`, `aws-us-gov`): the second field of every ARN."""
+        return naming.partition_of(self.region)
 
     @property
     def account_id(self) -> str:
@@ -449,6 +454,7 @@ def _organization(size: Size, value: Any, region: str) -> Organization:
     for index, allowed in enumerate(regions):
         if allowed not in aws_regions():
             raise ConfigError(f"organization.allowedRegions[{index}]", allowed, "not an AWS region name")
+        _require_same_partition(f"organization.allowedRegions[{index}]", allowed, region)
     if region not in regions:
         raise ConfigError("organization.allowedRegions", list(regions),
                           f"must include the platform's region {region}")
@@ -468,7 +474,7 @@ def _organization(size: Size, value: Any, region: str) -> Organization:
                                          _IAM_ROLE_NAME, "an IAM role name: " + "; ".join(
                                              f"{name} for {use}" for name, use in MEMBER_ACCESS_ROLES.items())),
         allowed_regions=tuple(regions), identity_groups=dict(groups),
-        identity_center_region=_identity_center_region(value.get("identityCenterRegion", region)),
+        identity_center_region=_identity_center_region(value.get("identityCenterRegion", region), region),
         trail=_choice("organization.trail", value.get("trail", "create"), TRAIL_MODES),
         control_tower=_bool("organization.controlTower", value.get("controlTower", False)))
 
@@ -494,11 +500,20 @@ def _ci(value: Any) -> Ci:
     return Ci(github_repository=checked)
 
 
-def _identity_center_region(value: Any) -> str:
+def _identity_center_region(value: Any, region: str) -> str:
     if not isinstance(value, str) or value not in aws_regions():
         raise ConfigError("organization.identityCenterRegion", value,
                           "the AWS region of the organization's IAM Identity Center instance")
+    _require_same_partition("organization.identityCenterRegion", value, region)
     return str(value)
+
+
+def _require_same_partition(key: str, other_region: str, region: str) -> None:
+    """An organization, its accounts and its Identity Center live in one partition: a region of another one can
+    never be reached from the platform's."""
+    if naming.partition_of(other_region) != naming.partition_of(region):
+        raise ConfigError(key, other_region, f"in partition {naming.partition_of(other_region)}, not in the "
+                                             f"platform's ({naming.partition_of(region)}, region {region})")
 
 
 def _choice(key: str, value: Any, choices: Sequence[str]) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from mlops_platform import topology
+from mlops_platform import naming, topology
 
 PROJECT = "mlops-platform"
 CONFIG_NAMESPACE = PROJECT
@@ -80,12 +80,12 @@ def require_declared(tier: str, name: str) -> None:
         raise ContractError(f"tier {tier!r} does not export {name!r}; it exports: {allowed}")
 
 
-def role_arn(account_id: str, role_name: str) -> str:
-    return f"arn:aws:iam::{account_id}:role/{role_name}"
+def role_arn(partition: str, account_id: str, role_name: str) -> str:
+    return naming.role_arn(partition, account_id, role_name)
 
 
-def deploy_role_arn(account_id: str, role_name: str) -> str:
-    return role_arn(account_id, role_name)
+def deploy_role_arn(partition: str, account_id: str, role_name: str) -> str:
+    return role_arn(partition, account_id, role_name)
 
 
 def created_account_name(logical_account: str) -> str:
@@ -109,7 +109,7 @@ def model_package_group_name(use_case: str) -> str:
 
 
 def model_package_group_arn(region: str, account_id: str, use_case: str) -> str:
-    return f"arn:aws:sagemaker:{region}:{account_id}:model-package-group/{model_package_group_name(use_case)}"
+    return naming.sagemaker_arn(region, account_id, f"model-package-group/{model_package_group_name(use_case)}")
 
 
 def pipeline_name(use_case: str) -> str:
@@ -122,7 +122,17 @@ def endpoint_name(use_case: str, tier: str) -> str:
 
 def endpoint_arn(region: str, account_id: str, use_case: str, tier: str) -> str:
     """SageMaker ARNs carry the endpoint name in lower case; valid before the endpoint exists."""
-    return f"arn:aws:sagemaker:{region}:{account_id}:endpoint/{endpoint_name(use_case, tier).lower()}"
+    return naming.sagemaker_arn(region, account_id, f"endpoint/{endpoint_name(use_case, tier).lower()}")
+
+
+def deploy_notices_topic_name(endpoint: str) -> str:
+    """The SNS topic on which an endpoint's approval deployer announces what it did (and its alarm fires)."""
+    return f"{endpoint}-deploy-notices"
+
+
+def deploy_dead_letter_queue_name(endpoint: str) -> str:
+    """Where an endpoint's approval deployer parks the events it cannot handle."""
+    return f"{endpoint}-deploy-dlq"
 
 
 SERVING_STATE_PREFIX = f"/{PROJECT}/serving"
@@ -179,12 +189,12 @@ STUDIO_USER_TAG = "studiouserid"
 user profile with its data scientist's name under it: a data scientist opens only their own profile."""
 
 
-def deploy_pipeline_role_arn(account_id: str) -> str:
-    return role_arn(account_id, DEPLOY_PIPELINE_ROLE_NAME)
+def deploy_pipeline_role_arn(partition: str, account_id: str) -> str:
+    return role_arn(partition, account_id, DEPLOY_PIPELINE_ROLE_NAME)
 
 
-def bootstrap_role_arn(account_id: str) -> str:
-    return role_arn(account_id, BOOTSTRAP_ROLE_NAME)
+def bootstrap_role_arn(partition: str, account_id: str) -> str:
+    return role_arn(partition, account_id, BOOTSTRAP_ROLE_NAME)
 
 
 # The permissions boundary: the org stack creates it in every account before any platform role, every role the
@@ -198,7 +208,7 @@ def permissions_boundary_name() -> str:
     return PERMISSIONS_BOUNDARY_NAME
 
 
-def permissions_boundary_arn(account_id: str) -> str:
+def permissions_boundary_arn(partition: str, account_id: str) -> str:
     """The boundary managed policy in `account_id`: what every PlatformRole in that account passes as
     `permissions_boundary`."""
-    return f"arn:aws:iam::{account_id}:policy/{permissions_boundary_name()}"
+    return naming.policy_arn(partition, account_id, permissions_boundary_name())

@@ -27,4 +27,4 @@ def tier_permissions_boundary(cfg: PlatformConfig, tier: str) -> str | None:
     with an organization carry it; the small size (no org stack) and the org tier's own roles name theirs."""
     if tier == "org" or not topology.has_organization(cfg.size):
         return None
-    return contract.permissions_boundary_arn(cfg.account_of_tier(tier))
+    return contract.permissions_boundary_arn(cfg.partition, cfg.account_of_tier(tier))

@@ -27,7 +27,7 @@ def tier_provider(cfg: PlatformConfig, tier: str) -> aws.Provider:
     assume_roles: list[aws.ProviderAssumeRoleArgs] = []
     if tier != "org" and not _previews_with_ci_credentials():
         assume_roles.append(aws.ProviderAssumeRoleArgs(
-            role_arn=contract.deploy_role_arn(account_id, cfg.deploy_role_name),
+            role_arn=contract.deploy_role_arn(cfg.partition, account_id, cfg.deploy_role_name),
             session_name=f"{contract.PROJECT}-{cfg.stack.name}",
         ))
     return aws.Provider(

@@ -91,7 +91,7 @@ def test_a_deploy_role_that_no_longer_trusts_the_pipeline_breaks_the_deploy_path
         shipped_preview: Callable[..., Preview]) -> None:
     preview = shipped_preview("medium")
     prod_account = next(s.config.account_id for s in preview.stacks if s.name == "prod")
-    deploy_role = contract.deploy_role_arn(prod_account, preview.stacks[0].config.deploy_role_name)
+    deploy_role = contract.deploy_role_arn("aws", prod_account, preview.stacks[0].config.deploy_role_name)
 
     def trust_bootstrap_only(resource: CapturedResource) -> CapturedResource:
         if resource.type == "aws:iam/role:Role" and resource.outputs.get("arn") == deploy_role:

@@ -70,7 +70,7 @@ def test_every_account_has_githubs_provider_and_a_preview_role(
     assert set(previews) == accounts
     for account, role in previews.items():
         github = trust_of(role)["Statement"][0]
-        assert github["Principal"] == {"Federated": ci.oidc_provider_arn(account)}
+        assert github["Principal"] == {"Federated": ci.oidc_provider_arn("aws", account)}
         assert github["Action"] == ci.WEB_IDENTITY_ACTION
         assert github["Condition"] == {"StringEquals": {ci.SUBJECT_KEY: f"repo:{REPOSITORY}:pull_request",
                                                         ci.AUDIENCE_KEY: "sts.amazonaws.com"}}
@@ -101,9 +101,9 @@ def test_each_deploy_role_trusts_its_environments_role_besides_the_deploy_path(
     for account, role in roles_named(preview, cfg.deploy_role_name).items():
         tier = next(t for t in topology.tiers(cfg.size) if t != "org" and cfg.account_of_tier(t) == account)
         trusted = trust_of(role)["Statement"][0]["Principal"]["AWS"]
-        assert sorted(trusted) == sorted([contract.deploy_pipeline_role_arn(cicd),
-                                          contract.bootstrap_role_arn(cfg.accounts["management"]),
-                                          ci.deploy_role_arn(cicd, ci.environment_of_tier(tier))])
+        assert sorted(trusted) == sorted([contract.deploy_pipeline_role_arn("aws", cicd),
+                                          contract.bootstrap_role_arn("aws", cfg.accounts["management"]),
+                                          ci.deploy_role_arn("aws", cicd, ci.environment_of_tier(tier))])
 
 
 def test_without_ci_no_oidc_resource_exists(tmp_path: Path) -> None:
@@ -120,12 +120,12 @@ def test_without_ci_no_oidc_resource_exists(tmp_path: Path) -> None:
 def test_the_engine_needs_githubs_claims_as_request_tags() -> None:
     """Why the matrix renames the claim keys: the engine ignores them as such, so even the right token fails."""
     account = "777777777777"
-    trust = json.loads(ci.github_trust(account, ci.pull_request_subject(REPOSITORY)))
+    trust = json.loads(ci.github_trust("aws", account, ci.pull_request_subject(REPOSITORY)))
     token = {ci.SUBJECT_KEY: ci.pull_request_subject(REPOSITORY), ci.AUDIENCE_KEY: ci.GITHUB_OIDC_AUDIENCE}
 
     def decide(policy: dict[str, Any], context: dict[str, Any]) -> str | None:
-        (decision,) = simulate([Simulation(principal=ci.oidc_provider_arn(account), action=ci.WEB_IDENTITY_ACTION,
-                                           resource=ci.preview_role_arn(account), resource_account=account,
+        (decision,) = simulate([Simulation(principal=ci.oidc_provider_arn("aws", account), action=ci.WEB_IDENTITY_ACTION,
+                                           resource=ci.preview_role_arn("aws", account), resource_account=account,
                                            resource_policy=policy, context=context)])
         return decision.result
 
@@ -141,7 +141,7 @@ def test_a_wildcard_trust_is_caught_by_the_matrix_flows(shipped_preview: Callabl
     preview = shipped_preview("large")
     cfg = preview.stacks[0].config
     world = World([stack.captured for stack in preview.stacks], cfg.accounts)
-    arn = ci.deploy_role_arn(cfg.account_of_tier("cicd"), "prod")
+    arn = ci.deploy_role_arn("aws", cfg.account_of_tier("cicd"), "prod")
     loose = trust_of(world.role(arn))
     loose["Statement"][0]["Condition"] = {"StringEquals": {ci.AUDIENCE_KEY: ci.GITHUB_OIDC_AUDIENCE},
                                           "StringLike": {ci.SUBJECT_KEY: f"repo:{REPOSITORY}:*"}}
@@ -149,7 +149,7 @@ def test_a_wildcard_trust_is_caught_by_the_matrix_flows(shipped_preview: Callabl
                                                                     "assumeRolePolicy": json.dumps(loose)})
     staging_token: dict[str, str | list[str]] = {ci.SUBJECT_KEY: ci.environment_subject(REPOSITORY, "staging"),
                                                  ci.AUDIENCE_KEY: ci.GITHUB_OIDC_AUDIENCE}
-    flow = Flow("staging reaches the prod role", ci.oidc_provider_arn(cfg.account_of_tier("cicd")),
+    flow = Flow("staging reaches the prod role", ci.oidc_provider_arn("aws", cfg.account_of_tier("cicd")),
                 ci.WEB_IDENTITY_ACTION, arn, False, staging_token, web_identity=True)
     (result,) = evaluate(world, [flow], cfg.region).results
     assert result.decision.result == "Allowed" and not result.holds
@@ -244,10 +244,10 @@ def test_no_deploy_role_may_create_or_change_cis_roles() -> None:
     from mlops_platform.components.deploy_path import deploy_role_statements
 
     account = "777777777777"
-    (never,) = [s for s in deploy_role_statements(account, "mlops-platform-deploy")
+    (never,) = [s for s in deploy_role_statements("aws", account, "mlops-platform-deploy")
                 if s.get("Sid") == "NeverTheDeployPathsRoles"]
     assert never["Effect"] == "Deny" and "iam:UpdateAssumeRolePolicy" in never["Action"]
-    assert {contract.role_arn(account, name) for name in ci.CI_ROLE_NAMES} <= set(never["Resource"])
+    assert {contract.role_arn("aws", account, name) for name in ci.CI_ROLE_NAMES} <= set(never["Resource"])
 
 
 def _edited(preview: Preview, role_name: str, account: str, trust: dict[str, Any]) -> list[Any]:
@@ -264,10 +264,10 @@ def _edited(preview: Preview, role_name: str, account: str, trust: dict[str, Any
 
 
 @pytest.mark.parametrize("role, principal", [
-    ("mlops-platform-deploy", {"AWS": ci.deploy_role_arn("444444444444", "staging")}),
-    ("mlops-platform-deploy", {"Federated": ci.oidc_provider_arn("888888888888")}),
-    (ci.PREVIEW_ROLE_NAME, {"Federated": ci.oidc_provider_arn("666666666666")}),
-    (ci.PREVIEW_ROLE_NAME, {"AWS": ci.preview_role_arn("666666666666")}),
+    ("mlops-platform-deploy", {"AWS": ci.deploy_role_arn("aws", "444444444444", "staging")}),
+    ("mlops-platform-deploy", {"Federated": ci.oidc_provider_arn("aws", "888888888888")}),
+    (ci.PREVIEW_ROLE_NAME, {"Federated": ci.oidc_provider_arn("aws", "666666666666")}),
+    (ci.PREVIEW_ROLE_NAME, {"AWS": ci.preview_role_arn("aws", "666666666666")}),
 ], ids=["prod-deploy-role-trusts-staging", "prod-deploy-role-trusts-github", "preview-trusts-devs-provider",
         "preview-trusts-devs-preview-role"])
 def test_the_separation_proof_still_refuses_any_other_ci_trust_in_prod(

@@ -97,9 +97,9 @@ def test_deploy_roles_trust_exactly_the_pipeline_bootstrap_and_environment_roles
         (statement,) = trust(role)
         environment = "prod" if role.name.endswith("-prod") else "staging" if role.name.endswith("-staging") \
             else "platform"
-        assert statement["Principal"] == {"AWS": [contract.deploy_pipeline_role_arn(ACCOUNTS["cicd"]),
-                                                  contract.bootstrap_role_arn(ACCOUNTS["management"]),
-                                                  ci.deploy_role_arn(ACCOUNTS["cicd"], environment)]}, \
+        assert statement["Principal"] == {"AWS": [contract.deploy_pipeline_role_arn("aws", ACCOUNTS["cicd"]),
+                                                  contract.bootstrap_role_arn("aws", ACCOUNTS["management"]),
+                                                  ci.deploy_role_arn("aws", ACCOUNTS["cicd"], environment)]}, \
             "the deploy path, and the GitHub Environment deploying the account (ci.github.repository is set)"
         pipeline, bootstrap = roles[contract.DEPLOY_PIPELINE_ROLE_NAME], roles[contract.BOOTSTRAP_ROLE_NAME]
         assert {pipeline.urn, bootstrap.urn} <= set(role.dependencies), "created after the roles it trusts"

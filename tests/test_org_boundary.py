@@ -54,9 +54,10 @@ def allowed(statements: list[Mapping[str, Any]], action: str, resource: str,
     return any(s["Effect"] == "Allow" for s in matching) and not any(s["Effect"] == "Deny" for s in matching)
 
 
-DEPLOY = deploy_role_statements(ACCOUNT, DEFAULT_DEPLOY_ROLE)
-BOUNDARY = json.loads(boundary.boundary_document(ACCOUNT, ["111111111111", "666666666666", ACCOUNT]))["Statement"]
-WITH_BOUNDARY = {"iam:PermissionsBoundary": contract.permissions_boundary_arn(ACCOUNT)}
+DEPLOY = deploy_role_statements("aws", ACCOUNT, DEFAULT_DEPLOY_ROLE)
+BOUNDARY = json.loads(boundary.boundary_document("aws", ACCOUNT, ["111111111111", "666666666666", ACCOUNT])
+                      )["Statement"]
+WITH_BOUNDARY = {"iam:PermissionsBoundary": contract.permissions_boundary_arn("aws", ACCOUNT)}
 PLATFORM_ROLE = f"arn:aws:iam::{ACCOUNT}:role/mlops-prod-churn-model"
 OTHER_ROLE = f"arn:aws:iam::{ACCOUNT}:role/admin"
 DEPLOY_PATH_ROLES = [f"arn:aws:iam::{ACCOUNT}:role/{name}" for name in (
@@ -65,7 +66,7 @@ both = pytest.mark.parametrize(("name", "statements"), [("deploy-role", DEPLOY),
 
 
 def test_the_boundary_is_named_and_addressed_in_one_place() -> None:
-    assert contract.permissions_boundary_arn(ACCOUNT) == (
+    assert contract.permissions_boundary_arn("aws", ACCOUNT) == (
         f"arn:aws:iam::{ACCOUNT}:policy/{contract.permissions_boundary_name()}")
 
 
@@ -97,7 +98,7 @@ def test_the_deploy_role_never_changes_the_deploy_path(action: str, role: str) -
 @both
 @pytest.mark.parametrize("action", boundary.BOUNDARY_TAMPERING)
 def test_the_boundary_cannot_be_edited(name: str, statements: list[Mapping[str, Any]], action: str) -> None:
-    assert not allowed(statements, action, contract.permissions_boundary_arn(ACCOUNT))
+    assert not allowed(statements, action, contract.permissions_boundary_arn("aws", ACCOUNT))
     assert allowed(DEPLOY, "iam:CreatePolicyVersion", f"arn:aws:iam::{ACCOUNT}:policy/dev-read-datasets-1a2b3c")
 
 
@@ -187,7 +188,8 @@ def test_every_workload_role_carries_its_accounts_boundary(
     roles = _workload_roles(shipped_preview(size))
     assert roles
     for stack, role in roles:
-        assert role.inputs.get("permissionsBoundary") == contract.permissions_boundary_arn(stack.config.account_id), \
+        assert role.inputs.get("permissionsBoundary") == contract.permissions_boundary_arn(
+            stack.config.partition, stack.config.account_id), \
             f"{role.urn} would be refused by the deploy role's CreateRole"
 
 

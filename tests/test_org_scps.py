@@ -31,7 +31,7 @@ from mlops_platform.org import scps
 
 REGIONS = ("eu-west-1", "eu-central-1")
 POLICIES = [*scps.building_blocks(REGIONS, DEFAULT_DEPLOY_ROLE, BOOTSTRAP_ROLE_NAME),
-            scps.baseline_protections(BOOTSTRAP_ROLE_NAME)]
+            scps.baseline_protections("aws", BOOTSTRAP_ROLE_NAME)]
 CONTROL_TOWER_POLICIES = scps.all_policies(REGIONS, DEFAULT_DEPLOY_ROLE, BOOTSTRAP_ROLE_NAME, control_tower=True)
 BY_NAME = {policy.name: policy for policy in POLICIES}
 
@@ -456,7 +456,7 @@ def test_security_services_are_tamper_proof_except_for_the_bootstrap_role(action
 @pytest.mark.parametrize("action", ["cloudtrail:StopLogging", "cloudtrail:UpdateTrail",
                                     "config:PutConfigurationRecorder", "config:PutDeliveryChannel"])
 def test_control_towers_roles_keep_managing_trails_and_config_only_under_control_tower(action: str) -> None:
-    governed = scps.baseline_protections(BOOTSTRAP_ROLE_NAME, control_tower=True)
+    governed = scps.baseline_protections("aws", BOOTSTRAP_ROLE_NAME, control_tower=True)
     for role in CONTROL_TOWER_ROLES:
         assert not denies(governed, action, role)
         assert denies(BY_NAME["mlops-baseline-protections"], action, role)
@@ -575,7 +575,7 @@ def test_data_scientists_can_do_nothing_in_production() -> None:
     for principal in (DATA_SCIENTIST, DATA_SCIENTIST_US_EAST_1):
         assert [a for a in ONE_ACTION_PER_SERVICE if not denies(PRODUCTION, a, principal)] == []
     assert statement(PRODUCTION, "DenyDataScientists")["Action"] == "*"
-    assert scps.DATA_SCIENTIST_ROLE_PATTERN.endswith(f"AWSReservedSSO_{scps.DATA_SCIENTIST_PERMISSION_SET}_*")
+    assert scps.data_scientist_role_pattern("aws").endswith(f"AWSReservedSSO_{scps.DATA_SCIENTIST_PERMISSION_SET}_*")
 
 
 def test_other_principals_keep_ordinary_access_in_production() -> None:
@@ -607,6 +607,6 @@ def test_autoscaling_can_still_resize_endpoints() -> None:
 
 def test_role_names_are_validated() -> None:
     with pytest.raises(ValueError, match="not an IAM role name"):
-        scps.production_separation("deploy/role", BOOTSTRAP_ROLE_NAME)
+        scps.production_separation("aws", "deploy/role", BOOTSTRAP_ROLE_NAME)
     with pytest.raises(ValueError, match="not an IAM role name"):
-        scps.protect_security_services("")
+        scps.protect_security_services("aws", "")

@@ -17,7 +17,7 @@ REPOSITORY = "example-org/mlops-platform"
 
 def github_role(tier: str, condition: dict[str, Any] | None, account: str | None = None) -> Any:
     statement: dict[str, Any] = {"Sid": "GitHubActions", "Effect": "Allow",
-                                 "Principal": {"Federated": ci.oidc_provider_arn(account or LARGE["cicd"])},
+                                 "Principal": {"Federated": ci.oidc_provider_arn("aws", account or LARGE["cicd"])},
                                  "Action": ci.WEB_IDENTITY_ACTION}
     if condition is not None:
         statement["Condition"] = condition
@@ -87,7 +87,7 @@ def prod_role(name: str, *statements: dict[str, Any]) -> Any:
 
 
 def github_statement(account: str, sub: str) -> dict[str, Any]:
-    return {"Effect": "Allow", "Principal": {"Federated": ci.oidc_provider_arn(account)},
+    return {"Effect": "Allow", "Principal": {"Federated": ci.oidc_provider_arn("aws", account)},
             "Action": ci.WEB_IDENTITY_ACTION, "Condition": exact(sub)}
 
 
@@ -96,8 +96,8 @@ def aws_statement(*arns: str) -> dict[str, Any]:
 
 
 PREVIEW_TRUST = (github_statement(LARGE["prod"], ci.pull_request_subject(REPOSITORY)),
-                 aws_statement(ci.preview_role_arn(LARGE["management"])))
-DEPLOY_PATH = (ci.deploy_role_arn(CICD, "prod"), f"arn:aws:iam::{CICD}:role/mlops-cicd-deploy-pipeline")
+                 aws_statement(ci.preview_role_arn("aws", LARGE["management"])))
+DEPLOY_PATH = (ci.deploy_role_arn("aws", CICD, "prod"), f"arn:aws:iam::{CICD}:role/mlops-cicd-deploy-pipeline")
 
 
 @pytest.mark.parametrize("program", [
@@ -119,9 +119,9 @@ def test_cis_identities_pass_the_separation_with_ci_configured(program: Any) -> 
      "large+ci", "federated"),
     (prod_role(ci.PREVIEW_ROLE_NAME, github_statement(LARGE["prod"], "repo:attacker/fork:pull_request")),
      "large+ci", "federated"),
-    (prod_role("mlops-platform-deploy", aws_statement(ci.deploy_role_arn(CICD, "staging"))), "large+ci",
+    (prod_role("mlops-platform-deploy", aws_statement(ci.deploy_role_arn("aws", CICD, "staging"))), "large+ci",
      "outside the CI/CD deploy path"),
-    (prod_role("mlops-platform-deploy", aws_statement(ci.deploy_role_arn(CICD, "prod"))), "large",
+    (prod_role("mlops-platform-deploy", aws_statement(ci.deploy_role_arn("aws", CICD, "prod"))), "large",
      "outside the CI/CD deploy path"),
 ], ids=["preview-role-without-ci", "preview-role-for-an-environment", "not-the-preview-role",
         "another-accounts-provider", "another-repository", "staging-environment-role", "prod-role-without-ci"])

@@ -36,8 +36,8 @@ ACCOUNTS: Mapping[str, Mapping[str, str]] = {
               "prod": "888888888888"},
 }
 LARGE = ACCOUNTS["large"]
-PIPELINE_ROLE = contract.deploy_pipeline_role_arn(LARGE["cicd"])
-BOOTSTRAP_ROLE = contract.bootstrap_role_arn(LARGE["management"])
+PIPELINE_ROLE = contract.deploy_pipeline_role_arn("aws", LARGE["cicd"])
+BOOTSTRAP_ROLE = contract.bootstrap_role_arn("aws", LARGE["management"])
 
 _running: dict[str, PolicyAnalyzer] = {}
 

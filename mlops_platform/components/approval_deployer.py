@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from mlops_platform import contract, events
+from mlops_platform import contract, events, naming
 from mlops_platform.components.function import PlatformFunction, PlatformFunctionArgs
 from mlops_platform.components.iam import Statement, allow
 
@@ -67,10 +67,10 @@ class ApprovalDeployer(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         endpoint_name = contract.endpoint_name(args.use_case, args.tier)
         group = contract.model_package_group_name(args.use_case)
-        topic = aws.sns.Topic(f"{name}-notices", name=f"{endpoint_name}-deploy-notices",
+        topic = aws.sns.Topic(f"{name}-notices", name=contract.deploy_notices_topic_name(endpoint_name),
                               kms_master_key_id=args.kms_key_arn, opts=child)
-        dlq = aws.sqs.Queue(f"{name}-dlq", name=f"{endpoint_name}-deploy-dlq", sqs_managed_sse_enabled=True,
-                            message_retention_seconds=DLQ_RETENTION_SECONDS, opts=child)
+        dlq = aws.sqs.Queue(f"{name}-dlq", name=contract.deploy_dead_letter_queue_name(endpoint_name),
+                            sqs_managed_sse_enabled=True, message_retention_seconds=DLQ_RETENTION_SECONDS, opts=child)
         approvals = aws.sqs.Queue(
             name, name=f"{endpoint_name}-approvals", sqs_managed_sse_enabled=True,
             visibility_timeout_seconds=RETRY_AFTER_SECONDS, message_retention_seconds=APPROVALS_RETENTION_SECONDS,
@@ -145,8 +145,8 @@ class DeployerQueues:
 
 def deployer_statements(args: ApprovalDeployerArgs, endpoint_name: str, group: str, queues: DeployerQueues,
                         notices_topic_arn: pulumi.Input[str]) -> list[Statement]:
-    scope = f"arn:aws:sagemaker:{args.region}:{args.account_id}"
-    registry = f"arn:aws:sagemaker:{args.region}:{args.registry_account_id}"
+    scope = naming.sagemaker_scope(args.region, args.account_id)
+    registry = naming.sagemaker_scope(args.region, args.registry_account_id)
     parameter = contract.served_model_parameter(args.tier, args.use_case)
     return [
         allow(["sagemaker:DescribeModelPackage"], [f"{registry}:model-package/{group}/*"], sid="ReadPackages"),
@@ -166,7 +166,7 @@ def deployer_statements(args: ApprovalDeployerArgs, endpoint_name: str, group: s
               [queues.approvals_arn], sid="ConsumeDeploymentEvents"),
         allow(["sqs:SendMessage"], [queues.dead_letter_arn], sid="ParkPermanentFailures"),
         allow(["ssm:GetParameter", "ssm:PutParameter"],
-              [f"arn:aws:ssm:{args.region}:{args.account_id}:parameter{parameter}"], sid="RecordServedVersion"),
+              [naming.ssm_parameter_arn(args.region, args.account_id, parameter)], sid="RecordServedVersion"),
         allow(["sns:Publish"], [notices_topic_arn], sid="PublishNotices"),
         allow(["kms:GenerateDataKey", "kms:Decrypt"], [args.kms_key_arn], sid="EncryptNotices"),
     ]

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-from mlops_platform import ci
+from mlops_platform import ci, naming
 from mlops_platform.components.iam import PlatformRole, PlatformRoleArgs
 
 
@@ -40,13 +40,14 @@ class CiAccount(pulumi.ComponentResource):
                  depends_on: Sequence[pulumi.Resource] = ()) -> None:
         super().__init__("mlops:ci:CiAccount", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
+        partition = naming.partition_of(args.region)
         oidc = aws.iam.OpenIdConnectProvider(name, url=ci.GITHUB_OIDC_URL,
                                              client_id_lists=[ci.GITHUB_OIDC_AUDIENCE], opts=child)
         after_oidc = pulumi.ResourceOptions(parent=self, depends_on=[oidc, *depends_on])
         PlatformRole(f"{name}-preview", PlatformRoleArgs(
             role_name=ci.PREVIEW_ROLE_NAME,
             description=f"CI: pull requests of {args.repository} preview the stacks (read only, no deploy role)",
-            trust_policy=ci.preview_trust(args.account_id, args.repository, args.management_account_id),
+            trust_policy=ci.preview_trust(partition, args.account_id, args.repository, args.management_account_id),
             statements=ci.preview_statements(args.account_id, args.region, args.deploy_role_name,
                                              args.member_account_ids)), after_oidc)
         self.environment_roles = {}
@@ -54,7 +55,8 @@ class CiAccount(pulumi.ComponentResource):
             self.environment_roles[environment] = PlatformRole(f"{name}-deploy-{environment}", PlatformRoleArgs(
                 role_name=ci.deploy_role_name(environment),
                 description=f"CI: the {environment} environment of {args.repository} deploys its stacks",
-                trust_policy=ci.github_trust(args.account_id, ci.environment_subject(args.repository, environment)),
-                statements=ci.environment_deploy_statements(args.deploy_role_name, accounts),
+                trust_policy=ci.github_trust(partition, args.account_id,
+                                             ci.environment_subject(args.repository, environment)),
+                statements=ci.environment_deploy_statements(partition, args.deploy_role_name, accounts),
                 permissions_boundary=args.permissions_boundary), after_oidc)
         self.register_outputs({})

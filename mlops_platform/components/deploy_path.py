@@ -19,36 +19,40 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from mlops_platform import ci, contract
+from mlops_platform import ci, contract, naming
 from mlops_platform.components.ci_identity import CiAccount, CiAccountArgs
 from mlops_platform.components.iam import PlatformRole, PlatformRoleArgs, Statement, allow, deny, trust
 from mlops_platform.org import boundary
 
 
-def deploy_role_statements(account_id: str, deploy_role_name: str) -> list[Statement]:
+def deploy_role_statements(partition: str, account_id: str, deploy_role_name: str) -> list[Statement]:
     """What Pulumi needs of IAM to build a tier (the platform's roles and policies), beside PowerUserAccess for
     everything else: never another role, never a role without the boundary, never the deploy path itself."""
     own_roles = (deploy_role_name, contract.DEPLOY_PIPELINE_ROLE_NAME, contract.BOOTSTRAP_ROLE_NAME,
                  *ci.CI_ROLE_NAMES)
-    deploy_path_roles = [contract.deploy_role_arn(account_id, name) for name in own_roles]
+    deploy_path_roles = [contract.deploy_role_arn(partition, account_id, name) for name in own_roles]
     return [
         allow(boundary.IAM_READ_ACTIONS, "*", sid="ReadIam"),
-        allow(boundary.ROLE_MANAGEMENT_ACTIONS, boundary.platform_roles(account_id), sid="ManagePlatformRoles"),
-        allow(boundary.BOUNDED_ROLE_ACTIONS, boundary.platform_roles(account_id),
-              boundary.requires_boundary(account_id), sid="CreatePlatformRolesWithTheBoundary"),
-        allow(boundary.POLICY_MANAGEMENT_ACTIONS, boundary.managed_policies(account_id), sid="ManagePlatformPolicies"),
-        allow(["iam:CreateServiceLinkedRole"], boundary.service_linked_roles(account_id), sid="ServiceLinkedRoles"),
+        allow(boundary.ROLE_MANAGEMENT_ACTIONS, boundary.platform_roles(partition, account_id),
+              sid="ManagePlatformRoles"),
+        allow(boundary.BOUNDED_ROLE_ACTIONS, boundary.platform_roles(partition, account_id),
+              boundary.requires_boundary(partition, account_id), sid="CreatePlatformRolesWithTheBoundary"),
+        allow(boundary.POLICY_MANAGEMENT_ACTIONS, boundary.managed_policies(partition, account_id),
+              sid="ManagePlatformPolicies"),
+        allow(["iam:CreateServiceLinkedRole"], boundary.service_linked_roles(partition, account_id),
+              sid="ServiceLinkedRoles"),
         deny([*boundary.ROLE_MANAGEMENT_ACTIONS, *boundary.BOUNDED_ROLE_ACTIONS], deploy_path_roles,
              sid="NeverTheDeployPathsRoles"),
-        deny(boundary.BOUNDARY_TAMPERING, contract.permissions_boundary_arn(account_id), sid="NeverTheBoundary"),
+        deny(boundary.BOUNDARY_TAMPERING, contract.permissions_boundary_arn(partition, account_id),
+             sid="NeverTheBoundary"),
     ]
 
 
 def pipeline_trust(cicd_account_id: str, region: str) -> str:
     """CodePipeline and CodeBuild may assume the pipeline role only for the cicd account's own pipelines and
     build projects (cross-service confused-deputy protection)."""
-    sources = {"codepipeline.amazonaws.com": f"arn:aws:codepipeline:{region}:{cicd_account_id}:*",
-               "codebuild.amazonaws.com": f"arn:aws:codebuild:{region}:{cicd_account_id}:project/*"}
+    sources = {"codepipeline.amazonaws.com": naming.codepipeline_arn(region, cicd_account_id, "*"),
+               "codebuild.amazonaws.com": naming.codebuild_arn(region, cicd_account_id, "project/*")}
     return json.dumps({"Version": "2012-10-17", "Statement": [
         {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole",
          "Condition": {"StringEquals": {"aws:SourceAccount": cicd_account_id}, "ArnLike": {"aws:SourceArn": source}}}
@@ -80,12 +84,13 @@ class DeployPath(pulumi.ComponentResource):
         self._member_providers: dict[str, aws.Provider] = {}
         platform_accounts = sorted({args.management_account_id, *args.workload_accounts.values()})
         boundaries = {account: self._boundary(name, account, platform_accounts, args) for account in platform_accounts}
-        deploy_role_arns = [contract.deploy_role_arn(account, args.deploy_role_name)
+        partition = naming.partition_of(args.region)
+        deploy_role_arns = [contract.deploy_role_arn(partition, account, args.deploy_role_name)
                             for account in args.workload_accounts.values()]
         bootstrap = PlatformRole(f"{name}-bootstrap", PlatformRoleArgs(
             role_name=contract.BOOTSTRAP_ROLE_NAME,
             description="First deploys: platform engineers assume it to reach the workload deploy roles",
-            trust_policy=_trust({"AWS": f"arn:aws:iam::{args.management_account_id}:root"}),
+            trust_policy=_trust({"AWS": naming.account_root_arn(partition, args.management_account_id)}),
             statements=[allow(["sts:AssumeRole", "sts:TagSession"], deploy_role_arns, sid="AssumeDeployRoles")],
             permissions_boundary=boundaries[args.management_account_id].arn),
             pulumi.ResourceOptions(parent=self, depends_on=[boundaries[args.management_account_id]]))
@@ -97,19 +102,20 @@ class DeployPath(pulumi.ComponentResource):
             permissions_boundary=boundaries[args.cicd_account_id].arn),
             pulumi.ResourceOptions(parent=self, provider=self._member_provider(name, args.cicd_account_id, args),
                                    depends_on=[boundaries[args.cicd_account_id]]))
-        trusted = [contract.deploy_pipeline_role_arn(args.cicd_account_id),
-                   contract.bootstrap_role_arn(args.management_account_id)]
+        trusted = [contract.deploy_pipeline_role_arn(partition, args.cicd_account_id),
+                   contract.bootstrap_role_arn(partition, args.management_account_id)]
         ci_roles = self._ci_accounts(name, args, platform_accounts, boundaries)
         self.deploy_role_arns = {}
         for account_name, account_id in args.workload_accounts.items():
             environment = _environment_of(account_id, args.environment_accounts) if ci_roles else None
-            principals = [*trusted, ci.deploy_role_arn(args.cicd_account_id, environment)] if environment else trusted
+            principals = ([*trusted, ci.deploy_role_arn(partition, args.cicd_account_id, environment)]
+                          if environment else trusted)
             role = PlatformRole(f"{name}-deploy-{account_name}", PlatformRoleArgs(
                 role_name=args.deploy_role_name,
                 description="The only role that deploys this account's tiers",
                 trust_policy=_trust({"AWS": principals}),
-                statements=deploy_role_statements(account_id, args.deploy_role_name),
-                managed_policy_arns=["arn:aws:iam::aws:policy/PowerUserAccess"],
+                statements=deploy_role_statements(partition, account_id, args.deploy_role_name),
+                managed_policy_arns=[naming.aws_managed_policy_arn(partition, "PowerUserAccess")],
                 permissions_boundary=boundaries[account_id].arn),
                 pulumi.ResourceOptions(parent=self, depends_on=[bootstrap, pipeline, boundaries[account_id], *ci_roles],
                                        provider=self._member_provider(name, account_id, args)))
@@ -144,7 +150,7 @@ class DeployPath(pulumi.ComponentResource):
         return aws.iam.Policy(
             f"{name}-boundary-{account_id}", name=contract.permissions_boundary_name(),
             description="mlops-platform: the most any platform role may do",
-            policy=boundary.boundary_document(account_id, platform_accounts),
+            policy=boundary.boundary_document(naming.partition_of(args.region), account_id, platform_accounts),
             opts=pulumi.ResourceOptions(parent=self, provider=provider))
 
     def _member_provider(self, name: str, account_id: str, args: DeployPathArgs) -> aws.Provider:
@@ -152,8 +158,9 @@ class DeployPath(pulumi.ComponentResource):
         if account_id not in self._member_providers:
             # A pull request's preview holds the management account's preview role: it reads each member account
             # through that account's preview role, never through the organization's access role.
-            role_arn = (ci.preview_role_arn(account_id) if ci.uses_preview_credentials()
-                        else f"arn:aws:iam::{account_id}:role/{args.member_access_role_name}")
+            partition = naming.partition_of(args.region)
+            role_arn = (ci.preview_role_arn(partition, account_id) if ci.uses_preview_credentials()
+                        else naming.role_arn(partition, account_id, args.member_access_role_name))
             self._member_providers[account_id] = aws.Provider(
                 f"{name}-{account_id}", region=args.region, allowed_account_ids=[account_id],
                 assume_roles=[aws.ProviderAssumeRoleArgs(

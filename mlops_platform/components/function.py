@@ -10,6 +10,7 @@ from pathlib import Path
 import pulumi
 import pulumi_aws as aws
 
+from mlops_platform import naming
 from mlops_platform.components.iam import PlatformRole, PlatformRoleArgs, Statement, allow, service_trust
 
 FUNCTIONS_DIR = Path(__file__).resolve().parent.parent / "functions"
@@ -49,7 +50,7 @@ class PlatformFunction(pulumi.ComponentResource):
         log_group_name = f"/aws/lambda/{args.function_name}"
         logs = aws.cloudwatch.LogGroup(name, name=log_group_name, retention_in_days=LOG_RETENTION_DAYS,
                                        kms_key_id=args.log_kms_key_arn, opts=pulumi.ResourceOptions(parent=self))
-        log_group_arn = f"arn:aws:logs:{args.region}:{args.account_id}:log-group:{log_group_name}"
+        log_group_arn = naming.log_group_arn(args.region, args.account_id, log_group_name)
         statements = [
             allow(["logs:CreateLogStream", "logs:PutLogEvents"], [f"{log_group_arn}:*"], sid="WriteOwnLogs"),
             allow(["xray:PutTelemetryRecords", "xray:PutTraceSegments"], "*", sid="WriteTraces"),

@@ -9,16 +9,14 @@ provider the caller passes for that region.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
 
-from mlops_platform import contract, topology
+from mlops_platform import contract, naming, topology
 from mlops_platform.components.organization import OrganizationPrerequisiteError
-
-AWS_MANAGED = "arn:aws:iam::aws:policy/"
 
 
 @dataclass(frozen=True)
@@ -29,7 +27,9 @@ class PermissionSetSpec:
     """Tiers whose accounts the set is assigned in."""
     session_duration: str = "PT8H"
     managed_policies: tuple[str, ...] = ()
-    inline_policy: Mapping[str, object] | None = None
+    """Names of AWS managed policies (`PowerUserAccess`), attached by their ARN in the instance's partition."""
+    inline_policy: Callable[[str], Mapping[str, object]] | None = None
+    """The set's inline policy in a partition (the ARNs it names carry the partition)."""
 
 
 STUDIO_USER_SOURCE = "${path:userName}"
@@ -41,9 +41,9 @@ WORKLOAD_TIERS = (*NON_PRODUCTION_TIERS, "staging", "prod")
 PERMISSION_SETS: tuple[PermissionSetSpec, ...] = (
     PermissionSetSpec(
         "DataScientist", "Data scientists: SageMaker Studio in the dev account, read-only governed data",
-        ("dev",), inline_policy={"Version": "2012-10-17", "Statement": [
+        ("dev",), inline_policy=lambda partition: {"Version": "2012-10-17", "Statement": [
             {"Sid": "OpenOwnStudioProfile", "Effect": "Allow", "Action": "sagemaker:CreatePresignedDomainUrl",
-             "Resource": "arn:aws:sagemaker:*:*:user-profile/*/*",
+             "Resource": naming.arn(partition, "sagemaker", naming.ANY, naming.ANY, "user-profile/*/*"),
              "Condition": {"StringEquals": {f"sagemaker:ResourceTag/{contract.STUDIO_USER_TAG}":
                                             f"${{aws:PrincipalTag/{contract.STUDIO_USER_TAG}}}"}}},
             {"Sid": "FindStudio", "Effect": "Allow",
@@ -54,7 +54,7 @@ PERMISSION_SETS: tuple[PermissionSetSpec, ...] = (
                       NON_PRODUCTION_TIERS, managed_policies=("PowerUserAccess",)),
     PermissionSetSpec(
         "ModelApprover", "Approve or reject model packages in the registry; nothing else", ("artifact",),
-        inline_policy={"Version": "2012-10-17", "Statement": [
+        inline_policy=lambda _partition: {"Version": "2012-10-17", "Statement": [
             {"Sid": "ReviewAndApprove", "Effect": "Allow",
              "Action": ["sagemaker:UpdateModelPackage", "sagemaker:DescribeModelPackage",
                         "sagemaker:ListModelPackages", "sagemaker:DescribeModelPackageGroup",
@@ -104,6 +104,7 @@ class IdentityCenter(pulumi.ComponentResource):
         instances = aws.ssoadmin.get_instances(opts=pulumi.InvokeOptions(parent=self))
         instance_arn = pulumi.Output.from_input(the_instance(instances.arns, args.region))
         child = pulumi.ResourceOptions(parent=self)
+        partition = naming.partition_of(args.region)
         aws.ssoadmin.InstanceAccessControlAttributes(
             name, instance_arn=instance_arn,
             attributes=[{"key": contract.STUDIO_USER_TAG, "values": [{"sources": [STUDIO_USER_SOURCE]}]}],
@@ -115,11 +116,12 @@ class IdentityCenter(pulumi.ComponentResource):
             for policy in spec.managed_policies:
                 aws.ssoadmin.ManagedPolicyAttachment(
                     f"{name}-{spec.name}-{policy}", instance_arn=instance_arn,
-                    permission_set_arn=permission_set.arn, managed_policy_arn=AWS_MANAGED + policy, opts=child)
+                    permission_set_arn=permission_set.arn,
+                    managed_policy_arn=naming.aws_managed_policy_arn(partition, policy), opts=child)
             if spec.inline_policy is not None:
                 aws.ssoadmin.PermissionSetInlinePolicy(
                     f"{name}-{spec.name}", instance_arn=instance_arn, permission_set_arn=permission_set.arn,
-                    inline_policy=json.dumps(spec.inline_policy), opts=child)
+                    inline_policy=json.dumps(spec.inline_policy(partition)), opts=child)
             group = args.groups.get(spec.name)
             if group is None:
                 continue

@@ -9,6 +9,8 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from mlops_platform import naming
+
 KEY_ADMIN_AND_USE_ACTIONS: tuple[str, ...] = (
     "kms:CancelKeyDeletion", "kms:CreateAlias", "kms:CreateGrant", "kms:Decrypt", "kms:DeleteAlias",
     "kms:DescribeKey", "kms:DisableKey", "kms:DisableKeyRotation", "kms:EnableKey", "kms:EnableKeyRotation",
@@ -26,6 +28,8 @@ named action by action instead of `kms:*`."""
 class PlatformKeyArgs:
     description: str
     account_id: str
+    region: str
+    """Where the key lives; its partition names the owning account in the key policy."""
     alias: str
     protect: bool
     grants: tuple[dict[str, Any], ...] = ()
@@ -48,7 +52,7 @@ def cloudwatch_logs_grant(account_id: str, region: str) -> dict[str, Any]:
         "Action": list(LOGS_KEY_ACTIONS),
         "Resource": "*",
         "Condition": {"ArnLike": {
-            "kms:EncryptionContext:aws:logs:arn": f"arn:aws:logs:{region}:{account_id}:log-group:*"}},
+            "kms:EncryptionContext:aws:logs:arn": naming.log_group_arn(region, account_id, "*")}},
     }
 
 
@@ -64,13 +68,13 @@ def cloudwatch_alarms_grant(account_id: str) -> dict[str, Any]:
     }
 
 
-def key_policy(account_id: str, grants: tuple[dict[str, Any], ...] = ()) -> str:
+def key_policy(partition: str, account_id: str, grants: tuple[dict[str, Any], ...] = ()) -> str:
     return json.dumps({
         "Version": "2012-10-17",
         "Statement": [{
             "Sid": "OwningAccountAdministersThroughIam",
             "Effect": "Allow",
-            "Principal": {"AWS": f"arn:aws:iam::{account_id}:root"},
+            "Principal": {"AWS": naming.account_root_arn(partition, account_id)},
             "Action": list(KEY_ADMIN_AND_USE_ACTIONS),
             "Resource": "*",
         }, *grants],
@@ -87,7 +91,7 @@ class PlatformKey(pulumi.ComponentResource):
             description=args.description,
             enable_key_rotation=True,
             deletion_window_in_days=30,
-            policy=key_policy(args.account_id, args.grants),
+            policy=key_policy(naming.partition_of(args.region), args.account_id, args.grants),
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
         )
         aws.kms.Alias(name, name=f"alias/{args.alias}", target_key_id=key.key_id,

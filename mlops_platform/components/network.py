@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from mlops_platform import contract
+from mlops_platform import contract, naming
 from mlops_platform.components.iam import PlatformRole, PlatformRoleArgs, allow, trust
 
 INTERFACE_ENDPOINT_SERVICES: tuple[str, ...] = (
@@ -111,17 +111,18 @@ class PrivateNetwork(pulumi.ComponentResource):
         log_group = aws.cloudwatch.LogGroup(f"{name}-flow-logs", name=log_group_name,
                                             retention_in_days=FLOW_LOG_RETENTION_DAYS,
                                             kms_key_id=args.flow_log_key_arn, opts=child)
-        scope = f"arn:aws:logs:{args.region}:{args.account_id}:log-group"
         role = PlatformRole(f"{name}-flow-logs", PlatformRoleArgs(
             role_name=contract.role_name(args.tier, "network-flow-logs"),
             description=f"Lets VPC Flow Logs write the flows of {name}",
             trust_policy=trust({"Service": "vpc-flow-logs.amazonaws.com"}, condition={
                 "StringEquals": {"aws:SourceAccount": args.account_id},
-                "ArnLike": {"aws:SourceArn": f"arn:aws:ec2:{args.region}:{args.account_id}:vpc-flow-log/*"}}),
+                "ArnLike": {"aws:SourceArn": naming.ec2_arn(args.region, args.account_id, "vpc-flow-log/*")}}),
             statements=[
                 allow(["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
-                      [f"{scope}:{log_group_name}", f"{scope}:{log_group_name}:*"], sid="WriteFlowLogs"),
-                allow(["logs:DescribeLogGroups"], [f"{scope}:*"], sid="FindFlowLogGroup"),
+                      [naming.log_group_arn(args.region, args.account_id, log_group_name),
+                       naming.log_group_arn(args.region, args.account_id, f"{log_group_name}:*")], sid="WriteFlowLogs"),
+                allow(["logs:DescribeLogGroups"], [naming.log_group_arn(args.region, args.account_id, "*")],
+                      sid="FindFlowLogGroup"),
             ]), child)
         aws.ec2.FlowLog(f"{name}-flows", vpc_id=vpc.id, traffic_type="ALL", log_destination_type="cloud-watch-logs",
                         log_destination=log_group.arn, iam_role_arn=role.arn, max_aggregation_interval=60,

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from mlops_platform import contract, topology
+from mlops_platform import contract, naming, topology
 
 ACCOUNT_OU: Mapping[str, str] = {
     "data": "Data",
@@ -129,7 +129,8 @@ class OrganizationStructure(pulumi.ComponentResource):
 
 
 def trail_key_grants(management_account_id: str, region: str) -> tuple[dict[str, object], ...]:
-    trail_arn = f"arn:aws:cloudtrail:{region}:{management_account_id}:trail/{TRAIL_NAME}"
+    partition = naming.partition_of(region)
+    trail_arn = naming.trail_arn(partition, region, management_account_id, TRAIL_NAME)
     return ({
         "Sid": "CloudTrailEncryptsTheOrganizationTrail",
         "Effect": "Allow",
@@ -139,7 +140,7 @@ def trail_key_grants(management_account_id: str, region: str) -> tuple[dict[str,
         "Condition": {
             "StringEquals": {"aws:SourceArn": trail_arn},
             "StringLike": {"kms:EncryptionContext:aws:cloudtrail:arn":
-                           f"arn:aws:cloudtrail:*:{management_account_id}:trail/*"},
+                           naming.trail_arn(partition, naming.ANY, management_account_id, "*")},
         },
     },)
 
@@ -162,7 +163,7 @@ class OrganizationTrail(pulumi.ComponentResource):
 
 def trail_bucket_grants(bucket_arn: str, management_account_id: str, region: str,
                         organization_id: pulumi.Input[str]) -> list[dict[str, object]]:
-    trail_arn = f"arn:aws:cloudtrail:{region}:{management_account_id}:trail/{TRAIL_NAME}"
+    trail_arn = naming.trail_arn(naming.partition_of(region), region, management_account_id, TRAIL_NAME)
     source = {"StringEquals": {"aws:SourceArn": trail_arn}}
     return [
         {"Sid": "CloudTrailChecksTheBucketAcl", "Effect": "Allow", "Principal": {"Service": "cloudtrail.amazonaws.com"},

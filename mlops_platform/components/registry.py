@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from mlops_platform import contract
+from mlops_platform import contract, naming
 from mlops_platform.components.iam import PlatformRole, PlatformRoleArgs, allow, trust
 
 UNTAGGED_IMAGE_DAYS = 14
@@ -85,7 +85,7 @@ class ModelRegistry(pulumi.ComponentResource):
         super().__init__("mlops:registry:ModelRegistry", name, None, opts)
         if not args.use_cases:
             raise ValueError("a model registry needs at least one use case")
-        scope = f"arn:aws:sagemaker:{args.region}:{args.account_id}"
+        scope = naming.sagemaker_scope(args.region, args.account_id)
         groups = {u: f"{scope}:model-package-group/{contract.model_package_group_name(u)}" for u in args.use_cases}
         packages = [f"{scope}:model-package/{contract.model_package_group_name(u)}/*" for u in args.use_cases]
         for use_case, group_arn in groups.items():
@@ -102,7 +102,7 @@ class ModelRegistry(pulumi.ComponentResource):
         approver = PlatformRole(f"{name}-approver", PlatformRoleArgs(
             role_name=contract.role_name(args.tier, "model-approver"),
             description="Approves or rejects model packages; nothing else",
-            trust_policy=account_trust(args.account_id),
+            trust_policy=account_trust(naming.partition_of(args.region), args.account_id),
             statements=[
                 allow(["sagemaker:UpdateModelPackage", "sagemaker:DescribeModelPackage"], packages,
                       sid="ApproveOrReject"),
@@ -113,6 +113,6 @@ class ModelRegistry(pulumi.ComponentResource):
         self.register_outputs({"approverRoleArn": approver.arn})
 
 
-def account_trust(account_id: str) -> str:
+def account_trust(partition: str, account_id: str) -> str:
     """Principals of this account that IAM (e.g. an Identity Center permission set) allows to assume the role."""
-    return trust({"AWS": f"arn:aws:iam::{account_id}:root"})
+    return trust({"AWS": naming.account_root_arn(partition, account_id)})

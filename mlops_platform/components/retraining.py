@@ -14,12 +14,11 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from mlops_platform import contract
+from mlops_platform import contract, naming
 from mlops_platform.components.iam import PlatformRole, PlatformRoleArgs, Statement, allow, service_trust
 from mlops_platform.pipelines.definitions import retraining_definition
 from mlops_platform.pipelines.spec import RetrainingPipelineArgs, step_scripts
 
-START_PIPELINE_TARGET = "arn:aws:scheduler:::aws-sdk:sagemaker:startPipelineExecution"
 NETWORK_INTERFACE_ACTIONS: tuple[str, ...] = (
     "ec2:CreateNetworkInterface", "ec2:CreateNetworkInterfacePermission", "ec2:DeleteNetworkInterface",
     "ec2:DeleteNetworkInterfacePermission", "ec2:DescribeNetworkInterfaces", "ec2:DescribeVpcs",
@@ -99,16 +98,20 @@ class RetrainingPipeline(pulumi.ComponentResource):
         aws.scheduler.Schedule(
             name, name=f"{pipeline_name}-schedule", schedule_expression=args.schedule,
             flexible_time_window={"mode": "OFF"},
-            target={"arn": START_PIPELINE_TARGET, "role_arn": role.arn,
+            target={"arn": start_pipeline_target(args.region), "role_arn": role.arn,
                     "input": json.dumps({"PipelineName": pipeline_name,
                                          "PipelineExecutionDescription": "scheduled retraining"}),
                     "retry_policy": {"maximum_retry_attempts": 3, "maximum_event_age_in_seconds": 3600}},
             opts=pulumi.ResourceOptions(parent=self))
 
 
+def start_pipeline_target(region: str) -> str:
+    return naming.scheduler_universal_target(naming.partition_of(region), "sagemaker", "startPipelineExecution")
+
+
 def pipeline_run_statements(region: str, account_id: str, use_cases: Sequence[str]) -> list[Statement]:
     """What running a use case's retraining by hand takes: start it, and follow and stop its executions."""
-    pipelines = [f"arn:aws:sagemaker:{region}:{account_id}:pipeline/{contract.pipeline_name(use_case)}"
+    pipelines = [naming.sagemaker_arn(region, account_id, f"pipeline/{contract.pipeline_name(use_case)}")
                  for use_case in use_cases]
     if not pipelines:
         return []
@@ -130,9 +133,9 @@ def registry_group_reference(args: RetrainingArgs) -> str:
 
 
 def pipeline_statements(args: RetrainingArgs, role_name: str) -> list[Statement]:
-    scope = f"arn:aws:sagemaker:{args.region}:{args.account_id}"
+    scope = naming.sagemaker_scope(args.region, args.account_id)
     group = contract.model_package_group_name(args.use_case)
-    registry = f"arn:aws:sagemaker:{args.region}:{args.registry_account_id}"
+    registry = naming.sagemaker_scope(args.region, args.registry_account_id)
     return [
         allow(["s3:ListBucket", "s3:GetBucketLocation"], [args.bucket_arn, args.dataset_bucket_arn],
               sid="ListBuckets"),
@@ -153,15 +156,15 @@ def pipeline_statements(args: RetrainingArgs, role_name: str) -> list[Statement]
         allow(["sagemaker:DescribeModelPackageGroup", "sagemaker:DescribeModelPackage"],
               [f"{registry}:model-package-group/{group}", f"{registry}:model-package/{group}/*"],
               sid="ReadOwnRegistry"),
-        allow(["iam:PassRole"], [f"arn:aws:iam::{args.account_id}:role/{role_name}"],
+        allow(["iam:PassRole"], [naming.role_arn(naming.partition_of(args.region), args.account_id, role_name)],
               {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}, sid="PassOwnRoleToJobs"),
         allow(["ecr:GetAuthorizationToken"], "*", sid="LogInToEcr"),
         allow(["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
-              [f"arn:aws:ecr:{args.region}:{args.registry_account_id}:repository/"
-               f"{contract.container_repository_name(args.use_case)}"], sid="PullUseCaseImages"),
+              [naming.ecr_repository_arn(args.region, args.registry_account_id,
+                                         contract.container_repository_name(args.use_case))], sid="PullUseCaseImages"),
         allow(NETWORK_INTERFACE_ACTIONS, "*", sid="RunJobsInTheVpc"),
         allow(["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
-              [f"arn:aws:logs:{args.region}:{args.account_id}:log-group:/aws/sagemaker/*"], sid="WriteJobLogs"),
+              [naming.log_group_arn(args.region, args.account_id, "/aws/sagemaker/*")], sid="WriteJobLogs"),
         allow(["cloudwatch:PutMetricData"], "*", {"StringLike": {"cloudwatch:namespace": "/aws/sagemaker/*"}},
               sid="PublishJobMetrics"),
     ]

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from mlops_platform import contract
+from mlops_platform import contract, naming
 from mlops_platform.components.iam import PlatformRole, PlatformRoleArgs, Statement, allow, service_trust
 from mlops_platform.functions.deploy_on_approval import blue_green_update_policy
 
@@ -176,11 +176,11 @@ def model_statements(args: ServingEndpointArgs, endpoint_name: str) -> Sequence[
         allow(["s3:GetObject"], [pulumi.Output.concat(args.model_bucket_arn, "/*")], sid="ReadModelArtifacts"),
         allow(["kms:Decrypt"], [args.artifact_key_arn], sid="DecryptModelArtifacts"),
         allow(["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
-              [f"arn:aws:ecr:{args.region}:*:repository/{contract.container_repository_name(args.use_case)}"],
+              [naming.ecr_repository_arn(args.region, naming.ANY, contract.container_repository_name(args.use_case))],
               sid="PullUseCaseImages"),
         allow(["ecr:GetAuthorizationToken"], "*", sid="LogInToEcr"),
         allow(["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
-              [f"arn:aws:logs:{args.region}:{args.account_id}:log-group:/aws/sagemaker/Endpoints/{endpoint_name}:*"],
+              [naming.log_group_arn(args.region, args.account_id, f"/aws/sagemaker/Endpoints/{endpoint_name}:*")],
               sid="WriteEndpointLogs"),
         allow(["cloudwatch:PutMetricData"], "*", {"StringEquals": {"cloudwatch:namespace": "/aws/sagemaker/Endpoints"}},
               sid="PublishEndpointMetrics"),
@@ -193,7 +193,7 @@ def _capture_statements(args: ServingEndpointArgs) -> list[Statement]:
     if args.data_capture_uri is None:
         return []
     objects = pulumi.Output.from_input(args.data_capture_uri).apply(
-        lambda uri: "arn:aws:s3:::" + uri.removeprefix("s3://").rstrip("/") + "/*")
+        lambda uri: naming.objects_arn(naming.partition_of(args.region), uri.removeprefix("s3://").rstrip("/")))
     return [
         allow(["s3:PutObject"], [objects], sid="WriteCapturedData"),
         allow(["kms:Encrypt", "kms:GenerateDataKey"], [args.kms_key_arn], sid="EncryptCapturedData"),

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from mlops_platform import contract
+from mlops_platform import contract, naming
 from mlops_platform.components.iam import PlatformRole, PlatformRoleArgs, Statement, allow, deny, service_trust
 from mlops_platform.components.retraining import NETWORK_INTERFACE_ACTIONS, pipeline_run_statements
 
@@ -101,9 +101,9 @@ class StudioDomain(pulumi.ComponentResource):
 
 
 def data_scientist_statements(args: StudioDomainArgs) -> list[Statement]:
-    scope = f"arn:aws:sagemaker:{args.region}:{args.account_id}"
-    registry = f"arn:aws:sagemaker:{args.region}:{args.registry_account_id}"
-    role_arn = contract.role_arn(args.account_id, contract.data_scientist_role_name())
+    scope = naming.sagemaker_scope(args.region, args.account_id)
+    registry = naming.sagemaker_scope(args.region, args.registry_account_id)
+    role_arn = contract.role_arn(naming.partition_of(args.region), args.account_id, contract.data_scientist_role_name())
     bucket = args.workspace_bucket_arn
     workspace_objects = pulumi.Output.concat(bucket, "/*")
     statements: list[Statement] = [
@@ -130,9 +130,9 @@ def data_scientist_statements(args: StudioDomainArgs) -> list[Statement]:
               sid="PassOwnRoleToSageMakerJobs"),
         allow(["ecr:GetAuthorizationToken"], "*", sid="LogInToEcr"),
         allow(["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
-              [f"arn:aws:ecr:{args.region}:{args.account_id}:repository/{contract.PROJECT}/*"], sid="PullImages"),
+              [naming.ecr_repository_arn(args.region, args.account_id, f"{contract.PROJECT}/*")], sid="PullImages"),
         allow(["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
-              [f"arn:aws:logs:{args.region}:{args.account_id}:log-group:/aws/sagemaker/*"], sid="WriteJobLogs"),
+              [naming.log_group_arn(args.region, args.account_id, "/aws/sagemaker/*")], sid="WriteJobLogs"),
         deny(["sagemaker:UpdateModelPackage"], [f"{registry}:model-package/*"], sid="NeverApproveModels"),
         deny(ENDPOINT_ACTIONS, "*", sid="NeverTouchEndpoints"),
     ]
@@ -146,5 +146,6 @@ def pipeline_access_statements(args: StudioDomainArgs) -> list[Statement]:
         return []
     if args.pipeline_account_id == args.account_id:
         return pipeline_run_statements(args.region, args.account_id, args.use_cases)
-    operator = contract.role_arn(args.pipeline_account_id, contract.pipeline_operator_role_name())
+    operator = contract.role_arn(naming.partition_of(args.region), args.pipeline_account_id,
+                                 contract.pipeline_operator_role_name())
     return [allow(["sts:AssumeRole"], [operator], sid="RunPipelinesAsTheOpsOperator")]

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from mlops_platform import ci, contract, topology
+from mlops_platform import ci, contract, naming, topology
 from mlops_platform.config import PlatformConfig
 from mlops_platform.offline.capture import CapturedResource, CapturedStack, SizeResources
 from mlops_platform.offline.iam_simulate import Decision, Document, Simulation, simulate
@@ -28,13 +28,14 @@ FULL_AWS_ACCESS: Document = {"Version": "2012-10-17",
 AWS_MANAGED_POLICIES: Mapping[str, Document] = {
     # PowerUserAccess, as AWS's managed policy reference shows it (version v5, read 2026-12-02): everything but
     # IAM, Organizations and Account, plus the few of those a power user needs.
-    "arn:aws:iam::aws:policy/PowerUserAccess": {"Version": "2012-10-17", "Statement": [
+    "PowerUserAccess": {"Version": "2012-10-17", "Statement": [
         {"Effect": "Allow", "NotAction": ["iam:*", "organizations:*", "account:*"], "Resource": "*"},
         {"Effect": "Allow", "Action": ["iam:CreateServiceLinkedRole", "iam:DeleteServiceLinkedRole", "iam:ListRoles",
                                        "organizations:DescribeOrganization", "account:ListRegions",
                                        "account:GetAccountInformation"], "Resource": "*"}]},
 }
-"""Copies of the AWS-managed policies the platform attaches: the stacks hold only their ARNs."""
+"""Copies of the AWS-managed policies the platform attaches, by name: the stacks hold only their ARNs (one per
+partition, `naming.aws_managed_policy_arn`)."""
 
 
 class MatrixError(Exception):
@@ -142,7 +143,8 @@ class World(SizeResources):
             if permission_set in inline and permission_set not in managed:
                 account = str(assignment.inputs["targetId"])
                 name = names[permission_set]
-                roles[identity_center_role_arn(account, name)] = (account, [(name, inline[permission_set])])
+                roles[identity_center_role_arn(naming.partition_in(permission_set), account, name)] = (
+                    account, [(name, inline[permission_set])])
         return roles
 
     def _by_role(self, type_token: str) -> dict[tuple[str, str], list[CapturedResource]]:
@@ -167,8 +169,9 @@ class World(SizeResources):
     def _managed_policy(self, arn: str) -> Document:
         if arn in self.managed_policies:
             return self.managed_policies[arn]
-        if arn in AWS_MANAGED_POLICIES:
-            return AWS_MANAGED_POLICIES[arn]
+        name = arn.rsplit("/", 1)[-1]
+        if name in AWS_MANAGED_POLICIES and arn == naming.aws_managed_policy_arn(naming.partition_in(arn), name):
+            return AWS_MANAGED_POLICIES[name]
         raise MatrixError(f"a role carries the managed policy {arn}, which neither a stack nor the matrix's copies "
                           "of AWS-managed policies hold")
 
@@ -198,32 +201,31 @@ class World(SizeResources):
     def resource_policy(self, action: str, resource: str) -> Document | None:
         if action.startswith("sts:AssumeRole"):
             return _json(self.role(resource).inputs.get("assumeRolePolicy"))
-        if resource.startswith("arn:aws:s3:::"):
-            bucket = resource.removeprefix("arn:aws:s3:::").split("/", 1)[0]
-            return self.bucket_policies.get(bucket)
+        if naming.service_in(resource) == "s3":
+            return self.bucket_policies.get(naming.bucket_in(resource))
         if resource in self.keys:
             return _json(self.keys[resource].inputs.get("policy"))
         if ":model-package-group/" in resource or ":model-package/" in resource:
             account, path = resource.split(":")[4], resource.split(":", 5)[5]
             return self.group_policies.get((account, path.split("/")[1]))
-        if resource.startswith("arn:aws:ecr:"):
+        if naming.service_in(resource) == "ecr":
             account, repository = resource.split(":")[4], resource.split(":repository/", 1)[1]
             return self.repository_policies.get((account, repository))
         return None
 
     def resource_account(self, resource: str) -> str:
-        if resource.startswith("arn:aws:s3:::"):
-            bucket = self.buckets.get(resource.removeprefix("arn:aws:s3:::").split("/", 1)[0])
+        if naming.service_in(resource) == "s3":
+            bucket = self.buckets.get(naming.bucket_in(resource))
             if bucket is None:
                 raise MatrixError(f"no stack creates the bucket of {resource}")
             return self.account_of(bucket)
         return resource.split(":")[4]
 
 
-def identity_center_role_arn(account: str, permission_set: str) -> str:
+def identity_center_role_arn(partition: str, account: str, permission_set: str) -> str:
     """A stand-in for the role Identity Center creates per assigned permission set (AWS appends a random suffix)."""
-    return (f"arn:aws:iam::{account}:role/aws-reserved/sso.amazonaws.com/"
-            f"AWSReservedSSO_{permission_set}_0000000000000000")
+    return naming.role_arn(partition, account,
+                           f"aws-reserved/sso.amazonaws.com/AWSReservedSSO_{permission_set}_0000000000000000")
 
 
 ALLOW_EVERYTHING: Document = {"Version": "2012-10-17",
@@ -234,7 +236,7 @@ def admitting(flow: Flow) -> Document:
     """A resource policy admitting the flow's request from the principal's account — its root, so that the
     principal's own policies must still allow it (a policy naming the role itself would grant it on its own in the
     same account). A trust policy has no Resource."""
-    root = f"arn:aws:iam::{flow.principal.split(':')[4]}:root"
+    root = naming.account_root_arn(naming.partition_in(flow.principal), flow.principal.split(':')[4])
     statement: dict[str, Any] = {"Effect": "Allow", "Principal": {"AWS": root}, "Action": flow.action}
     if not flow.action.startswith("sts:AssumeRole"):
         statement["Resource"] = flow.resource
@@ -311,7 +313,7 @@ FlowBuilder = Callable[[PlatformConfig, World], Iterator[Flow]]
 
 
 def _role(cfg: PlatformConfig, tier: str, purpose: str) -> str:
-    return contract.role_arn(cfg.account_of_tier(tier), contract.role_name(tier, purpose))
+    return contract.role_arn(cfg.partition, cfg.account_of_tier(tier), contract.role_name(tier, purpose))
 
 
 def _bucket_arn(world: World, logical_name: str) -> str:
@@ -345,7 +347,7 @@ def retraining_flows(cfg: PlatformConfig, world: World) -> Iterator[Flow]:
 
 def step_script_flows(cfg: PlatformConfig, world: World) -> Iterator[Flow]:
     """The ops tier's deploy role uploads each pipeline's step scripts into the artifact tier's bucket."""
-    deploy_role = contract.deploy_role_arn(cfg.account_of_tier("ops"), cfg.deploy_role_name)
+    deploy_role = contract.deploy_role_arn(cfg.partition, cfg.account_of_tier("ops"), cfg.deploy_role_name)
     if deploy_role not in world.roles:
         return  # the small size's deploy role is created by hand, outside the stacks
     models = _bucket_arn(world, "artifact-model-artifacts")
@@ -364,8 +366,8 @@ def serving_flows(cfg: PlatformConfig, world: World) -> Iterator[Flow]:
     for tier in (t for t in topology.SERVING_TIERS if t in topology.tiers(cfg.size)):
         for use_case in (u for u in cfg.use_cases if u.serve):
             role = _role(cfg, tier, f"{use_case.name}-model")
-            repository = (f"arn:aws:ecr:{cfg.region}:{artifact_account}:repository/"
-                          f"{contract.container_repository_name(use_case.name)}")
+            repository = naming.ecr_repository_arn(cfg.region, artifact_account,
+                                                   contract.container_repository_name(use_case.name))
             yield Flow(f"{use_case.name}: the {tier} model reads its artifacts", role, "s3:GetObject",
                        f"{models}/{use_case.name}/model.tar.gz", True)
             yield Flow(f"{use_case.name}: the {tier} model decrypts its artifacts", role, "kms:Decrypt",
@@ -397,8 +399,7 @@ def deployer_flows(cfg: PlatformConfig, world: World) -> Iterator[Flow]:
                 continue  # the larger sizes deploy through the CI/CD path
             endpoint_name = contract.endpoint_name(use_case.name, tier)
             group = contract.model_package_group_name(use_case.name)
-            registry = f"arn:aws:sagemaker:{cfg.region}:{cfg.account_of_tier('artifact')}"
-            parameter = f"arn:aws:ssm:{cfg.region}:{account}:parameter"
+            registry = naming.sagemaker_scope(cfg.region, cfg.account_of_tier("artifact"))
             yield Flow(f"{use_case.name}: the deployer reads an approved package", deployer,
                        "sagemaker:DescribeModelPackage", f"{registry}:model-package/{group}/3", True)
             yield Flow(f"{use_case.name}: the deployer rolls out its endpoint", deployer, "sagemaker:UpdateEndpoint",
@@ -407,13 +408,17 @@ def deployer_flows(cfg: PlatformConfig, world: World) -> Iterator[Flow]:
                        _role(cfg, tier, f"{use_case.name}-model"), True,
                        {"iam:PassedToService": "sagemaker.amazonaws.com"})
             yield Flow(f"{use_case.name}: the deployer records the served version", deployer, "ssm:PutParameter",
-                       parameter + contract.served_model_parameter(tier, use_case.name), True)
+                       naming.ssm_parameter_arn(cfg.region, account,
+                                                contract.served_model_parameter(tier, use_case.name)), True)
             yield Flow(f"{use_case.name}: the deployer records no other use case's version", deployer,
-                       "ssm:PutParameter", parameter + contract.served_model_parameter(tier, "another"), False)
+                       "ssm:PutParameter",
+                       naming.ssm_parameter_arn(cfg.region, account, contract.served_model_parameter(tier, "another")),
+                       False)
             yield Flow(f"{use_case.name}: the deployer parks permanent failures", deployer, "sqs:SendMessage",
-                       f"arn:aws:sqs:{cfg.region}:{account}:{endpoint_name}-deploy-dlq", True)
+                       naming.queue_arn(cfg.region, account, contract.deploy_dead_letter_queue_name(endpoint_name)),
+                       True)
             yield Flow(f"{use_case.name}: the deployer announces on its notices topic", deployer, "sns:Publish",
-                       f"arn:aws:sns:{cfg.region}:{account}:{endpoint_name}-deploy-notices", True)
+                       naming.topic_arn(cfg.region, account, contract.deploy_notices_topic_name(endpoint_name)), True)
             yield Flow(f"{use_case.name}: the deployer encrypts its notices", deployer, "kms:GenerateDataKey",
                        _key_arn(world, tier), True)
 
@@ -427,12 +432,12 @@ def deploy_path_flows(cfg: PlatformConfig, world: World) -> Iterator[Flow]:
         account = cfg.account_of_tier(tier)
         path = contract.served_models_path(tier).rstrip("/")
         yield Flow(f"the {tier} deploy role reads the served versions", contract.deploy_role_arn(
-            account, cfg.deploy_role_name), "ssm:GetParametersByPath",
-            f"arn:aws:ssm:{cfg.region}:{account}:parameter{path}", True)
-    callers = [contract.deploy_pipeline_role_arn(cfg.account_of_tier("cicd")),
-               contract.bootstrap_role_arn(cfg.accounts["management"])]
+            cfg.partition, account, cfg.deploy_role_name), "ssm:GetParametersByPath",
+            naming.ssm_parameter_arn(cfg.region, account, path), True)
+    callers = [contract.deploy_pipeline_role_arn(cfg.partition, cfg.account_of_tier("cicd")),
+               contract.bootstrap_role_arn(cfg.partition, cfg.accounts["management"])]
     for account in sorted({cfg.account_of_tier(tier) for tier in topology.tiers(cfg.size) if tier != "org"}):
-        deploy_role = contract.deploy_role_arn(account, cfg.deploy_role_name)
+        deploy_role = contract.deploy_role_arn(cfg.partition, account, cfg.deploy_role_name)
         for caller in callers:
             yield Flow(f"{caller.rsplit('/', 1)[1]} assumes the deploy role of {account}", caller,
                        "sts:AssumeRole", deploy_role, True)
@@ -441,12 +446,12 @@ def deploy_path_flows(cfg: PlatformConfig, world: World) -> Iterator[Flow]:
 def experiment_flows(cfg: PlatformConfig, world: World) -> Iterator[Flow]:
     """What Studio needs of the data scientists' role: list, run jobs in the VPC, read the registry, follow
     pipeline runs."""
-    scientist = contract.role_arn(cfg.account_of_tier("dev"), contract.data_scientist_role_name())
-    dev = f"arn:aws:sagemaker:{cfg.region}:{cfg.account_of_tier('dev')}"
+    scientist = contract.role_arn(cfg.partition, cfg.account_of_tier("dev"), contract.data_scientist_role_name())
+    dev = naming.sagemaker_scope(cfg.region, cfg.account_of_tier("dev"))
     yield Flow("data scientists list their training jobs", scientist, "sagemaker:ListTrainingJobs", "*", True)
     yield Flow("data scientists list Studio apps", scientist, "sagemaker:ListApps", "*", True)
     yield Flow("data scientists' jobs attach to the VPC", scientist, "ec2:CreateNetworkInterface",
-               f"arn:aws:ec2:{cfg.region}:{cfg.account_of_tier('dev')}:network-interface/*", True)
+               naming.ec2_arn(cfg.region, cfg.account_of_tier("dev"), "network-interface/*"), True)
     job = f"{dev}:processing-job/explore"
     compliant: dict[str, str | list[str]] = {"sagemaker:VolumeKmsKeyArn": _key_arn(world, "dev"),
                                               "sagemaker:VpcSubnets": ["subnet-0a1b2c3d"]}
@@ -462,31 +467,33 @@ def experiment_flows(cfg: PlatformConfig, world: World) -> Iterator[Flow]:
         # Pipelines take no resource policy: in another account, data scientists run them as its operator role.
         runner = scientist
         if cfg.account_of_tier("ops") != cfg.account_of_tier("dev"):
-            runner = contract.role_arn(cfg.account_of_tier("ops"), contract.pipeline_operator_role_name())
-        pipeline = (f"arn:aws:sagemaker:{cfg.region}:{cfg.account_of_tier('ops')}:pipeline/"
-                    f"{contract.pipeline_name(use_case.name)}")
+            runner = contract.role_arn(cfg.partition, cfg.account_of_tier("ops"),
+                                       contract.pipeline_operator_role_name())
+        pipeline = naming.sagemaker_arn(cfg.region, cfg.account_of_tier("ops"),
+                                        f"pipeline/{contract.pipeline_name(use_case.name)}")
         who = "data scientists" if runner == scientist else "data scientists (as the ops operator)"
         yield Flow(f"{who} start the {use_case.name} pipeline", runner, "sagemaker:StartPipelineExecution",
                    pipeline, True)
         yield Flow(f"{who} follow a {use_case.name} pipeline run", runner, "sagemaker:DescribePipelineExecution",
                    f"{pipeline}/execution/abc123def456", True)
         if runner != scientist:
-            package = (f"arn:aws:sagemaker:{cfg.region}:{cfg.account_of_tier('artifact')}:model-package/"
-                       f"{contract.model_package_group_name(use_case.name)}/1")
+            package = naming.sagemaker_arn(cfg.region, cfg.account_of_tier("artifact"),
+                                           f"model-package/{contract.model_package_group_name(use_case.name)}/1")
             yield Flow(f"the ops pipeline operator cannot approve {use_case.name} models", runner,
                        "sagemaker:UpdateModelPackage", package, False)
     if cfg.account_of_tier("ops") != cfg.account_of_tier("dev"):
-        operator = contract.role_arn(cfg.account_of_tier("ops"), contract.pipeline_operator_role_name())
+        operator = contract.role_arn(cfg.partition, cfg.account_of_tier("ops"), contract.pipeline_operator_role_name())
         yield Flow("data scientists assume the ops pipeline operator", scientist, "sts:AssumeRole", operator, True)
 
 
 def identity_center_flows(cfg: PlatformConfig, world: World) -> Iterator[Flow]:
     """A data scientist signed in through Identity Center opens their own Studio profile and nobody else's, and
     reaches no staging or prod deploy role."""
-    scientist = identity_center_role_arn(cfg.account_of_tier("dev"), contract.DATA_SCIENTIST_PERMISSION_SET)
+    scientist = identity_center_role_arn(cfg.partition, cfg.account_of_tier("dev"),
+                                         contract.DATA_SCIENTIST_PERMISSION_SET)
     if scientist not in world.identity_center_roles:
         return  # no organization, or no group assigned the permission set
-    profile = f"arn:aws:sagemaker:{cfg.region}:{cfg.account_of_tier('dev')}:user-profile/d-studio/alice"
+    profile = naming.sagemaker_arn(cfg.region, cfg.account_of_tier("dev"), "user-profile/d-studio/alice")
     as_alice = f"aws:PrincipalTag/{contract.STUDIO_USER_TAG}"
     tag = f"sagemaker:ResourceTag/{contract.STUDIO_USER_TAG}"
     yield Flow("a data scientist opens their own Studio profile", scientist, "sagemaker:CreatePresignedDomainUrl",
@@ -495,12 +502,13 @@ def identity_center_flows(cfg: PlatformConfig, world: World) -> Iterator[Flow]:
                "sagemaker:CreatePresignedDomainUrl", profile, False, {as_alice: "bob", tag: "alice"})
     for tier in (t for t in topology.SERVING_TIERS if t in topology.tiers(cfg.size)):
         yield Flow(f"a data scientist's Identity Center role cannot assume the {tier} deploy role", scientist,
-                   "sts:AssumeRole", contract.deploy_role_arn(cfg.account_of_tier(tier), cfg.deploy_role_name), False)
+                   "sts:AssumeRole",
+                   contract.deploy_role_arn(cfg.partition, cfg.account_of_tier(tier), cfg.deploy_role_name), False)
 
 
 def separation_flows(cfg: PlatformConfig, world: World) -> Iterator[Flow]:
     """Nothing the data scientists' Studio role holds reaches staging, prod, or what prod deploys."""
-    scientist = contract.role_arn(cfg.account_of_tier("dev"), contract.data_scientist_role_name())
+    scientist = contract.role_arn(cfg.partition, cfg.account_of_tier("dev"), contract.data_scientist_role_name())
     models = _bucket_arn(world, "artifact-model-artifacts")
     yield Flow("data scientists cannot overwrite model artifacts", scientist, "s3:PutObject",
                f"{models}/churn/model.tar.gz", False)
@@ -508,10 +516,10 @@ def separation_flows(cfg: PlatformConfig, world: World) -> Iterator[Flow]:
         account = cfg.account_of_tier(tier)
         if topology.has_organization(cfg.size):
             yield Flow(f"data scientists cannot assume the {tier} deploy role", scientist, "sts:AssumeRole",
-                       contract.deploy_role_arn(account, cfg.deploy_role_name), False)
+                       contract.deploy_role_arn(cfg.partition, account, cfg.deploy_role_name), False)
         for use_case in cfg.use_cases:
             endpoint_name = contract.endpoint_name(use_case.name, tier)
-            endpoint = f"arn:aws:sagemaker:{cfg.region}:{account}:endpoint/{endpoint_name}"
+            endpoint = naming.sagemaker_arn(cfg.region, account, f"endpoint/{endpoint_name}")
             yield Flow(f"data scientists cannot change the {use_case.name} {tier} endpoint", scientist,
                        "sagemaker:UpdateEndpoint", endpoint, False)
 
@@ -520,8 +528,8 @@ def _data_scientist_principals(cfg: PlatformConfig, world: World) -> list[tuple[
     """(who, ARN) of every identity data scientists act as: their Studio role and, with an organization, their
     Identity Center role."""
     principals = [("data scientists' Studio role",
-                   contract.role_arn(cfg.account_of_tier("dev"), contract.data_scientist_role_name()))]
-    sso = identity_center_role_arn(cfg.account_of_tier("dev"), contract.DATA_SCIENTIST_PERMISSION_SET)
+                   contract.role_arn(cfg.partition, cfg.account_of_tier("dev"), contract.data_scientist_role_name()))]
+    sso = identity_center_role_arn(cfg.partition, cfg.account_of_tier("dev"), contract.DATA_SCIENTIST_PERMISSION_SET)
     if sso in world.identity_center_roles:
         principals.append(("data scientists' Identity Center role", sso))
     return principals
@@ -533,9 +541,10 @@ def own_rights_flows(cfg: PlatformConfig, world: World) -> Iterator[Flow]:
     serving = [t for t in topology.SERVING_TIERS if t in topology.tiers(cfg.size)]
     protected_roles = sorted(arn for arn, role in world.roles.items() if contract.tier_from_urn(role.urn) in serving)
     if topology.has_organization(cfg.size):
-        protected_roles += [contract.deploy_role_arn(cfg.account_of_tier(t), cfg.deploy_role_name) for t in serving]
-        protected_roles.append(contract.deploy_pipeline_role_arn(cfg.account_of_tier("cicd")))
-    registry = f"arn:aws:sagemaker:{cfg.region}:{cfg.account_of_tier('artifact')}:model-package"
+        protected_roles += [contract.deploy_role_arn(cfg.partition, cfg.account_of_tier(t), cfg.deploy_role_name)
+                            for t in serving]
+        protected_roles.append(contract.deploy_pipeline_role_arn(cfg.partition, cfg.account_of_tier("cicd")))
+    registry = naming.sagemaker_arn(cfg.region, cfg.account_of_tier("artifact"), "model-package")
     for who, principal in _data_scientist_principals(cfg, world):
         def refused(what: str, action: str, resource: str, principal: str = principal, who: str = who) -> Flow:
             return Flow(f"own rights: the {who} may not {what}", principal, action, resource, False,
@@ -550,7 +559,7 @@ def own_rights_flows(cfg: PlatformConfig, world: World) -> Iterator[Flow]:
         for use_case in cfg.use_cases:
             package = f"{registry}/{contract.model_package_group_name(use_case.name)}/1"
             yield refused(f"approve {use_case.name} models", "sagemaker:UpdateModelPackage", package)
-        own_account_role = f"arn:aws:iam::{principal.split(':')[4]}:role/mlops-escalation"
+        own_account_role = naming.role_arn(cfg.partition, principal.split(":")[4], "mlops-escalation")
         for action in ("iam:CreateRole", "iam:PutRolePolicy", "iam:AttachRolePolicy", "iam:UpdateAssumeRolePolicy"):
             yield refused(f"call {action}", action, own_account_role)
 
@@ -564,7 +573,7 @@ def guardrail_flows(cfg: PlatformConfig, world: World) -> Iterator[Flow]:
         account = cfg.account_of_tier(tier)
         if account == cfg.account_of_tier("dev"):
             continue
-        principal = identity_center_role_arn(account, contract.DATA_SCIENTIST_PERMISSION_SET)
+        principal = identity_center_role_arn(cfg.partition, account, contract.DATA_SCIENTIST_PERMISSION_SET)
         yield Flow(f"guardrails: a DataScientist role in the {tier} account ({account}) is refused by the SCPs",
                    principal, "s3:ListAllMyBuckets", "*", False, layer="guardrails", as_if_granted=True)
 
@@ -592,7 +601,7 @@ def _token_flows(cfg: PlatformConfig, world: World, repository: str) -> Iterator
     cicd = cfg.account_of_tier("cicd")
     pull_request = _token(ci.pull_request_subject(repository))
     for account in _ci_accounts(cfg):
-        oidc, preview = ci.oidc_provider_arn(account), ci.preview_role_arn(account)
+        oidc, preview = ci.oidc_provider_arn(cfg.partition, account), ci.preview_role_arn(cfg.partition, account)
         yield Flow(f"a pull request's token assumes the preview role of {account}", oidc, ci.WEB_IDENTITY_ACTION,
                    preview, True, pull_request, web_identity=True)
         yield Flow(f"a token for another audience cannot assume the preview role of {account}", oidc,
@@ -602,9 +611,9 @@ def _token_flows(cfg: PlatformConfig, world: World, repository: str) -> Iterator
         yield Flow(f"another repository's pull request cannot assume the preview role of {account}", oidc,
                    ci.WEB_IDENTITY_ACTION, preview, False, _token("repo:attacker/fork:pull_request"),
                    web_identity=True)
-    oidc = ci.oidc_provider_arn(cicd)
+    oidc = ci.oidc_provider_arn(cfg.partition, cicd)
     for environment in ci.environments(cfg.size):
-        role = ci.deploy_role_arn(cicd, environment)
+        role = ci.deploy_role_arn(cfg.partition, cicd, environment)
         yield Flow(f"a job in the {environment} environment assumes its deploy role", oidc, ci.WEB_IDENTITY_ACTION,
                    role, True, _token(ci.environment_subject(repository, environment)), web_identity=True)
         yield Flow(f"a pull request's token cannot assume the {environment} environment's deploy role", oidc,
@@ -619,7 +628,7 @@ def _token_flows(cfg: PlatformConfig, world: World, repository: str) -> Iterator
 
 
 def _deploy_roles(cfg: PlatformConfig) -> list[str]:
-    return sorted({contract.deploy_role_arn(cfg.account_of_tier(tier), cfg.deploy_role_name)
+    return sorted({contract.deploy_role_arn(cfg.partition, cfg.account_of_tier(tier), cfg.deploy_role_name)
                    for tier in topology.tiers(cfg.size) if tier != "org"})
 
 
@@ -627,23 +636,23 @@ def _preview_role_flows(cfg: PlatformConfig, world: World) -> Iterator[Flow]:
     """Judged on the preview role's own rights whatever the resources say (`resource_admits`), and on the deploy
     roles' real trust where the stacks create them."""
     for account in _ci_accounts(cfg):
-        preview = ci.preview_role_arn(account)
-        served = f"arn:aws:ssm:{cfg.region}:{account}:parameter{contract.served_models_path('prod')}"
+        preview = ci.preview_role_arn(cfg.partition, account)
+        served = naming.ssm_parameter_arn(cfg.region, account, contract.served_models_path("prod"))
         yield Flow(f"the preview role of {account} reads the served versions", preview, "ssm:GetParametersByPath",
                    served.rstrip("/"), True)
         yield Flow(f"the preview role of {account} reads the availability zones", preview,
                    "ec2:DescribeAvailabilityZones", "*", True)
-        writes = {"iam:CreateRole": f"arn:aws:iam::{account}:role/mlops-escalation",
-                  "iam:UpdateAssumeRolePolicy": contract.role_arn(account, cfg.deploy_role_name),
+        writes = {"iam:CreateRole": naming.role_arn(cfg.partition, account, "mlops-escalation"),
+                  "iam:UpdateAssumeRolePolicy": contract.role_arn(cfg.partition, account, cfg.deploy_role_name),
                   "ssm:PutParameter": f"{served}churn",
-                  "sagemaker:UpdateEndpoint": f"arn:aws:sagemaker:{cfg.region}:{account}:endpoint/churn-prod",
-                  "lambda:UpdateFunctionCode": f"arn:aws:lambda:{cfg.region}:{account}:function:mlops-any",
+                  "sagemaker:UpdateEndpoint": naming.sagemaker_arn(cfg.region, account, "endpoint/churn-prod"),
+                  "lambda:UpdateFunctionCode": naming.function_arn(cfg.region, account, "mlops-any"),
                   "s3:PutObject": f"{_bucket_arn(world, 'artifact-model-artifacts')}/churn/model.tar.gz",
-                  "ecr:PutImage": f"arn:aws:ecr:{cfg.region}:{account}:repository/mlops-platform/churn"}
+                  "ecr:PutImage": naming.ecr_repository_arn(cfg.region, account, "mlops-platform/churn")}
         for action, resource in writes.items():
             yield Flow(f"PR preview cannot write anywhere: the preview role of {account} may not {action}", preview,
                        action, resource, False, resource_admits=True)
-        for deploy_role in [*_deploy_roles(cfg), *(ci.deploy_role_arn(cfg.account_of_tier("cicd"), env)
+        for deploy_role in [*_deploy_roles(cfg), *(ci.deploy_role_arn(cfg.partition, cfg.account_of_tier("cicd"), env)
                                                    for env in ci.environments(cfg.size))]:
             yield Flow(f"PR preview cannot assume a deploy role: {account}'s preview role may not assume "
                        f"{deploy_role.rsplit('/', 1)[1]} ({deploy_role.split(':')[4]})", preview, "sts:AssumeRole",
@@ -655,7 +664,7 @@ def _preview_role_flows(cfg: PlatformConfig, world: World) -> Iterator[Flow]:
     if management is not None:
         for member in (a for a in _ci_accounts(cfg) if a != management):
             yield Flow(f"the org stack's preview reads {member} through its preview role", ci.preview_role_arn(
-                management), "sts:AssumeRole", ci.preview_role_arn(member), True)
+                cfg.partition, management), "sts:AssumeRole", ci.preview_role_arn(cfg.partition, member), True)
 
 
 def _environment_role_flows(cfg: PlatformConfig, world: World) -> Iterator[Flow]:
@@ -664,7 +673,7 @@ def _environment_role_flows(cfg: PlatformConfig, world: World) -> Iterator[Flow]
     cicd = cfg.account_of_tier("cicd")
     reached = ci.environment_accounts(cfg.size, cfg.accounts)
     for environment, accounts in reached.items():
-        role = ci.deploy_role_arn(cicd, environment)
+        role = ci.deploy_role_arn(cfg.partition, cicd, environment)
         for deploy_role in _deploy_roles(cfg):
             allowed = deploy_role.split(":")[4] in accounts
             if allowed or deploy_role in world.roles:  # the small size's deploy role (by hand) is the same one

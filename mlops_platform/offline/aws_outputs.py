@@ -12,6 +12,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from mlops_platform import naming
+
 
 @dataclass(frozen=True)
 class Created:
@@ -34,9 +36,16 @@ class Created:
         prefix = self.inputs.get("namePrefix")
         return f"{prefix}{self.digest[:26]}" if prefix else f"{self.name}-{self.digest[:7]}"
 
+    @property
+    def partition(self) -> str:
+        return naming.partition_of(self.region)
+
     def arn(self, service: str, resource: str, regional: bool = True, account: bool = True) -> str:
-        return (f"arn:aws:{service}:{self.region if regional else ''}:{self.account if account else ''}:"
-                f"{resource}")
+        return naming.arn(self.partition, service, self.region if regional else "", self.account if account else "",
+                          resource)
+
+    def hostname(self, service: str) -> str:
+        return naming.regional_hostname(service, self.region)
 
     def ec2_id(self, prefix: str) -> str:
         return f"{prefix}-{self.digest[:17]}"
@@ -48,8 +57,8 @@ Synthesizer = Callable[[Created], Outputs]
 
 def _bucket(c: Created) -> Outputs:
     bucket = c.named("bucket")
-    return bucket, {"bucket": bucket, "arn": f"arn:aws:s3:::{bucket}",
-                    "bucketRegionalDomainName": f"{bucket}.s3.{c.region}.amazonaws.com"}
+    return bucket, {"bucket": bucket, "arn": naming.bucket_arn(c.partition, bucket),
+                    "bucketRegionalDomainName": f"{bucket}.{c.hostname('s3')}"}
 
 
 def _kms_key(c: Created) -> Outputs:
@@ -74,26 +83,26 @@ def _function(c: Created) -> Outputs:
     name = c.named()
     arn = c.arn("lambda", f"function:{name}")
     return name, {"name": name, "arn": arn, "qualifiedArn": f"{arn}:$LATEST", "version": "$LATEST",
-                  "invokeArn": f"arn:aws:apigateway:{c.region}:lambda:path/2015-03-31/functions/{arn}/invocations"}
+                  "invokeArn": naming.function_invoke_arn(c.region, arn)}
 
 
 def _http_api(c: Created) -> Outputs:
     api_id = c.digest[:10]
-    return api_id, {"apiEndpoint": f"https://{api_id}.execute-api.{c.region}.amazonaws.com",
+    return api_id, {"apiEndpoint": f"https://{api_id}.{c.hostname('execute-api')}",
                     "executionArn": c.arn("execute-api", api_id),
-                    "arn": f"arn:aws:apigateway:{c.region}::/apis/{api_id}"}
+                    "arn": naming.http_api_arn(c.region, api_id)}
 
 
 def _stage(c: Created) -> Outputs:
     name = str(c.inputs.get("name", "$default"))
-    base = f"https://{c.inputs.get('apiId')}.execute-api.{c.region}.amazonaws.com/"
+    base = f"https://{c.inputs.get('apiId')}.{c.hostname('execute-api')}/"
     return name, {"invokeUrl": base if name == "$default" else f"{base}{name}",
                   "executionArn": c.arn("execute-api", f"{c.inputs.get('apiId')}/{name}")}
 
 
 def _queue(c: Created) -> Outputs:
     name = c.named()
-    url = f"https://sqs.{c.region}.amazonaws.com/{c.account}/{name}"
+    url = f"https://{c.hostname('sqs')}/{c.account}/{name}"
     return url, {"name": name, "url": url, "arn": c.arn("sqs", name)}
 
 
@@ -135,7 +144,7 @@ def _user_profile(c: Created) -> Outputs:
 def _ecr_repository(c: Created) -> Outputs:
     name = c.named()
     return name, {"name": name, "arn": c.arn("ecr", f"repository/{name}"), "registryId": c.account,
-                  "repositoryUrl": f"{c.account}.dkr.ecr.{c.region}.amazonaws.com/{name}"}
+                  "repositoryUrl": f"{c.account}.dkr.{c.hostname('ecr')}/{name}"}
 
 
 def _connection(c: Created) -> Outputs:
@@ -147,7 +156,7 @@ def _connection(c: Created) -> Outputs:
 def _codecommit(c: Created) -> Outputs:
     name = c.named("repositoryName")
     return name, {"arn": c.arn("codecommit", name),
-                  "cloneUrlHttp": f"https://git-codecommit.{c.region}.amazonaws.com/v1/repos/{name}"}
+                  "cloneUrlHttp": f"https://{c.hostname('git-codecommit')}/v1/repos/{name}"}
 
 
 def _ec2(prefix: str, **extra: str) -> Synthesizer:

@@ -21,6 +21,7 @@ from pulumi.runtime import mocks, rpc, settings
 from pulumi.runtime.stack import run_in_stack
 from pulumi.runtime.sync_await import _sync_await
 
+from mlops_platform import naming
 from mlops_platform.contract import PROJECT
 from mlops_platform.offline.aws_outputs import synthesize_outputs
 
@@ -116,7 +117,9 @@ class PlatformMocks(mocks.Mocks):
     def call(self, args: mocks.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
         account, region = self._account_and_region(args.provider)
         if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
-            return {"accountId": account, "arn": f"arn:aws:sts::{account}:assumed-role/{PROJECT}-deploy/preview",
+            return {"accountId": account,
+                    "arn": naming.assumed_role_arn(naming.partition_of(region), account, f"{PROJECT}-deploy",
+                                                   "preview"),
                     "userId": "AROAPREVIEW:preview", "id": account}, []
         if args.token == "aws:index/getRegion:getRegion":
             return {"name": region, "region": region, "id": region}, []
@@ -124,17 +127,22 @@ class PlatformMocks(mocks.Mocks):
             zones = [f"{region}{letter}" for letter in "abc"]
             return {"names": zones, "zoneIds": [f"{region[:3]}-az{n}" for n in (1, 2, 3)], "id": region}, []
         if args.token == "aws:organizations/getOrganization:getOrganization":
-            return {"id": "o-preview0001", "arn": f"arn:aws:organizations::{account}:organization/o-preview0001",
+            partition_name = naming.partition_of(region)
+            return {"id": "o-preview0001",
+                    "arn": naming.organizations_arn(partition_name, account, "organization/o-preview0001"),
                     "masterAccountId": account, "featureSet": "ALL", "enabledPolicyTypes": ["SERVICE_CONTROL_POLICY"],
                     "awsServiceAccessPrincipals": ["cloudtrail.amazonaws.com", "sso.amazonaws.com"],
-                    "roots": [{"id": "r-prv1", "name": "Root", "arn": f"arn:aws:organizations::{account}:root/"
-                               "o-preview0001/r-prv1", "policyTypes": [{"type": "SERVICE_CONTROL_POLICY",
+                    "roots": [{"id": "r-prv1", "name": "Root",
+                               "arn": naming.organizations_arn(partition_name, account, "root/o-preview0001/r-prv1"),
+                               "policyTypes": [{"type": "SERVICE_CONTROL_POLICY",
                                                                          "status": "ENABLED"}]}]}, []
         if args.token == "aws:ssoadmin/getInstances:getInstances":
-            return {"arns": ["arn:aws:sso:::instance/ssoins-preview000001"], "identityStoreIds": ["d-preview001"],
+            return {"arns": [naming.sso_instance_arn(naming.partition_of(region), "ssoins-preview000001")],
+                    "identityStoreIds": ["d-preview001"],
                     "id": region}, []
         if args.token == "aws:index/getPartition:getPartition":
-            return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}, []
+            partition = naming.partition_info(region)
+            return {"partition": partition.name, "dnsSuffix": partition.dns_suffix, "id": partition.name}, []
         if args.token == "aws:ssm/getParametersByPath:getParametersByPath":
             return self._parameters_by_path(str(args.args.get("path", "")), account, region), []
         raise CaptureError(f"the offline preview has no mock for invoke {args.token!r}")
@@ -145,7 +153,7 @@ class PlatformMocks(mocks.Mocks):
                        if name.startswith(path) and "/" not in name[len(path):])
         return {"id": path, "path": path, "names": names, "values": [self._parameters[n] for n in names],
                 "types": ["String"] * len(names),
-                "arns": [f"arn:aws:ssm:{region}:{account}:parameter{n}" for n in names]}
+                "arns": [naming.ssm_parameter_arn(region, account, n) for n in names]}
 
     def _account_and_region(self, provider_reference: str | None) -> tuple[str, str]:
         """A provider reference is `<provider urn>::<provider id>`; the id names the provider's account."""

@@ -22,7 +22,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from mlops_platform import ci, contract, topology
+from mlops_platform import ci, contract, naming, topology
 from mlops_platform.config import PlatformConfig
 from mlops_platform.offline.access_matrix import AccessMatrix
 from mlops_platform.offline.capture import CapturedStack, SizeResources
@@ -59,7 +59,7 @@ def _assumes_only_named_roles_outside(statement: dict[str, Any], forbidden: set[
     resources = statement.get("Resource", [])
     resources = [resources] if isinstance(resources, str) else resources
     return bool(resources) and all(
-        isinstance(arn, str) and "*" not in arn and "?" not in arn and arn.startswith("arn:aws:iam::")
+        isinstance(arn, str) and "*" not in arn and "?" not in arn and naming.service_in(arn) == "iam"
         and arn.split(":")[4] not in forbidden and ":role/" in arn for arn in resources)
 
 
@@ -115,8 +115,8 @@ def _identity(cfg: PlatformConfig, resources: SizeResources, protected: set[str]
 
 
 def _trust(cfg: PlatformConfig, resources: SizeResources, protected: set[str]) -> Iterator[Finding]:
-    deploy_path = {contract.deploy_pipeline_role_arn(cfg.account_of_tier("cicd")),
-                   contract.bootstrap_role_arn(cfg.accounts.get("management", ""))}
+    deploy_path = {contract.deploy_pipeline_role_arn(cfg.partition, cfg.account_of_tier("cicd")),
+                   contract.bootstrap_role_arn(cfg.partition, cfg.accounts.get("management", ""))}
     for role in resources.of_type("aws:iam/role:Role"):
         account = resources.account_of(role)
         if account not in protected and contract.tier_from_urn(role.urn) not in PROTECTED_TIERS:
@@ -139,15 +139,15 @@ def _ci_principals(cfg: PlatformConfig, account: str, role_name: str) -> set[str
     if repository is None:
         return set()
     if role_name == ci.PREVIEW_ROLE_NAME:
-        principals = {f"Federated:{ci.oidc_provider_arn(account)}"}
+        principals = {f"Federated:{ci.oidc_provider_arn(cfg.partition, account)}"}
         if "management" in cfg.accounts:
-            principals.add(ci.preview_role_arn(cfg.accounts["management"]))
+            principals.add(ci.preview_role_arn(cfg.partition, cfg.accounts["management"]))
         return principals
     environment = next((env for env, accounts in ci.environment_accounts(cfg.size, cfg.accounts).items()
                         if account in accounts), None)
     if role_name != cfg.deploy_role_name or environment is None:
         return set()
-    return {ci.deploy_role_arn(cfg.account_of_tier("cicd"), environment)}
+    return {ci.deploy_role_arn(cfg.partition, cfg.account_of_tier("cicd"), environment)}
 
 
 def _trusted_principals(policy: Any) -> Iterator[str]:

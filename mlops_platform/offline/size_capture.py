@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from mlops_platform import contract, topology
+from mlops_platform import contract, naming, topology
 from mlops_platform.config import ConfigError, PlatformConfig, parse_config
 from mlops_platform.offline.capture import CapturedStack, SizeResources, capture_stack
 from mlops_platform.offline.stack_config import ProjectConfig
@@ -53,8 +53,8 @@ def first_approval_state(config: PlatformConfig) -> dict[str, str]:
     """The SSM state of a stack's accounts once version 1 of every served use case is approved and deployed."""
     registry_account = config.account_of_tier("artifact")
     return {contract.served_model_parameter(tier, use_case.name):
-            f"arn:aws:sagemaker:{config.region}:{registry_account}:model-package/"
-            f"{contract.model_package_group_name(use_case.name)}/1"
+            naming.sagemaker_arn(config.region, registry_account,
+                                 f"model-package/{contract.model_package_group_name(use_case.name)}/1")
             for tier in config.stack.tiers if tier in topology.SERVING_TIERS
             for use_case in config.use_cases if use_case.serve}
 

@@ -12,7 +12,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from mlops_platform import contract
+from mlops_platform import contract, naming
 
 BOUNDARY_SERVICES: tuple[str, ...] = (
     "apigateway", "application-autoscaling", "athena", "cloudwatch", "codebuild", "codeconnections",
@@ -47,46 +47,48 @@ IAM_READ_ACTIONS: tuple[str, ...] = (
 )
 
 
-def platform_roles(account_id: str) -> str:
-    return f"arn:aws:iam::{account_id}:role/{contract.PLATFORM_ROLE_NAME_PREFIX}*"
+def platform_roles(partition: str, account_id: str) -> str:
+    return naming.roles_arn(partition, account_id, f"{contract.PLATFORM_ROLE_NAME_PREFIX}*")
 
 
-def managed_policies(account_id: str) -> str:
-    return f"arn:aws:iam::{account_id}:policy/*"
+def managed_policies(partition: str, account_id: str) -> str:
+    return naming.policy_arn(partition, account_id, "*")
 
 
-def service_linked_roles(account_id: str) -> str:
-    return f"arn:aws:iam::{account_id}:role/aws-service-role/*"
+def service_linked_roles(partition: str, account_id: str) -> str:
+    return naming.roles_arn(partition, account_id, "aws-service-role/*")
 
 
-def requires_boundary(account_id: str) -> dict[str, Any]:
-    return {"StringEquals": {"iam:PermissionsBoundary": contract.permissions_boundary_arn(account_id)}}
+def requires_boundary(partition: str, account_id: str) -> dict[str, Any]:
+    return {"StringEquals": {"iam:PermissionsBoundary": contract.permissions_boundary_arn(partition, account_id)}}
 
 
-def boundary_document(account_id: str, platform_account_ids: Sequence[str]) -> str:
+def boundary_document(partition: str, account_id: str, platform_account_ids: Sequence[str]) -> str:
     """The boundary of `account_id`'s platform roles; keys of every platform account stay usable (the
     artifact account's model key, say, is read from ops, staging and prod)."""
     accounts = sorted(set(platform_account_ids) | {account_id})
-    boundary = contract.permissions_boundary_arn(account_id)
+    boundary = contract.permissions_boundary_arn(partition, account_id)
     return json.dumps({"Version": "2012-10-17", "Statement": [
         {"Sid": "PlatformServices", "Effect": "Allow", "Action": [f"{service}:*" for service in BOUNDARY_SERVICES],
          "Resource": "*"},
         {"Sid": "CreateAndListKeys", "Effect": "Allow",
          "Action": ["kms:CreateKey", "kms:ListAliases", "kms:ListKeys"], "Resource": "*"},
         {"Sid": "UseThePlatformsKeys", "Effect": "Allow", "Action": "kms:*",
-         "Resource": [f"arn:aws:kms:*:{account}:{kind}/*" for account in accounts for kind in ("key", "alias")]},
+         "Resource": [naming.kms_arn(partition, naming.ANY, account, f"{kind}/*")
+                      for account in accounts for kind in ("key", "alias")]},
         {"Sid": "ReadServedVersions", "Effect": "Allow", "Action": ["ssm:GetParametersByPath", "ssm:GetParameter",
                                                                     "ssm:GetParameters"],
-         "Resource": f"arn:aws:ssm:*:{account_id}:parameter{contract.SERVING_STATE_PREFIX}*"},
+         "Resource": naming.arn(partition, "ssm", naming.ANY, account_id,
+                                f"parameter{contract.SERVING_STATE_PREFIX}*")},
         {"Sid": "ReadIam", "Effect": "Allow", "Action": list(IAM_READ_ACTIONS), "Resource": "*"},
         {"Sid": "ManagePlatformRoles", "Effect": "Allow", "Action": list(ROLE_MANAGEMENT_ACTIONS),
-         "Resource": platform_roles(account_id)},
+         "Resource": platform_roles(partition, account_id)},
         {"Sid": "CreateBoundedPlatformRoles", "Effect": "Allow", "Action": list(BOUNDED_ROLE_ACTIONS),
-         "Resource": platform_roles(account_id), "Condition": requires_boundary(account_id)},
+         "Resource": platform_roles(partition, account_id), "Condition": requires_boundary(partition, account_id)},
         {"Sid": "ManagePlatformPolicies", "Effect": "Allow", "Action": list(POLICY_MANAGEMENT_ACTIONS),
-         "Resource": managed_policies(account_id)},
+         "Resource": managed_policies(partition, account_id)},
         {"Sid": "CreateServiceLinkedRoles", "Effect": "Allow", "Action": ["iam:CreateServiceLinkedRole"],
-         "Resource": service_linked_roles(account_id)},
+         "Resource": service_linked_roles(partition, account_id)},
         {"Sid": "TheBoundaryCannotBeChanged", "Effect": "Deny", "Action": list(BOUNDARY_TAMPERING),
          "Resource": boundary},
         {"Sid": "TheBoundaryCannotBeRemoved", "Effect": "Deny", "Action": ["iam:DeleteRolePermissionsBoundary"],

@@ -22,15 +22,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from mlops_platform import naming
 from mlops_platform.contract import DATA_SCIENTIST_PERMISSION_SET
 
 __all__ = [
     "DATA_SCIENTIST_PERMISSION_SET",
-    "DATA_SCIENTIST_ROLE_PATTERN",
     "GLOBAL_SERVICE_ACTIONS",
     "MAX_SCP_CHARACTERS",
     "ServiceControlPolicy",
     "all_policies",
+    "data_scientist_role_pattern",
     "deny_leaving_organization",
     "production_separation",
     "protect_security_services",
@@ -47,12 +48,14 @@ POLICY_VERSION = "2012-10-17"
 Statement = dict[str, Any]
 Conditions = Mapping[str, Mapping[str, str | list[str]]]
 
-DATA_SCIENTIST_ROLE_PATTERN = (
-    f"arn:aws:iam::*:role/aws-reserved/sso.amazonaws.com/*AWSReservedSSO_{DATA_SCIENTIST_PERMISSION_SET}_*"
-)
-"""Every role Identity Center creates for the data-scientist permission set. The `*` after the path also
-covers the `<region>/` segment that instances outside us-east-1 put there (IAM Identity Center guide,
-"Referencing permission sets in resource policies")."""
+
+
+def data_scientist_role_pattern(partition: str) -> str:
+    """Every role Identity Center creates for the data-scientist permission set. The `*` after the path also
+    covers the `<region>/` segment that instances outside us-east-1 put there (IAM Identity Center guide,
+    "Referencing permission sets in resource policies")."""
+    return naming.roles_arn(partition, naming.ANY,
+                            f"aws-reserved/sso.amazonaws.com/*AWSReservedSSO_{DATA_SCIENTIST_PERMISSION_SET}_*")
 
 _ROLE_NAME = re.compile(r"[\w+=,.@-]{1,64}")
 _ROLE_NAME_PATTERN = re.compile(r"[\w+=,.@-]{1,63}\*?")
@@ -256,16 +259,16 @@ def _document(*statements: Statement) -> dict[str, Any]:
     return {"Version": POLICY_VERSION, "Statement": list(statements)}
 
 
-def _role_arn_pattern(role_name: str) -> str:
+def _role_arn_pattern(partition: str, role_name: str) -> str:
     """The role of that name (or, ending in `*`, name prefix) in any member account (SCPs are written once for
     many accounts)."""
     if not (_ROLE_NAME.fullmatch(role_name) or _ROLE_NAME_PATTERN.fullmatch(role_name)):
         raise ValueError(f"{role_name!r} is not an IAM role name (1-64 of letters, digits and +=,.@_-)")
-    return f"arn:aws:iam::*:role/{role_name}"
+    return naming.roles_arn(partition, naming.ANY, role_name)
 
 
-def _except_roles(*role_names: str) -> Conditions:
-    return {"ArnNotLike": {"aws:PrincipalArn": [_role_arn_pattern(name) for name in role_names]}}
+def _except_roles(partition: str, *role_names: str) -> Conditions:
+    return {"ArnNotLike": {"aws:PrincipalArn": [_role_arn_pattern(partition, name) for name in role_names]}}
 
 
 def _exempt(bootstrap_role_name: str, control_tower: bool) -> tuple[str, ...]:
@@ -284,6 +287,14 @@ def _regions(allowed_regions: Sequence[str]) -> list[str]:
     return regions
 
 
+def _partition(allowed_regions: Sequence[str]) -> str:
+    """The organization's partition: that of its allowed regions (config keeps them in one partition)."""
+    partitions = {naming.partition_of(region) for region in _regions(allowed_regions)}
+    if len(partitions) != 1:
+        raise ValueError(f"allowed regions span partitions: {', '.join(sorted(partitions))}")
+    return partitions.pop()
+
+
 def deny_leaving_organization() -> ServiceControlPolicy:
     return ServiceControlPolicy(
         name="mlops-deny-leave-organization",
@@ -298,7 +309,7 @@ def region_guard(allowed_regions: Sequence[str], control_tower: bool = False) ->
     regions = _regions(allowed_regions)
     conditions: dict[str, Mapping[str, str | list[str]]] = {"StringNotEquals": {"aws:RequestedRegion": regions}}
     if control_tower:
-        conditions.update(_except_roles(*CONTROL_TOWER_ROLES))
+        conditions.update(_except_roles(_partition(regions), *CONTROL_TOWER_ROLES))
     return ServiceControlPolicy(
         name="mlops-region-guard",
         description=f"Deny every action outside the {len(regions)} allowed region(s) named in the policy; "
@@ -307,8 +318,9 @@ def region_guard(allowed_regions: Sequence[str], control_tower: bool = False) ->
     )
 
 
-def protect_security_services(bootstrap_role_name: str, control_tower: bool = False) -> ServiceControlPolicy:
-    bootstrap_only = _except_roles(*_exempt(bootstrap_role_name, control_tower))
+def protect_security_services(partition: str, bootstrap_role_name: str,
+                              control_tower: bool = False) -> ServiceControlPolicy:
+    bootstrap_only = _except_roles(partition, *_exempt(bootstrap_role_name, control_tower))
     return ServiceControlPolicy(
         name="mlops-protect-security-services",
         description="CloudTrail, GuardDuty and AWS Config cannot be stopped, deleted or blinded, except by the "
@@ -351,15 +363,16 @@ def sagemaker_guardrails() -> ServiceControlPolicy:
     )
 
 
-def production_separation(deploy_role_name: str, bootstrap_role_name: str) -> ServiceControlPolicy:
+def production_separation(partition: str, deploy_role_name: str, bootstrap_role_name: str) -> ServiceControlPolicy:
     return ServiceControlPolicy(
         name="mlops-production-separation",
         description="Staging and prod: data scientists can do nothing; endpoints, models, APIs and functions "
                     "change only through the deploy role or the bootstrap role.",
         document=_document(
-            _deny("DenyDataScientists", "*", {"ArnLike": {"aws:PrincipalArn": DATA_SCIENTIST_ROLE_PATTERN}}),
+            _deny("DenyDataScientists", "*",
+                  {"ArnLike": {"aws:PrincipalArn": data_scientist_role_pattern(partition)}}),
             _deny("ServingChangesOnlyByDeployPath", SERVING_CHANGES,
-                  _except_roles(deploy_role_name, bootstrap_role_name)),
+                  _except_roles(partition, deploy_role_name, bootstrap_role_name)),
         ),
     )
 
@@ -371,20 +384,22 @@ MAX_POLICIES_PER_TARGET = 5
 def building_blocks(allowed_regions: Sequence[str], deploy_role_name: str, bootstrap_role_name: str,
                     control_tower: bool = False) -> list[ServiceControlPolicy]:
     """Every guardrail as its own document (each tested on its own)."""
+    partition = _partition(allowed_regions)
     return [
         deny_leaving_organization(),
         region_guard(allowed_regions, control_tower),
-        protect_security_services(bootstrap_role_name, control_tower),
+        protect_security_services(partition, bootstrap_role_name, control_tower),
         sagemaker_guardrails(),
-        production_separation(deploy_role_name, bootstrap_role_name),
+        production_separation(partition, deploy_role_name, bootstrap_role_name),
     ]
 
 
-def baseline_protections(bootstrap_role_name: str, control_tower: bool = False) -> ServiceControlPolicy:
+def baseline_protections(partition: str, bootstrap_role_name: str,
+                         control_tower: bool = False) -> ServiceControlPolicy:
     """Leaving the organization and blinding the security services, in one policy: production accounts carry
     four platform SCPs beside FullAWSAccess, and AWS allows five per target."""
     statements = [*deny_leaving_organization().document["Statement"],
-                  *protect_security_services(bootstrap_role_name, control_tower).document["Statement"]]
+                  *protect_security_services(partition, bootstrap_role_name, control_tower).document["Statement"]]
     return ServiceControlPolicy(
         name="mlops-baseline-protections",
         description="Member accounts cannot leave the organization; CloudTrail, GuardDuty and AWS Config cannot be "
@@ -396,9 +411,10 @@ def baseline_protections(bootstrap_role_name: str, control_tower: bool = False) 
 def all_policies(allowed_regions: Sequence[str], deploy_role_name: str, bootstrap_role_name: str,
                  control_tower: bool = False) -> list[ServiceControlPolicy]:
     """The policies the org stack creates and attaches; `control_tower` exempts Control Tower's roles."""
+    partition = _partition(allowed_regions)
     return [
-        baseline_protections(bootstrap_role_name, control_tower),
+        baseline_protections(partition, bootstrap_role_name, control_tower),
         region_guard(allowed_regions, control_tower),
         sagemaker_guardrails(),
-        production_separation(deploy_role_name, bootstrap_role_name),
+        production_separation(partition, deploy_role_name, bootstrap_role_name),
     ]

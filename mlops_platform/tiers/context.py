@@ -53,7 +53,8 @@ class TierContext:
         return PlatformKey(
             self.name("key"),
             PlatformKeyArgs(description=f"mlops-platform {self.tier} tier: {purpose}", account_id=self.account_id,
-                            alias=f"{contract.PROJECT}/{self.tier}", protect=self.protects_state, grants=grants),
+                            region=self.cfg.region, alias=f"{contract.PROJECT}/{self.tier}",
+                            protect=self.protects_state, grants=grants),
             self.child(),
         )
 

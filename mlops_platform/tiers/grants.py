@@ -14,7 +14,7 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from mlops_platform import contract, topology
+from mlops_platform import contract, naming, topology
 from mlops_platform.config import PlatformConfig
 
 Statement = dict[str, Any]
@@ -23,7 +23,7 @@ RolesByAccount = Mapping[str, list[str]]
 
 def _role_arn(cfg: PlatformConfig, tier: str, purpose: str) -> tuple[str, str]:
     account = cfg.account_of_tier(tier)
-    return account, contract.role_arn(account, contract.role_name(tier, purpose))
+    return account, contract.role_arn(cfg.partition, account, contract.role_name(tier, purpose))
 
 
 def _foreign(cfg: PlatformConfig, owner_tier: str, roles: list[tuple[str, str]]) -> dict[str, list[str]]:
@@ -61,9 +61,11 @@ def dataset_readers(cfg: PlatformConfig) -> dict[str, list[str]]:
 
 
 def _statement(sid: str, actions: list[str], resource: str | list[str], roles: RolesByAccount) -> Statement:
+    """The roots of the roles' accounts (in the roles' partition), pinned to the roles by `aws:PrincipalArn`."""
     return {
         "Sid": sid, "Effect": "Allow",
-        "Principal": {"AWS": [f"arn:aws:iam::{account}:root" for account in sorted(roles)]},
+        "Principal": {"AWS": [naming.account_root_arn(naming.partition_in(arns[0]), account)
+                              for account, arns in sorted(roles.items())]},
         "Action": actions, "Resource": resource,
         "Condition": {"ArnEquals": {"aws:PrincipalArn": sorted(arn for arns in roles.values() for arn in arns)}},
     }
@@ -73,7 +75,8 @@ def step_script_uploaders(cfg: PlatformConfig) -> dict[str, list[str]]:
     """The ops tier's deploy role, where it lives in another account: `pulumi up --stack ops` uploads each
     pipeline's step scripts into the artifact tier's bucket."""
     account = cfg.account_of_tier("ops")
-    return _foreign(cfg, "artifact", [(account, contract.deploy_role_arn(account, cfg.deploy_role_name))])
+    return _foreign(cfg, "artifact", [(account, contract.deploy_role_arn(cfg.partition, account,
+                                                                         cfg.deploy_role_name))])
 
 
 STEP_SCRIPT_UPLOAD_ACTIONS = ["s3:DeleteObject", "s3:GetObject", "s3:GetObjectTagging", "s3:PutObject",
@@ -118,7 +121,8 @@ def key_grants(readers: RolesByAccount, writers: RolesByAccount,
 
 def registry_consumers(cfg: PlatformConfig) -> dict[str, list[str]]:
     """Roles of other accounts that turn approved packages into models: the staging/prod deploy roles."""
-    roles = [(cfg.account_of_tier(tier), contract.deploy_role_arn(cfg.account_of_tier(tier), cfg.deploy_role_name))
+    roles = [(cfg.account_of_tier(tier),
+              contract.deploy_role_arn(cfg.partition, cfg.account_of_tier(tier), cfg.deploy_role_name))
              for tier in _serving_tiers(cfg)]
     return _foreign(cfg, "artifact", roles)
 

@@ -3,7 +3,7 @@ Studio lives in another account, the role data scientists assume to run the pipe
 
 from __future__ import annotations
 
-from mlops_platform import contract
+from mlops_platform import contract, naming
 from mlops_platform.components.iam import PlatformRole, PlatformRoleArgs, trust
 from mlops_platform.components.network import PrivateNetwork, PrivateNetworkArgs
 from mlops_platform.components.retraining import RetrainingArgs, RetrainingPipeline, pipeline_run_statements
@@ -40,11 +40,11 @@ def _pipeline_operator(ctx: TierContext) -> None:
     """Trusts the dev account's root, pinned to the data scientists' role by `aws:PrincipalArn`: valid before the
     dev stack (deployed after this one) creates that role."""
     dev_account = ctx.cfg.account_of_tier("dev")
-    scientist = contract.role_arn(dev_account, contract.data_scientist_role_name())
+    scientist = contract.role_arn(ctx.cfg.partition, dev_account, contract.data_scientist_role_name())
     PlatformRole(ctx.name("pipeline-operator"), PlatformRoleArgs(
         role_name=contract.pipeline_operator_role_name(),
         description="Data scientists run and follow the retraining pipelines from Studio in the dev account",
-        trust_policy=trust({"AWS": f"arn:aws:iam::{dev_account}:root"},
+        trust_policy=trust({"AWS": naming.account_root_arn(ctx.cfg.partition, dev_account)},
                            condition={"ArnEquals": {"aws:PrincipalArn": scientist}}),
         statements=pipeline_run_statements(ctx.cfg.region, ctx.account_id, [u.name for u in ctx.cfg.use_cases])),
         ctx.child())

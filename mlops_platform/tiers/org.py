@@ -127,7 +127,8 @@ def _break_glass_alarm(ctx: TierContext, key: PlatformKey, identity_center: pulu
     if ctx.cfg.organization.identity_center_region != ctx.cfg.region:
         key = PlatformKey(ctx.name(f"key-{ctx.cfg.organization.identity_center_region}"), PlatformKeyArgs(
             description=f"mlops-platform {ctx.tier} tier: break-glass alerts in Identity Center's region",
-            account_id=ctx.account_id, alias=f"{contract.PROJECT}/{ctx.tier}", protect=ctx.protects_state,
+            account_id=ctx.account_id, region=ctx.cfg.organization.identity_center_region,
+            alias=f"{contract.PROJECT}/{ctx.tier}", protect=ctx.protects_state,
             grants=(EVENTBRIDGE_ENCRYPTS_ALERTS,)), identity_center)
     topic = aws.sns.Topic(ctx.name("break-glass"), name="mlops-break-glass", kms_master_key_id=key.arn,
                           opts=identity_center)

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 import pulumi
 import pulumi_aws as aws
 
-from mlops_platform import contract
+from mlops_platform import contract, naming
 from mlops_platform.components.approval_deployer import ApprovalDeployer, ApprovalDeployerArgs
 from mlops_platform.components.inference_api import InferenceApi, InferenceApiArgs
 from mlops_platform.components.kms_key import cloudwatch_alarms_grant, cloudwatch_logs_grant
@@ -71,8 +71,9 @@ def check_served_versions(recorded: Mapping[str, str], tier: str, use_cases: Seq
 
 def _require_registry_version(name: str, value: str, use_case: str, region: str, registry_account: str) -> None:
     group = contract.model_package_group_name(use_case)
-    expected = f"arn:aws:sagemaker:{region}:{registry_account}:model-package/{group}/<version>"
-    if package_version(value, group) is None or not value.startswith(f"arn:aws:sagemaker:{region}:{registry_account}:"):
+    expected = naming.sagemaker_arn(region, registry_account, f"model-package/{group}/<version>")
+    registry = naming.sagemaker_scope(region, registry_account) + ":"
+    if package_version(value, group) is None or not value.startswith(registry):
         raise ServingStateError(
             f"SSM parameter {name} = {value!r}: the served version must be {expected} (a version of the "
             f"{group!r} group in the platform's registry); correct it with `aws ssm put-parameter --overwrite`, "

@@ -2,9 +2,9 @@
 deploy path, read from the stack configuration the Pulumi CLI hands the pack (PULUMI_CONFIG).
 
 One pack process may serve every stack of a size (the offline preview), so only configuration that all stacks
-share is relied upon: `size`, `accounts`, `deployRoleName`. When `accounts` is missing or invalid, the
-separation rules still block what needs no accounts (`*`, other accounts' roots) and say what they could not
-check.
+share is relied upon: `size`, `accounts`, `deployRoleName`, `region` (the partition of ARNs). When `accounts`
+is missing or invalid, the separation rules still block what needs no accounts (`*`, other accounts' roots)
+and say what they could not check.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any
 
 import pulumi
 
-from mlops_platform import ci, contract, topology
+from mlops_platform import ci, contract, naming, topology
 
 ACCOUNT_ID = re.compile(r"[0-9]{12}")
 DEFAULT_DEPLOY_ROLE = "mlops-platform-deploy"
@@ -32,6 +32,8 @@ class Platform:
     accounts: Mapping[str, str] = field(default_factory=dict)
     """Logical account name (the keys of the `accounts` config) → account id."""
     deploy_role_name: str = DEFAULT_DEPLOY_ROLE
+    partition: str = "aws"
+    """The partition of `mlops-platform:region` (or `aws:region`); `aws` when neither names a known region."""
     problem: str | None = "the stack configuration names no accounts (mlops-platform:accounts)"
     ci_repository: str | None = None
     """`ci.github.repository`: CI's OIDC identities exist (`mlops_platform.ci`)."""
@@ -61,10 +63,10 @@ class Platform:
         roles: set[str] = set()
         cicd = self.account_of_tier("cicd")
         if cicd is not None:
-            roles.add(contract.deploy_pipeline_role_arn(cicd))
+            roles.add(contract.deploy_pipeline_role_arn(self.partition, cicd))
         management = self.accounts.get("management")
         if management is not None:
-            roles.add(contract.bootstrap_role_arn(management))
+            roles.add(contract.bootstrap_role_arn(self.partition, management))
         return frozenset(roles)
 
     def ci_deploy_role_of(self, account_id: str | None) -> str | None:
@@ -74,7 +76,7 @@ class Platform:
             return None
         environment = next((env for env, accounts in ci.environment_accounts(self.size, self.accounts).items()
                             if account_id in accounts), None)
-        return ci.deploy_role_arn(cicd, environment) if environment else None
+        return ci.deploy_role_arn(self.partition, cicd, environment) if environment else None
 
     def describe_account(self, account_id: str) -> str:
         names = sorted(name for name, value in self.accounts.items() if value == account_id)
@@ -85,28 +87,37 @@ def parse_platform(config: Mapping[str, Any]) -> Platform:
     """The platform from `namespace:key` configuration values (strings, as in PULUMI_CONFIG)."""
     ns = contract.CONFIG_NAMESPACE
     deploy_role = str(config.get(f"{ns}:deployRoleName") or DEFAULT_DEPLOY_ROLE)
+    partition = _partition(config.get(f"{ns}:region") or config.get("aws:region"))
     raw_accounts = _json(config.get(f"{ns}:accounts"))
     if raw_accounts is None:
-        return Platform(deploy_role_name=deploy_role)
+        return Platform(deploy_role_name=deploy_role, partition=partition)
     if not isinstance(raw_accounts, Mapping) or not raw_accounts:
-        return Platform(deploy_role_name=deploy_role, problem="mlops-platform:accounts is not a map of account ids")
+        return Platform(deploy_role_name=deploy_role, partition=partition,
+                        problem="mlops-platform:accounts is not a map of account ids")
     accounts = {str(name): str(value) for name, value in raw_accounts.items()}
     bad = sorted(name for name, value in accounts.items() if not ACCOUNT_ID.fullmatch(value))
     if bad:
-        return Platform(deploy_role_name=deploy_role,
+        return Platform(deploy_role_name=deploy_role, partition=partition,
                         problem=f"mlops-platform:accounts has no 12-digit id for {', '.join(bad)}")
     size = _size(config.get(f"{ns}:size"), accounts)
     if size is None or set(accounts) != set(topology.accounts(size)):
-        return Platform(deploy_role_name=deploy_role,
+        return Platform(deploy_role_name=deploy_role, partition=partition,
                         problem="mlops-platform:accounts does not name exactly the accounts of the size")
-    return Platform(size=size, accounts=accounts, deploy_role_name=deploy_role, problem=None,
-                    ci_repository=_ci_repository(config.get(f"{ns}:ci")))
+    return Platform(size=size, accounts=accounts, deploy_role_name=deploy_role, partition=partition,
+                    problem=None, ci_repository=_ci_repository(config.get(f"{ns}:ci")))
 
 
 def _ci_repository(value: Any) -> str | None:
     github = (_json(value) or {}).get("github") if isinstance(_json(value), Mapping) else None
     repository = github.get("repository") if isinstance(github, Mapping) else None
     return repository if isinstance(repository, str) else None
+
+
+def _partition(region: Any) -> str:
+    try:
+        return naming.partition_of(str(region)) if region else "aws"
+    except naming.NamingError:
+        return "aws"
 
 
 def _size(value: Any, accounts: Mapping[str, str]) -> topology.Size | None:

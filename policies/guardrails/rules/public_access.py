@@ -4,6 +4,7 @@ separation rules hold staging/prod to more than this."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from pulumi_policy import Severity
@@ -37,11 +38,15 @@ PINNING_CONDITION_KEYS = frozenset({
 """Condition keys that pin an otherwise wildcard principal to known callers (AWS's notion of "not public")."""
 
 
+ANY_ACCOUNT_PRINCIPAL = re.compile(r"arn:aws[a-z-]*:iam::\*:")
+"""`arn:<partition>:iam::*:...`: a principal in every account, in any partition."""
+
+
 def is_public(statement: Statement) -> bool:
     if not statement.allows:
         return False
     anyone = statement.not_principal or statement.is_anyone or any(
-        principal.startswith("arn:aws:iam::*:") for principal in statement.principal_values("AWS"))
+        ANY_ACCOUNT_PRINCIPAL.match(principal) for principal in statement.principal_values("AWS"))
     if not anyone:
         return False
     pinned = [values for operands in statement.conditions.values() for key, values in operands.items()

@@ -134,13 +134,14 @@ def _is_ci_preview_trust(subject: Subject, statement: Statement, scope: Scope) -
     known_platform = scope.known
     if subject.props.get("name") != ci.PREVIEW_ROLE_NAME or known_platform.ci_repository is None:
         return False
-    if statement.principals == {"Federated": (ci.oidc_provider_arn(scope.account or ""),)}:
+    if statement.principals == {"Federated": (ci.oidc_provider_arn(known_platform.partition, scope.account or ""),)}:
         exact = statement.conditions.get("StringEquals", {})
         return (exact.get(ci.SUBJECT_KEY) == (ci.pull_request_subject(known_platform.ci_repository),)
                 and exact.get(ci.AUDIENCE_KEY) == (ci.GITHUB_OIDC_AUDIENCE,)
                 and set(statement.conditions) == {"StringEquals"})
     management = known_platform.accounts.get("management")
-    return management is not None and statement.principals == {"AWS": (ci.preview_role_arn(management),)}
+    return management is not None and statement.principals == {
+        "AWS": (ci.preview_role_arn(known_platform.partition, management),)}
 
 
 def _judge_trust_statement(statement: Statement, scope: Scope, verdicts: Verdicts) -> None:
