@@ -124,7 +124,8 @@ def test_the_engine_needs_githubs_claims_as_request_tags() -> None:
     token = {ci.SUBJECT_KEY: ci.pull_request_subject(REPOSITORY), ci.AUDIENCE_KEY: ci.GITHUB_OIDC_AUDIENCE}
 
     def decide(policy: dict[str, Any], context: dict[str, Any]) -> str | None:
-        (decision,) = simulate([Simulation(principal=ci.oidc_provider_arn("aws", account), action=ci.WEB_IDENTITY_ACTION,
+        (decision,) = simulate([Simulation(principal=ci.oidc_provider_arn("aws", account),
+                                           action=ci.WEB_IDENTITY_ACTION,
                                            resource=ci.preview_role_arn("aws", account), resource_account=account,
                                            resource_policy=policy, context=context)])
         return decision.result
