@@ -2,8 +2,8 @@
 
 The golden files were written from the program before the naming module took over every ARN (issue 11: behaviour
 unchanged). Only what the preview itself leaves unordered is normalised (the order in which the mock engine
-registers resources, lists their dependencies, reads other stacks and finds workloads); nothing is removed from
-the comparison.
+registers resources, lists their dependencies, reads other stacks and finds workloads), and the checkout's folder
+in file assets' paths is written `<checkout>`; nothing is removed from the comparison.
 
 Regenerate after an intended change with `python3 -m uv run --locked python -m tests.test_preview_golden`.
 """
@@ -47,8 +47,12 @@ def normalised(document: dict[str, Any]) -> dict[str, Any]:
     return copy
 
 
+CHECKOUT = "<checkout>"
+"""Stands for the folder the repository is checked out in (file assets name their absolute path)."""
+
+
 def rendered(document: dict[str, Any]) -> str:
-    return json.dumps(normalised(document), indent=1, sort_keys=True) + "\n"
+    return json.dumps(normalised(document), indent=1, sort_keys=True).replace(str(ROOT), CHECKOUT) + "\n"
 
 
 @pytest.mark.parametrize("size", SIZES)
