@@ -483,6 +483,14 @@ class ServedPackage:
     version: int
 
 
+@dataclass(frozen=True)
+class Rollout:
+    """An endpoint config this function created for a version, and its tags (when it rolled out, ...)."""
+
+    config_arn: str
+    tags: Mapping[str, str]
+
+
 # --- the deployment ---------------------------------------------------------------------------------------
 
 
@@ -522,25 +530,22 @@ class _Deployer:
             return self.log.decision("ignored", reason="the endpoint serves no version of the group")
         recorded = self._record(served)
         desired = self._newest_approved()
-        if desired is not None and desired.version > served.version and self._rolled_out_since_approval(desired):
-            self._announce_rollback_once(desired, served)
+        if desired is not None and desired.version > served.version and (
+                rollout := self._rolled_back(desired)) is not None:
+            self._announce_rollback_once(desired, served, rollout)
             return self.log.decision("rolled-back", level="ERROR", modelPackageVersion=desired.version,
                                      servedVersion=served.version)
         return self.log.decision("recorded" if recorded else "unchanged", servedVersion=served.version)
 
-    def _announce_rollback_once(self, desired: ServedPackage, served: ServedPackage) -> None:
+    def _announce_rollback_once(self, desired: ServedPackage, served: ServedPackage, rollout: Rollout) -> None:
         """Told once per rollout: the endpoint enters InService again on every scaling, too."""
-        config = self.sagemaker.describe_endpoint_config(
-            EndpointConfigName=deployment_name(self.settings.endpoint_name, desired.version))
-        tags = self.sagemaker.list_tags(ResourceArn=config["EndpointConfigArn"]).get("Tags", [])
-        if any(tag.get("Key") == ROLLBACK_ANNOUNCED_TAG for tag in tags):
+        if ROLLBACK_ANNOUNCED_TAG in rollout.tags:
             return
         self._notify(f"{self.settings.endpoint_name}: version {desired.version} was rolled back",
                      f"The canary deployment of {desired.arn} ended with the endpoint back on version "
                      f"{served.version}: a rollback alarm fired. Approve version {desired.version} again "
                      f"to retry it, or approve a newer version.")
-        self.sagemaker.add_tags(ResourceArn=config["EndpointConfigArn"],
-                                Tags=[{"Key": ROLLBACK_ANNOUNCED_TAG, "Value": str(time.time())}])
+        self._stamp(rollout.config_arn, ROLLBACK_ANNOUNCED_TAG)
 
     # -- package decisions
 
@@ -584,7 +589,7 @@ class _Deployer:
             return self.log.decision("already-deployed", modelPackageVersion=version,
                                      endpointConfigName=endpoint.get("EndpointConfigName"))
         newer_than_served = deployed is None or version > deployed.version
-        if newer_than_served and pending is None and self._rolled_out_since_approval(desired):
+        if newer_than_served and pending is None and self._rolled_back(desired) is not None:
             return self.log.decision("rolled-back", level="WARNING", modelPackageVersion=version,
                                      servedVersion=deployed.version if deployed else None)
         self._require_in_service(str(endpoint.get("EndpointStatus")), version)
@@ -605,20 +610,21 @@ class _Deployer:
             raise RetryableDeploymentError(f"{reason}; retry once it is InService")
         raise DeploymentError(f"{reason}: it cannot be updated until someone repairs it")
 
-    def _rolled_out_since_approval(self, desired: ServedPackage) -> bool:
-        """Did this function start a rollout of `desired` after the package was last approved (and so, the
-        endpoint not serving it, the canary alarms rolled it back)?"""
+    def _rolled_back(self, desired: ServedPackage) -> Rollout | None:
+        """The rollout of `desired` this function started after the package was last approved, if any — the
+        endpoint not serving it, the canary alarms rolled it back."""
         config = _describe(self.sagemaker.describe_endpoint_config,
                            EndpointConfigName=deployment_name(self.settings.endpoint_name, desired.version))
         if config is None:
-            return False
+            return None
         tags = self.sagemaker.list_tags(ResourceArn=config["EndpointConfigArn"]).get("Tags", [])
-        started = next((tag["Value"] for tag in tags if tag.get("Key") == ROLLOUT_STARTED_TAG), None)
+        rollout = Rollout(config["EndpointConfigArn"], {str(tag.get("Key")): str(tag.get("Value")) for tag in tags})
+        started = rollout.tags.get(ROLLOUT_STARTED_TAG)
         if started is None:
-            return False
+            return None
         package = self.sagemaker.describe_model_package(ModelPackageName=desired.arn)
         approved_at = package.get("LastModifiedTime") or package.get("CreationTime")
-        return approved_at is None or _timestamp(started) >= approved_at.timestamp()
+        return rollout if approved_at is None or _timestamp(started) >= approved_at.timestamp() else None
 
     def _config_package(self, config_name: object) -> ServedPackage | None:
         """The newest package version of our group an endpoint config serves, if any."""
@@ -669,8 +675,11 @@ class _Deployer:
                     f"SageMaker refused the update for now ({code}); the event will be retried") from err
             raise
         config = self.sagemaker.describe_endpoint_config(EndpointConfigName=config_name)
-        self.sagemaker.add_tags(ResourceArn=config["EndpointConfigArn"],
-                                Tags=[{"Key": ROLLOUT_STARTED_TAG, "Value": str(time.time())}])
+        self._stamp(config["EndpointConfigArn"], ROLLOUT_STARTED_TAG)
+
+    def _stamp(self, config_arn: str, key: str) -> None:
+        """Tag an endpoint config with the time something happened to it."""
+        self.sagemaker.add_tags(ResourceArn=config_arn, Tags=[{"Key": key, "Value": str(time.time())}])
 
     # -- the served version and the notices
 
