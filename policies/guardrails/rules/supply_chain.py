@@ -17,6 +17,7 @@ from guardrails.documents import DocumentError, Statement, account_of, is_accoun
 from guardrails.framework import DevMode, Rule, Subject, Undecided
 from guardrails.platform import platform
 from guardrails.rules.public_access import POLICY_KEYS
+from guardrails.rules.separation import scope_of
 
 SUPPLY_CHAIN_TIERS = frozenset({"artifact", "cicd"})
 PRINCIPAL_ARN = "aws:PrincipalArn"
@@ -34,8 +35,7 @@ def _statements(subject: Subject) -> list[Statement]:
 
 
 def _home_account(subject: Subject) -> str:
-    account = subject.placement.account or (
-        platform().account_of_tier(subject.placement.tier) if subject.placement.tier else None)
+    account = scope_of(subject.placement).account
     if account is None:
         raise Undecided("the resource's account is not known (no provider account, no accounts configured): "
                         "cannot tell which principals are foreign")
