@@ -13,6 +13,7 @@ from mlops_platform import contract
 from mlops_platform.components.kms_key import PlatformKey, PlatformKeyArgs
 from mlops_platform.components.secure_bucket import SecureBucket, SecureBucketArgs
 from mlops_platform.config import PlatformConfig
+from mlops_platform.placement import Placement
 from mlops_platform.refs import Refs
 
 
@@ -35,6 +36,11 @@ class TierContext:
     @property
     def account_id(self) -> str:
         return self.cfg.account_of_tier(self.tier)
+
+    @property
+    def placement(self) -> Placement:
+        """This tier, in the account hosting it, in the platform's region."""
+        return Placement(self.tier, self.account_id, self.cfg.region)
 
     @property
     def protects_state(self) -> bool:
