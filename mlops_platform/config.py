@@ -35,6 +35,13 @@ DEFAULT_OWNER = "platform-team"
 DEFAULT_INSTANCE_TYPE = "ml.m5.large"
 DEFAULT_SCHEDULE = "rate(7 days)"
 DEFAULT_METRIC_THRESHOLD = 0.7
+DEFAULT_DRIFT_SCHEDULE = "rate(1 day)"
+DEFAULT_DRIFT_THRESHOLD = 0.3
+DEFAULT_RETRAINING_COOLDOWN_HOURS = 24
+MAX_RETRAINING_COOLDOWN_HOURS = 30 * 24
+MONITORING_ENGINES: tuple[str, ...] = ("open", "sagemaker")
+"""`open`: the platform's own drift checks (SageMaker Processing in the platform's image), open to every AWS
+customer; `sagemaker`: SageMaker Model Monitor, for accounts that still have it (closed to new customers)."""
 DEFAULT_VPC_CIDR = "10.40.0.0/16"
 CODE_REPOSITORY_PROVIDERS: tuple[str, ...] = ("GitHub", "GitLab", "Bitbucket", "CodeCommit")
 USE_CASE_NAME_MAX = 32
@@ -54,9 +61,10 @@ KNOWN_KEYS: tuple[str, ...] = (
     "studio",
     "organization",
     "ci",
+    "monitoring",
 )
 OBJECT_KEYS = frozenset({"accounts", "useCases", "dataScientists", "features", "codeRepository", "studio",
-                         "organization", "ci"})
+                         "organization", "ci", "monitoring"})
 PERMISSION_SETS: tuple[str, ...] = ("DataScientist", "MLEngineer", "ModelApprover", "PlatformEngineer", "ReadOnly",
                                     "BreakGlassProd")
 
@@ -95,6 +103,12 @@ class UseCase:
     """Served in staging and prod (an API from the start, an endpoint once a version is approved)."""
     canary_percent: int = 10
     canary_wait_seconds: int = 600
+    drift_schedule: str = DEFAULT_DRIFT_SCHEDULE
+    """When the drift check runs over the served traffic captured since the last check."""
+    drift_threshold: float = DEFAULT_DRIFT_THRESHOLD
+    """The share of features that drifted at or above which the check starts retraining."""
+    retraining_cooldown_hours: int = DEFAULT_RETRAINING_COOLDOWN_HOURS
+    """After a retraining starts, drift starts no other one for this long."""
 
 
 @dataclass(frozen=True)
@@ -149,6 +163,11 @@ class Features:
 
 
 @dataclass(frozen=True)
+class Monitoring:
+    engine: str = "open"
+
+
+@dataclass(frozen=True)
 class PlatformConfig:
     size: Size
     stack: topology.StackSpec
@@ -164,6 +183,7 @@ class PlatformConfig:
     studio: Studio
     organization: Organization
     ci: Ci = Ci()
+    monitoring: Monitoring = Monitoring()
 
     @property
     def partition(self) -> str:
@@ -208,6 +228,7 @@ def parse_config(raw: Mapping[str, Any], stack_name: str, default_organization: 
         studio=_studio(raw.get("studio", {})),
         organization=_organization(size, raw.get("organization", {}), region),
         ci=_ci(raw.get("ci", {})),
+        monitoring=_monitoring(raw.get("monitoring", {})),
     )
 
 
@@ -340,7 +361,8 @@ def _use_cases(value: Any) -> tuple[UseCase, ...]:
 
 
 _USE_CASE_FIELDS = ("name", "instanceType", "minInstances", "maxInstances", "schedule", "metricThreshold",
-                    "serve", "canaryPercent", "canaryWaitSeconds")
+                    "serve", "canaryPercent", "canaryWaitSeconds", "driftSchedule", "driftThreshold",
+                    "retrainingCooldownHours")
 REMOVED_USE_CASE_FIELDS: Mapping[str, str] = {
     "modelPackageArn": "was removed: no config pins a model any more. The version a tier serves is recorded by "
                        f"the deploy path once a model is approved (SSM parameter "
@@ -381,6 +403,11 @@ def _use_case(key: str, item: Any) -> UseCase:
         serve=_bool(f"{key}.serve", item.get("serve", True)),
         canary_percent=_int_between(f"{key}.canaryPercent", item.get("canaryPercent", 10), 1, 50),
         canary_wait_seconds=_int_between(f"{key}.canaryWaitSeconds", item.get("canaryWaitSeconds", 600), 0, 3600),
+        drift_schedule=_schedule(f"{key}.driftSchedule", item.get("driftSchedule", DEFAULT_DRIFT_SCHEDULE)),
+        drift_threshold=_fraction(f"{key}.driftThreshold", item.get("driftThreshold", DEFAULT_DRIFT_THRESHOLD)),
+        retraining_cooldown_hours=_int_between(
+            f"{key}.retrainingCooldownHours",
+            item.get("retrainingCooldownHours", DEFAULT_RETRAINING_COOLDOWN_HOURS), 0, MAX_RETRAINING_COOLDOWN_HOURS),
     )
 
 
@@ -498,6 +525,13 @@ def _ci(value: Any) -> Ci:
     if checked.split("/", 1)[1] in (".", ".."):
         raise ConfigError("ci.github.repository", repository, "a GitHub repository name cannot be '.' or '..'")
     return Ci(github_repository=checked)
+
+
+def _monitoring(value: Any) -> Monitoring:
+    if not isinstance(value, Mapping):
+        raise ConfigError("monitoring", value, f"a map {{engine: {' | '.join(MONITORING_ENGINES)}}}")
+    _reject_unknown_fields("monitoring", value, ("engine",))
+    return Monitoring(engine=_choice("monitoring.engine", value.get("engine", "open"), MONITORING_ENGINES))
 
 
 def _identity_center_region(value: Any, region: str) -> str:

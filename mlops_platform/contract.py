@@ -29,7 +29,7 @@ TIER_EXPORTS: Mapping[str, tuple[str, ...]] = {
     "data": ("keyArn", "datasetBucketName", "datasetBucketArn"),
     "artifact": ("keyArn", "modelBucketName", "modelBucketArn", "modelApproverRoleArn"),
     "cicd": ("codeSourceLocation",),
-    "ops": ("retrainingTriggers",),
+    "ops": ("retrainingTriggers", "captureBucketName", "captureBucketArn", "keyArn"),
     "dev": ("workspaceBucketName", "studioDomainId"),
     "staging": ("inferenceUrls",),
     "prod": ("inferenceUrls",),
@@ -157,6 +157,26 @@ def step_script_prefix(use_case: str) -> str:
 
 def container_repository_name(use_case: str) -> str:
     return f"{PROJECT}/{use_case}"
+
+
+# The drift loop (open monitoring engine): served traffic captured in staging/prod is replicated into the ops
+# tier's capture bucket; a drift pipeline per use case checks it in the platform's monitoring image and, past
+# the use case's threshold, announces drift on EventBridge, which starts the retraining pipeline.
+
+MONITORING_IMAGE_REPOSITORY = f"{PROJECT}/monitoring"
+"""The artifact tier's ECR repository of the platform's own monitoring image (drift baselines and checks)."""
+DRIFT_EVENT_SOURCE = f"{PROJECT}.monitoring"
+DRIFT_EVENT_DETAIL_TYPE = "Model Drift Check"
+"""What the drift check puts on the default bus of the ops tier's account after every check."""
+
+
+def drift_pipeline_name(use_case: str) -> str:
+    return f"{use_case}-drift"
+
+
+def replicated_capture_prefix(use_case: str, source_tier: str) -> str:
+    """Where one serving tier's captured traffic of one use case lands in the ops tier's capture bucket."""
+    return f"{use_case}/{source_tier}/"
 
 
 def role_name(tier: str, purpose: str) -> str:

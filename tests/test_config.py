@@ -13,6 +13,7 @@ from mlops_platform.config import (
     DEFAULT_OWNER,
     ConfigError,
     Features,
+    Monitoring,
     PlatformConfig,
     UseCase,
     parse_config,
@@ -662,3 +663,37 @@ def test_ci_github_repository_is_kept(repository: str) -> None:
         "name-too-long", "dot-dot", "not-a-string"])
 def test_a_bad_ci_value_is_one_error_naming_the_key(value: Any, key: str, fragment: str) -> None:
     assert_error(config_error(valid_raw(ci=value)), key, fragment)
+
+
+# --- the drift loop's keys --------------------------------------------------------------------------------
+
+
+def test_drift_keys_default_to_a_daily_check_and_a_day_of_cooldown() -> None:
+    cfg = parse(valid_raw("medium", useCases=["fraud"]), "dev")
+    assert cfg.monitoring == Monitoring(engine="open")
+    (use_case,) = cfg.use_cases
+    assert (use_case.drift_schedule, use_case.drift_threshold, use_case.retraining_cooldown_hours) == (
+        "rate(1 day)", 0.3, 24)
+
+
+def test_drift_keys_are_kept() -> None:
+    cfg = parse(valid_raw("medium", monitoring={"engine": "sagemaker"}, useCases=[
+        {"name": "fraud", "driftSchedule": "cron(0 6 * * ? *)", "driftThreshold": 0.5,
+         "retrainingCooldownHours": 0}]), "dev")
+    assert cfg.monitoring.engine == "sagemaker"
+    assert cfg.use_cases[0].drift_schedule == "cron(0 6 * * ? *)"
+    assert cfg.use_cases[0].drift_threshold == 0.5
+    assert cfg.use_cases[0].retraining_cooldown_hours == 0
+
+
+@pytest.mark.parametrize(("raw", "key", "fragment"), [
+    ({"monitoring": {"engine": "evidently"}}, "monitoring.engine", "one of: open, sagemaker"),
+    ({"monitoring": "open"}, "monitoring", "a map {engine: open | sagemaker}"),
+    ({"monitoring": {"schedule": "daily"}}, "monitoring.schedule", "unknown field"),
+    ({"useCases": [{"name": "fraud", "driftThreshold": 2}]}, "useCases[0].driftThreshold", "from 0 to 1"),
+    ({"useCases": [{"name": "fraud", "driftSchedule": "daily"}]}, "useCases[0].driftSchedule", "Scheduler"),
+    ({"useCases": [{"name": "fraud", "retrainingCooldownHours": 721}]}, "useCases[0].retrainingCooldownHours",
+     "from 0 to 720"),
+])
+def test_bad_drift_keys_name_the_key(raw: dict[str, Any], key: str, fragment: str) -> None:
+    assert_error(config_error(valid_raw("medium", **raw)), key, fragment)
