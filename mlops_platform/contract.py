@@ -187,6 +187,38 @@ def role_name(tier: str, purpose: str) -> str:
     return name
 
 
+# Roles by purpose: the one spelling of each role other tiers grant to before it exists.
+
+def retraining_role_name(use_case: str) -> str:
+    """The ops tier's execution role of a use case's retraining pipeline and its jobs."""
+    return role_name("ops", f"{use_case}-pipeline")
+
+
+def retraining_schedule_role_name(use_case: str) -> str:
+    return role_name("ops", f"{use_case}-schedule")
+
+
+def model_role_name(use_case: str, tier: str) -> str:
+    """The execution role of a served use case's SageMaker model in a serving tier."""
+    return role_name(tier, f"{use_case}-model")
+
+
+def inference_role_name(use_case: str, tier: str) -> str:
+    return role_name(tier, f"{use_case}-inference")
+
+
+def deployer_role_name(use_case: str, tier: str) -> str:
+    return role_name(tier, f"{use_case}-deployer")
+
+
+def model_approver_role_name(tier: str) -> str:
+    return role_name(tier, "model-approver")
+
+
+def flow_logs_role_name(tier: str) -> str:
+    return role_name(tier, "network-flow-logs")
+
+
 # The CI/CD deploy path: the only principals a workload account's deploy role trusts.
 DEPLOY_PIPELINE_ROLE_NAME = "mlops-cicd-deploy-pipeline"
 """In the account hosting the cicd tier; CodePipeline/CodeBuild run as it and assume the deploy roles."""
