@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 import pulumi
 import pulumi_aws as aws
 
-from mlops_platform import contract, naming
+from mlops_platform import contract, naming, topology
 from mlops_platform.components.approval_deployer import ApprovalDeployer, ApprovalDeployerArgs
 from mlops_platform.components.inference_api import InferenceApi, InferenceApiArgs
 from mlops_platform.components.kms_key import cloudwatch_alarms_grant, cloudwatch_logs_grant
@@ -22,7 +22,6 @@ from mlops_platform.components.serving import ServingEndpoint, ServingEndpointAr
 from mlops_platform.config import UseCase
 from mlops_platform.functions.deploy_on_approval import package_version
 from mlops_platform.tiers.context import TierContext
-from mlops_platform.topology import Size
 
 
 class ServingStateError(ValueError):
@@ -94,7 +93,7 @@ def _serve(ctx: TierContext, use_case: UseCase, model_package_arn: str | None, k
         use_case=use_case.name, tier=ctx.tier, account_id=ctx.account_id, region=cfg.region,
         endpoint_name=endpoint.endpoint_name, endpoint_arn=endpoint.endpoint_arn, kms_key_arn=key_arn),
         ctx.child())
-    if cfg.size == Size.SMALL and ctx.tier == "prod":
+    if topology.deploys_on_approval_by_function(cfg.size) and ctx.tier == "prod":
         ApprovalDeployer(ctx.name(f"{use_case.name}-deployer"), ApprovalDeployerArgs(
             use_case=use_case.name, tier=ctx.tier, account_id=ctx.account_id, region=cfg.region,
             endpoint_name=endpoint.endpoint_name, model_role_arn=endpoint.model_role_arn,
