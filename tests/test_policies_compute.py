@@ -10,7 +10,7 @@ import pulumi
 import pulumi_aws as aws
 import pytest
 
-from tests.test_policies_harness import At, judge
+from tests.policy_harness import At, judge
 
 ROLE = "arn:aws:iam::888888888888:role/mlops-prod-churn-deployer"
 DLQ = "arn:aws:sqs:eu-west-1:888888888888:churn-prod-deploy-dlq"

@@ -10,7 +10,7 @@ import pulumi
 import pulumi_aws as aws
 import pytest
 
-from tests.test_policies_harness import LARGE, At, doc, judge, unknown
+from tests.policy_harness import LARGE, At, doc, judge, unknown
 
 KEY = f"arn:aws:kms:eu-west-1:{LARGE['prod']}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 CAPTURE: dict[str, Any] = {"enable_capture": True, "initial_sampling_percentage": 100,

@@ -8,7 +8,7 @@ from typing import Any
 import pulumi_aws as aws
 import pytest
 
-from tests.test_policies_harness import BOOTSTRAP_ROLE, LARGE, PIPELINE_ROLE, At, doc, judge, trust, unknown
+from tests.policy_harness import BOOTSTRAP_ROLE, LARGE, PIPELINE_ROLE, At, doc, judge, tls_only, trust, unknown
 
 TRUST = "separation-role-trust"
 RESOURCE_POLICIES = "separation-resource-policies"
@@ -127,11 +127,6 @@ def test_an_unknown_trust_policy_is_reported_as_undecided() -> None:
 
 
 # --- resource policies -----------------------------------------------------------------------------------
-
-
-def tls_only(arn: str) -> dict[str, Any]:
-    return {"Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": [arn, f"{arn}/*"],
-            "Condition": {"Bool": {"aws:SecureTransport": "false"}}}
 
 
 def key_policy(principal: Any, tier: str = "prod") -> Any:
