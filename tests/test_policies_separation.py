@@ -189,7 +189,7 @@ def bucket_grant(principal: Any) -> Any:
     return program
 
 
-def event_bus(principal: str, condition: dict[str, Any] | None = None) -> Any:
+def event_bus(principal: str, condition: aws.cloudwatch.EventPermissionConditionArgsDict | None = None) -> Any:
     def program(at: At) -> None:
         aws.cloudwatch.EventPermission("dev-events", principal=principal, statement_id="dev",
                                        condition=condition, opts=at("prod"))
