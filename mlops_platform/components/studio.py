@@ -17,6 +17,7 @@ import pulumi_aws as aws
 from mlops_platform import contract, naming
 from mlops_platform.components.iam import PlatformRole, PlatformRoleArgs, Statement, allow, deny, service_trust
 from mlops_platform.components.retraining import NETWORK_INTERFACE_ACTIONS, pipeline_run_statements
+from mlops_platform.placement import Placement
 
 ENDPOINT_ACTIONS: tuple[str, ...] = (
     "sagemaker:CreateEndpoint", "sagemaker:CreateEndpointConfig", "sagemaker:UpdateEndpoint",
@@ -42,9 +43,7 @@ LIST_ACTIONS: tuple[str, ...] = (
 
 @dataclass(frozen=True)
 class StudioDomainArgs:
-    tier: str
-    account_id: str
-    region: str
+    placement: Placement
     domain_name: str
     vpc_id: pulumi.Input[str]
     subnet_ids: Sequence[pulumi.Input[str]]
@@ -70,7 +69,7 @@ class StudioDomain(pulumi.ComponentResource):
         role = PlatformRole(f"{name}-data-scientist", PlatformRoleArgs(
             role_name=contract.data_scientist_role_name(),
             description="SageMaker Studio execution role of the data scientists",
-            trust_policy=service_trust("sagemaker.amazonaws.com", args.account_id),
+            trust_policy=service_trust("sagemaker.amazonaws.com", args.placement.account_id),
             statements=data_scientist_statements(args),
             managed_policy_arns=list(args.read_policy_arns)), pulumi.ResourceOptions(parent=self))
         domain = aws.sagemaker.Domain(
@@ -101,9 +100,10 @@ class StudioDomain(pulumi.ComponentResource):
 
 
 def data_scientist_statements(args: StudioDomainArgs) -> list[Statement]:
-    scope = naming.sagemaker_scope(args.region, args.account_id)
-    registry = naming.sagemaker_scope(args.region, args.registry_account_id)
-    role_arn = contract.role_arn(naming.partition_of(args.region), args.account_id, contract.data_scientist_role_name())
+    place = args.placement
+    scope = naming.sagemaker_scope(place.region, place.account_id)
+    registry = naming.sagemaker_scope(place.region, args.registry_account_id)
+    role_arn = contract.role_arn(place.partition, place.account_id, contract.data_scientist_role_name())
     bucket = args.workspace_bucket_arn
     workspace_objects = pulumi.Output.concat(bucket, "/*")
     statements: list[Statement] = [
@@ -130,9 +130,9 @@ def data_scientist_statements(args: StudioDomainArgs) -> list[Statement]:
               sid="PassOwnRoleToSageMakerJobs"),
         allow(["ecr:GetAuthorizationToken"], "*", sid="LogInToEcr"),
         allow(["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
-              [naming.ecr_repository_arn(args.region, args.account_id, f"{contract.PROJECT}/*")], sid="PullImages"),
+              [naming.ecr_repository_arn(place.region, place.account_id, f"{contract.PROJECT}/*")], sid="PullImages"),
         allow(["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
-              [naming.log_group_arn(args.region, args.account_id, "/aws/sagemaker/*")], sid="WriteJobLogs"),
+              [naming.log_group_arn(place.region, place.account_id, "/aws/sagemaker/*")], sid="WriteJobLogs"),
         deny(["sagemaker:UpdateModelPackage"], [f"{registry}:model-package/*"], sid="NeverApproveModels"),
         deny(ENDPOINT_ACTIONS, "*", sid="NeverTouchEndpoints"),
     ]
@@ -144,8 +144,8 @@ def pipeline_access_statements(args: StudioDomainArgs) -> list[Statement]:
     (large: ops) they assume that account's pipeline operator role."""
     if not args.use_cases:
         return []
-    if args.pipeline_account_id == args.account_id:
-        return pipeline_run_statements(args.region, args.account_id, args.use_cases)
-    operator = contract.role_arn(naming.partition_of(args.region), args.pipeline_account_id,
+    if args.pipeline_account_id == args.placement.account_id:
+        return pipeline_run_statements(args.placement.region, args.placement.account_id, args.use_cases)
+    operator = contract.role_arn(args.placement.partition, args.pipeline_account_id,
                                  contract.pipeline_operator_role_name())
     return [allow(["sts:AssumeRole"], [operator], sid="RunPipelinesAsTheOpsOperator")]

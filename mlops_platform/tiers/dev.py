@@ -23,7 +23,7 @@ def build(ctx: TierContext) -> None:
         tier=ctx.tier, account_id=ctx.account_id, region=cfg.region, cidr=cfg.studio.vpc_cidr,
         nat_gateway=cfg.studio.nat_gateway), ctx.child())
     studio = StudioDomain(ctx.name("studio"), StudioDomainArgs(
-        tier=ctx.tier, account_id=ctx.account_id, region=cfg.region, domain_name="mlops-platform",
+        placement=ctx.placement, domain_name="mlops-platform",
         vpc_id=network.vpc_id, subnet_ids=network.subnet_ids, security_group_id=network.security_group_id,
         kms_key_arn=key.arn, workspace_bucket_arn=workspace.arn,
         read_policy_arns=[read_models.arn, read_datasets.arn],
