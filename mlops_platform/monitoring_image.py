@@ -40,6 +40,7 @@ __all__ = [
     "BASELINE_OUTPUT_DIR",
     "BASELINE_SCHEMA_DIR",
     "CAPTURE_INPUT_DIR",
+    "CHECK_INTERFACE_ENDPOINTS",
     "IMAGE_DIR",
     "MIN_CAPTURED_RECORDS",
     "REPORT_FILE",
@@ -57,6 +58,10 @@ IMAGE_DIR = Path(__file__).resolve().parent.parent / "images" / "monitoring"
 TAG_LENGTH = 24
 """Hex digits of the content hash kept in the tag (96 bits: no two builds of this repository collide)."""
 _NOT_CONTENT = ("__pycache__", ".pytest_cache", ".mypy_cache")
+
+CHECK_INTERFACE_ENDPOINTS = ("sagemaker.api", "monitoring", "events")
+"""The AWS APIs `check` calls from its VPC besides S3 (gateway endpoint): the registry and pipeline executions,
+CloudWatch metrics, EventBridge. Unlike the baseline job it cannot run network-isolated."""
 
 Argument = TypeVar("Argument")
 """A container argument the caller may pass as a pipeline variable (e.g. the report's S3 URI per execution)."""

@@ -109,3 +109,17 @@ def test_small_has_no_drift_monitoring_by_default(shipped_capture: Callable[[str
     dev = stack_named(captured, "dev")
     names = set(steps(pipeline_definition(dev)))
     assert not names & {"drift-baseline", "data-quality-baseline"}
+
+
+def test_the_ops_network_adds_eventbridge_for_the_drift_check_and_only_it(
+        shipped_capture: Callable[[str], CapturedSize]) -> None:
+    dev = stack_named(shipped_capture("medium"), "dev")
+    endpoints = [r for r in of_type(dev, "aws:ec2/vpcEndpoint:VpcEndpoint")
+                 if r.inputs.get("vpcEndpointType") == "Interface"]
+
+    def services(network: str) -> set[str]:
+        return {r.inputs["serviceName"].split("eu-west-1.", 1)[1] for r in endpoints
+                if r.name.startswith(f"{network}-network-")}
+
+    assert set(monitoring_image.CHECK_INTERFACE_ENDPOINTS) <= services("ops")
+    assert "events" in services("ops") and "events" not in services("dev")

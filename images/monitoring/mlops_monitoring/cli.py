@@ -41,8 +41,8 @@ def parser() -> argparse.ArgumentParser:
 
 def _fraction(text: str) -> float:
     value = float(text)
-    if not 0.0 < value <= 1.0:
-        raise argparse.ArgumentTypeError(f"{text} is not a share in (0, 1]")
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"{text} is not a share from 0 to 1")
     return value
 
 
