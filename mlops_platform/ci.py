@@ -13,12 +13,11 @@ its cicd tier (in the dev stack) creates them in its one account.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping, Sequence
-from typing import Any
 
-from mlops_platform import contract, naming, topology
+from mlops_platform import contract, iam_policy, naming, topology
+from mlops_platform.iam_policy import Statement, allow, deny, trusting
 from mlops_platform.topology import Size
 
 GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
@@ -100,25 +99,22 @@ def environment_accounts(size: Size, accounts: Mapping[str, str]) -> dict[str, l
 
 def github_trust(partition: str, account_id: str, subject: str) -> str:
     """Only GitHub's OIDC tokens for exactly `subject`, issued for STS, may assume the role."""
-    return json.dumps({"Version": "2012-10-17", "Statement": [_github_statement(partition, account_id, subject)]})
+    return iam_policy.document_json([_github_statement(partition, account_id, subject)])
 
 
-def _github_statement(partition: str, account_id: str, subject: str) -> dict[str, Any]:
-    return {"Sid": "GitHubActions", "Effect": "Allow",
-            "Principal": {"Federated": oidc_provider_arn(partition, account_id)},
-            "Action": WEB_IDENTITY_ACTION,
-            "Condition": {"StringEquals": {SUBJECT_KEY: subject, AUDIENCE_KEY: GITHUB_OIDC_AUDIENCE}}}
+def _github_statement(partition: str, account_id: str, subject: str) -> Statement:
+    return trusting({"Federated": oidc_provider_arn(partition, account_id)}, WEB_IDENTITY_ACTION,
+                    {"StringEquals": {SUBJECT_KEY: subject, AUDIENCE_KEY: GITHUB_OIDC_AUDIENCE}}, sid="GitHubActions")
 
 
 def preview_trust(partition: str, account_id: str, repository: str, management_account_id: str | None) -> str:
     """Pull requests of the repository; in a member account also the management account's preview role, through
     which the org stack's preview reads each member account (its providers assume this role there)."""
-    statements: list[dict[str, Any]] = [_github_statement(partition, account_id, pull_request_subject(repository))]
+    statements = [_github_statement(partition, account_id, pull_request_subject(repository))]
     if management_account_id is not None and management_account_id != account_id:
-        statements.append({"Sid": "OrgStackPreview", "Effect": "Allow",
-                           "Principal": {"AWS": preview_role_arn(partition, management_account_id)},
-                           "Action": "sts:AssumeRole"})
-    return json.dumps({"Version": "2012-10-17", "Statement": statements})
+        statements.append(trusting({"AWS": preview_role_arn(partition, management_account_id)},
+                                   sid="OrgStackPreview"))
+    return iam_policy.document_json(statements)
 
 
 PREVIEW_READS: tuple[str, ...] = (
@@ -132,21 +128,21 @@ PREVIEW_PARAMETER_READS: tuple[str, ...] = ("ssm:GetParametersByPath",)
 
 
 def preview_statements(account_id: str, region: str, deploy_role_name_: str,
-                       member_account_ids: Sequence[str] = ()) -> list[dict[str, Any]]:
+                       member_account_ids: Sequence[str] = ()) -> list[Statement]:
     """Reads only, and an explicit refusal of every role that deploys: previews run without `--refresh`, so the
     program's own reads are all it needs (state is in Pulumi Cloud, reached with PULUMI_ACCESS_TOKEN)."""
     partition = naming.partition_of(region)
     parameters = naming.ssm_parameter_arn(region, account_id, f"{contract.SERVING_STATE_PREFIX}/*")
-    statements: list[dict[str, Any]] = [
-        {"Sid": "ReadWhatTheProgramReads", "Effect": "Allow", "Action": sorted(PREVIEW_READS), "Resource": "*"},
-        {"Sid": "ReadServedVersions", "Effect": "Allow", "Action": list(PREVIEW_PARAMETER_READS),
-         "Resource": parameters},
+    statements = [
+        allow(PREVIEW_READS, "*", sid="ReadWhatTheProgramReads"),
+        allow(PREVIEW_PARAMETER_READS, parameters, sid="ReadServedVersions"),
     ]
     if member_account_ids:
-        statements.append({"Sid": "PreviewMemberAccounts", "Effect": "Allow", "Action": "sts:AssumeRole",
-                           "Resource": sorted(preview_role_arn(partition, member) for member in member_account_ids)})
-    statements.append({"Sid": "NeverADeployRole", "Effect": "Deny", "Action": ["sts:AssumeRole", "sts:TagSession"],
-                       "Resource": never_assumed_by_previews(partition, deploy_role_name_)})
+        statements.append(allow(["sts:AssumeRole"], sorted(preview_role_arn(partition, member)
+                                                           for member in member_account_ids),
+                                sid="PreviewMemberAccounts"))
+    statements.append(deny(["sts:AssumeRole", "sts:TagSession"],
+                           never_assumed_by_previews(partition, deploy_role_name_), sid="NeverADeployRole"))
     return statements
 
 
@@ -157,11 +153,10 @@ def never_assumed_by_previews(partition: str, deploy_role_name_: str) -> list[st
 
 
 def environment_deploy_statements(partition: str, deploy_role_name_: str,
-                                  accounts: Sequence[str]) -> list[dict[str, Any]]:
-    return [{"Sid": "AssumeThisEnvironmentsDeployRoles", "Effect": "Allow",
-             "Action": ["sts:AssumeRole", "sts:TagSession"],
-             "Resource": sorted(contract.deploy_role_arn(partition, account, deploy_role_name_)
-                                for account in accounts)}]
+                                  accounts: Sequence[str]) -> list[Statement]:
+    return [allow(["sts:AssumeRole", "sts:TagSession"],
+                  sorted(contract.deploy_role_arn(partition, account, deploy_role_name_) for account in accounts),
+                  sid="AssumeThisEnvironmentsDeployRoles")]
 
 
 def uses_preview_credentials(environ: Mapping[str, str] | None = None) -> bool:

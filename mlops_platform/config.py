@@ -215,7 +215,7 @@ def parse_config(raw: Mapping[str, Any], stack_name: str, default_organization: 
     size = parse_size(raw.get("size", DEFAULT_SIZE.value))
     stack = _stack(size, stack_name)
     region = _region(raw.get("region"))
-    accounts = _accounts(size, raw.get("accounts"))
+    accounts = parse_accounts(size, raw.get("accounts"))
     use_cases = _use_cases(raw.get("useCases", []))
     if any(stack.hosts(tier) for tier in topology.SERVING_TIERS):
         _require_redundant_serving(use_cases)
@@ -224,8 +224,7 @@ def parse_config(raw: Mapping[str, Any], stack_name: str, default_organization: 
         stack=stack,
         region=region,
         accounts=accounts,
-        deploy_role_name=_pattern("deployRoleName", raw.get("deployRoleName", DEFAULT_DEPLOY_ROLE), _IAM_ROLE_NAME,
-                                  "an IAM role name (1-64 of letters, digits and +=,.@_-)"),
+        deploy_role_name=parse_deploy_role_name(raw.get("deployRoleName", DEFAULT_DEPLOY_ROLE)),
         stack_organization=_pattern("stackOrganization", raw.get("stackOrganization", default_organization),
                                     _STACK_ORG, "a Pulumi organization name"),
         owner=_tag_value("owner", raw.get("owner", DEFAULT_OWNER)),
@@ -235,7 +234,7 @@ def parse_config(raw: Mapping[str, Any], stack_name: str, default_organization: 
         code_repository=_code_repository(raw.get("codeRepository", {})),
         studio=_studio(raw.get("studio", {})),
         organization=_organization(size, raw.get("organization", {}), region),
-        ci=_ci(raw.get("ci", {})),
+        ci=parse_ci(raw.get("ci", {})),
         monitoring=_monitoring(raw.get("monitoring", {})),
     )
 
@@ -290,6 +289,10 @@ def _decode(key: str, value: Any) -> Any:
         raise ConfigError(key, value, f"not valid JSON/YAML structure ({err.msg})") from None
 
 
+def parse_deploy_role_name(value: Any) -> str:
+    return _pattern("deployRoleName", value, _IAM_ROLE_NAME, "an IAM role name (1-64 of letters, digits and +=,.@_-)")
+
+
 def parse_size(value: Any) -> Size:
     try:
         return Size(value)
@@ -325,7 +328,7 @@ def _region(value: Any) -> str:
     return value
 
 
-def _accounts(size: Size, value: Any) -> Mapping[str, str]:
+def parse_accounts(size: Size, value: Any) -> Mapping[str, str]:
     required = topology.accounts(size)
     if not isinstance(value, Mapping):
         raise ConfigError("accounts", value,
@@ -514,7 +517,7 @@ def _organization(size: Size, value: Any, region: str) -> Organization:
         control_tower=_bool("organization.controlTower", value.get("controlTower", False)))
 
 
-def _ci(value: Any) -> Ci:
+def parse_ci(value: Any) -> Ci:
     if not isinstance(value, Mapping):
         raise ConfigError("ci", value, "a map {github: {repository: owner/repo}}")
     _reject_unknown_fields("ci", value, ("github",))

@@ -29,7 +29,7 @@ TIER_EXPORTS: Mapping[str, tuple[str, ...]] = {
     "data": ("keyArn", "datasetBucketName", "datasetBucketArn"),
     "artifact": ("keyArn", "modelBucketName", "modelBucketArn", "modelApproverRoleArn"),
     "cicd": ("codeSourceLocation",),
-    "ops": ("retrainingTriggers", "captureBucketName", "captureBucketArn", "keyArn"),
+    "ops": ("retrainingTriggers",),
     "dev": ("workspaceBucketName", "studioDomainId"),
     "staging": ("inferenceUrls",),
     "prod": ("inferenceUrls",),
@@ -178,21 +178,6 @@ DRIFT_METRIC_NAMESPACE = f"{PROJECT}/drift"
 """The CloudWatch namespace of the drift check's metrics (per feature, the drifted share, the drift flag)."""
 
 
-def drift_check_role_name(use_case: str) -> str:
-    """The ops tier's role the drift check of `use_case` runs as: it pulls the monitoring image."""
-    return role_name("ops", f"{use_case}-drift")
-
-
-def retraining_role_name(use_case: str) -> str:
-    """The ops tier's execution role of `use_case`'s retraining pipeline: its baseline step pulls the image too."""
-    return role_name("ops", f"{use_case}-pipeline")
-
-
-def monitoring_image_build_role_name() -> str:
-    """The cicd tier's CodeBuild role that builds the monitoring image and alone pushes it."""
-    return role_name("cicd", "image-build")
-
-
 def model_package_group_reference(region: str, account_id: str, registry_account_id: str, use_case: str) -> str:
     """How a job in `account_id` names `use_case`'s model package group: a bare name resolves in the caller's own
     account, so a registry in another account (large) is named by its ARN."""
@@ -212,6 +197,48 @@ def role_name(tier: str, purpose: str) -> str:
     if len(name) > 64:
         raise ContractError(f"IAM role name {name!r} is longer than 64 characters")
     return name
+
+
+# Roles by purpose: the one spelling of each role other tiers grant to before it exists.
+
+def retraining_role_name(use_case: str) -> str:
+    """The ops tier's execution role of a use case's retraining pipeline and its jobs."""
+    return role_name("ops", f"{use_case}-pipeline")
+
+
+def drift_check_role_name(use_case: str) -> str:
+    """The ops tier's role the drift check of `use_case` runs as: it pulls the monitoring image."""
+    return role_name("ops", f"{use_case}-drift")
+
+
+def monitoring_image_build_role_name() -> str:
+    """The cicd tier's CodeBuild role that builds the monitoring image and alone pushes it."""
+    return role_name("cicd", "image-build")
+
+
+def retraining_schedule_role_name(use_case: str) -> str:
+    return role_name("ops", f"{use_case}-schedule")
+
+
+def model_role_name(use_case: str, tier: str) -> str:
+    """The execution role of a served use case's SageMaker model in a serving tier."""
+    return role_name(tier, f"{use_case}-model")
+
+
+def inference_role_name(use_case: str, tier: str) -> str:
+    return role_name(tier, f"{use_case}-inference")
+
+
+def deployer_role_name(use_case: str, tier: str) -> str:
+    return role_name(tier, f"{use_case}-deployer")
+
+
+def model_approver_role_name(tier: str) -> str:
+    return role_name(tier, "model-approver")
+
+
+def flow_logs_role_name(tier: str) -> str:
+    return role_name(tier, "network-flow-logs")
 
 
 # The CI/CD deploy path: the only principals a workload account's deploy role trusts.

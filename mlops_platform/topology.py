@@ -81,6 +81,11 @@ def tiers(size: Size) -> tuple[str, ...]:
     return tuple(tier for tier in TIERS if any(spec.hosts(tier) for spec in _STACKS[size]))
 
 
+def serving_tiers(size: Size) -> tuple[str, ...]:
+    """The serving tiers a size has (staging and prod in medium and large, prod alone in small)."""
+    return tuple(tier for tier in SERVING_TIERS if tier in tiers(size))
+
+
 def stack_hosting(size: Size, tier: str) -> StackSpec:
     for spec in _STACKS[size]:
         if spec.hosts(tier):

@@ -246,9 +246,9 @@ def test_no_deploy_role_may_create_or_change_cis_roles() -> None:
 
     account = "777777777777"
     (never,) = [s for s in deploy_role_statements("aws", account, "mlops-platform-deploy")
-                if s.get("Sid") == "NeverTheDeployPathsRoles"]
-    assert never["Effect"] == "Deny" and "iam:UpdateAssumeRolePolicy" in never["Action"]
-    assert {contract.role_arn("aws", account, name) for name in ci.CI_ROLE_NAMES} <= set(never["Resource"])
+                if s.sid == "NeverTheDeployPathsRoles"]
+    assert not never.allows and never.grants("iam:UpdateAssumeRolePolicy")
+    assert {contract.role_arn("aws", account, name) for name in ci.CI_ROLE_NAMES} <= set(never.resources)
 
 
 def _edited(preview: Preview, role_name: str, account: str, trust: dict[str, Any]) -> list[Any]:

@@ -54,7 +54,7 @@ def allowed(statements: list[Mapping[str, Any]], action: str, resource: str,
     return any(s["Effect"] == "Allow" for s in matching) and not any(s["Effect"] == "Deny" for s in matching)
 
 
-DEPLOY = deploy_role_statements("aws", ACCOUNT, DEFAULT_DEPLOY_ROLE)
+DEPLOY = [statement.render() for statement in deploy_role_statements("aws", ACCOUNT, DEFAULT_DEPLOY_ROLE)]
 BOUNDARY = json.loads(boundary.boundary_document("aws", ACCOUNT, ["111111111111", "666666666666", ACCOUNT])
                       )["Statement"]
 WITH_BOUNDARY = {"iam:PermissionsBoundary": contract.permissions_boundary_arn("aws", ACCOUNT)}

@@ -23,7 +23,8 @@ import pulumi_aws as aws
 
 from mlops_platform import contract, events, naming
 from mlops_platform.components.function import PlatformFunction, PlatformFunctionArgs
-from mlops_platform.components.iam import Statement, allow
+from mlops_platform.components.iam import Statement, allow, document
+from mlops_platform.iam_policy import grant
 
 RETRY_AFTER_SECONDS = 900
 """A failed approval returns to the queue after 15 minutes (and the function's timeout is far below that)."""
@@ -82,7 +83,7 @@ class ApprovalDeployer(pulumi.ComponentResource):
             function_name=f"{endpoint_name}-deploy-on-approval", module="deploy_on_approval",
             description=f"Deploys newly approved {args.use_case} models to {endpoint_name} as a canary",
             account_id=args.account_id, region=args.region,
-            role_name=contract.role_name(args.tier, f"{args.use_case}-deployer"),
+            role_name=contract.deployer_role_name(args.use_case, args.tier),
             statements=deployer_statements(args, endpoint_name, group, DeployerQueues(approvals.arn, dlq.arn),
                                            topic.arn),
             environment={
@@ -117,12 +118,9 @@ class ApprovalDeployer(pulumi.ComponentResource):
             rules.append(rule)
         for queue, sid in ((approvals, "EventBridgeQueuesDeploymentEvents"),
                            (dlq, "EventBridgeParksUndeliverableEvents")):
-            aws.sqs.QueuePolicy(f"{name}-{sid}", queue_url=queue.url, policy=pulumi.Output.json_dumps({
-                "Version": "2012-10-17",
-                "Statement": [{"Sid": sid, "Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"},
-                               "Action": "sqs:SendMessage", "Resource": queue.arn,
-                               "Condition": {"ArnEquals": {"aws:SourceArn": [rule.arn for rule in rules]}}}],
-            }), opts=child)
+            aws.sqs.QueuePolicy(f"{name}-{sid}", queue_url=queue.url, policy=document([grant(
+                sid, {"Service": "events.amazonaws.com"}, "sqs:SendMessage", queue.arn,
+                {"ArnEquals": {"aws:SourceArn": [rule.arn for rule in rules]}})]), opts=child)
         aws.lambda_.EventSourceMapping(name, event_source_arn=approvals.arn, function_name=function.arn,
                                        batch_size=1, enabled=True, opts=child)
         aws.cloudwatch.MetricAlarm(

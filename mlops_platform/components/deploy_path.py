@@ -11,7 +11,6 @@ pipeline role trusts CodePipeline and CodeBuild only on behalf of the cicd accou
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,9 +18,10 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from mlops_platform import ci, contract, naming
+from mlops_platform import ci, contract, iam_policy, naming
 from mlops_platform.components.ci_identity import CiAccount, CiAccountArgs
 from mlops_platform.components.iam import PlatformRole, PlatformRoleArgs, Statement, allow, deny, trust
+from mlops_platform.iam_policy import trusting
 from mlops_platform.org import boundary
 
 
@@ -53,10 +53,10 @@ def pipeline_trust(cicd_account_id: str, region: str) -> str:
     build projects (cross-service confused-deputy protection)."""
     sources = {"codepipeline.amazonaws.com": naming.codepipeline_arn(region, cicd_account_id, "*"),
                "codebuild.amazonaws.com": naming.codebuild_arn(region, cicd_account_id, "project/*")}
-    return json.dumps({"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole",
-         "Condition": {"StringEquals": {"aws:SourceAccount": cicd_account_id}, "ArnLike": {"aws:SourceArn": source}}}
-        for service, source in sources.items()]})
+    return iam_policy.document_json([
+        trusting({"Service": service}, condition={"StringEquals": {"aws:SourceAccount": cicd_account_id},
+                                                  "ArnLike": {"aws:SourceArn": source}})
+        for service, source in sources.items()])
 
 
 @dataclass(frozen=True)

@@ -1,13 +1,12 @@
 """IAM roles with their trust and permissions in one place: `PlatformRole`, and statement helpers.
 
-Permissions are written as statements naming actions and ARNs; values may be Outputs (the document is
+Permissions are `iam_policy.Statement`s naming actions and ARNs; values may be Outputs (the document is
 rendered with `Output.json_dumps`). No statement grants a `*` action.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -16,44 +15,25 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-Statement = dict[str, Any]
+from mlops_platform import iam_policy
+from mlops_platform.iam_policy import Conditions, Statement, allow, deny, trusting
 
-
-def allow(actions: Sequence[str], resources: Sequence[pulumi.Input[str]] | pulumi.Input[str],
-          condition: dict[str, Any] | None = None, sid: str | None = None) -> Statement:
-    return _statement("Allow", actions, resources, condition, sid)
-
-
-def deny(actions: Sequence[str], resources: Sequence[pulumi.Input[str]] | pulumi.Input[str],
-         condition: dict[str, Any] | None = None, sid: str | None = None) -> Statement:
-    return _statement("Deny", actions, resources, condition, sid)
-
-
-def _statement(effect: str, actions: Sequence[str], resources: Sequence[pulumi.Input[str]] | pulumi.Input[str],
-               condition: dict[str, Any] | None, sid: str | None) -> Statement:
-    statement: Statement = {"Effect": effect, "Action": sorted(actions), "Resource": resources}
-    if condition:
-        statement["Condition"] = condition
-    if sid:
-        statement["Sid"] = sid
-    return statement
-
+__all__ = ["PlatformRole", "PlatformRoleArgs", "Statement", "allow", "deny", "document", "permissions_boundary",
+           "service_trust", "trust"]
 
 def document(statements: Sequence[Statement]) -> pulumi.Output[str]:
-    return pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": list(statements)})
+    """The policy document of `statements`, their Input values resolved."""
+    return pulumi.Output.json_dumps(iam_policy.document(statements))
 
 
 CONFUSED_DEPUTY_GUARDED_SERVICES = frozenset({"scheduler.amazonaws.com"})
 """Services documented to send aws:SourceAccount when assuming a role; others would be locked out by it."""
 
 
-def trust(principal: dict[str, Any], actions: str | list[str] = "sts:AssumeRole",
-          condition: dict[str, Any] | None = None) -> str:
+def trust(principal: Mapping[str, Any], actions: str | list[str] = "sts:AssumeRole",
+          condition: Conditions | None = None) -> str:
     """A role's trust policy: one statement allowing `principal` to assume it."""
-    statement: Statement = {"Effect": "Allow", "Principal": principal, "Action": actions}
-    if condition:
-        statement["Condition"] = condition
-    return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+    return iam_policy.document_json([trusting(principal, actions, condition)])
 
 
 def service_trust(service: str, account_id: str) -> str:

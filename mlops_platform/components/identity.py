@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-from mlops_platform import contract, naming, topology
+from mlops_platform import contract, iam_policy, naming, topology
 from mlops_platform.components.organization import OrganizationPrerequisiteError
+from mlops_platform.iam_policy import allow
 
 
 @dataclass(frozen=True)
@@ -41,25 +42,21 @@ WORKLOAD_TIERS = (*NON_PRODUCTION_TIERS, "staging", "prod")
 PERMISSION_SETS: tuple[PermissionSetSpec, ...] = (
     PermissionSetSpec(
         "DataScientist", "Data scientists: SageMaker Studio in the dev account, read-only governed data",
-        ("dev",), inline_policy=lambda partition: {"Version": "2012-10-17", "Statement": [
-            {"Sid": "OpenOwnStudioProfile", "Effect": "Allow", "Action": "sagemaker:CreatePresignedDomainUrl",
-             "Resource": naming.arn(partition, "sagemaker", naming.ANY, naming.ANY, "user-profile/*/*"),
-             "Condition": {"StringEquals": {f"sagemaker:ResourceTag/{contract.STUDIO_USER_TAG}":
-                                            f"${{aws:PrincipalTag/{contract.STUDIO_USER_TAG}}}"}}},
-            {"Sid": "FindStudio", "Effect": "Allow",
-             "Action": ["sagemaker:DescribeDomain", "sagemaker:ListDomains", "sagemaker:DescribeUserProfile",
-                        "sagemaker:ListUserProfiles", "sagemaker:ListApps"],
-             "Resource": "*"}]}),
+        ("dev",), inline_policy=lambda partition: iam_policy.document([
+            allow(["sagemaker:CreatePresignedDomainUrl"],
+                  naming.arn(partition, "sagemaker", naming.ANY, naming.ANY, "user-profile/*/*"),
+                  {"StringEquals": {f"sagemaker:ResourceTag/{contract.STUDIO_USER_TAG}":
+                                    f"${{aws:PrincipalTag/{contract.STUDIO_USER_TAG}}}"}}, sid="OpenOwnStudioProfile"),
+            allow(["sagemaker:DescribeDomain", "sagemaker:ListDomains", "sagemaker:DescribeUserProfile",
+                   "sagemaker:ListUserProfiles", "sagemaker:ListApps"], "*", sid="FindStudio")])),
     PermissionSetSpec("MLEngineer", "ML engineers: build and operate pipelines outside production",
                       NON_PRODUCTION_TIERS, managed_policies=("PowerUserAccess",)),
     PermissionSetSpec(
         "ModelApprover", "Approve or reject model packages in the registry; nothing else", ("artifact",),
-        inline_policy=lambda _partition: {"Version": "2012-10-17", "Statement": [
-            {"Sid": "ReviewAndApprove", "Effect": "Allow",
-             "Action": ["sagemaker:UpdateModelPackage", "sagemaker:DescribeModelPackage",
-                        "sagemaker:ListModelPackages", "sagemaker:DescribeModelPackageGroup",
-                        "sagemaker:ListModelPackageGroups"],
-             "Resource": "*"}]}),
+        inline_policy=lambda _partition: iam_policy.document([
+            allow(["sagemaker:UpdateModelPackage", "sagemaker:DescribeModelPackage", "sagemaker:ListModelPackages",
+                   "sagemaker:DescribeModelPackageGroup", "sagemaker:ListModelPackageGroups"], "*",
+                  sid="ReviewAndApprove")])),
     PermissionSetSpec("PlatformEngineer", "Platform engineers: run the platform outside production",
                       (*NON_PRODUCTION_TIERS, "staging"), managed_policies=("AdministratorAccess",)),
     PermissionSetSpec("ReadOnly", "Audit: read-only everywhere", WORKLOAD_TIERS,

@@ -47,7 +47,7 @@ class InferenceApi(pulumi.ComponentResource):
             function_name=function_name, module="inference",
             description=f"Validates requests and invokes the {args.use_case} endpoint",
             account_id=args.account_id, region=args.region,
-            role_name=contract.role_name(args.tier, f"{args.use_case}-inference"),
+            role_name=contract.inference_role_name(args.use_case, args.tier),
             statements=[allow(["sagemaker:InvokeEndpoint"], [args.endpoint_arn], sid="InvokeOneEndpoint")],
             environment={"ENDPOINT_NAME": args.endpoint_name}, kms_key_arn=args.kms_key_arn,
             log_kms_key_arn=args.kms_key_arn), child)

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
-from mlops_platform import naming
+from mlops_platform import iam_policy, naming
+from mlops_platform.iam_policy import Statement, grant
 
 KEY_ADMIN_AND_USE_ACTIONS: tuple[str, ...] = (
     "kms:CancelKeyDeletion", "kms:CreateAlias", "kms:CreateGrant", "kms:Decrypt", "kms:DeleteAlias",
@@ -32,7 +31,7 @@ class PlatformKeyArgs:
     """Where the key lives; its partition names the owning account in the key policy."""
     alias: str
     protect: bool
-    grants: tuple[dict[str, Any], ...] = ()
+    grants: tuple[Statement, ...] = ()
     """Extra key-policy statements, e.g. for a service principal that encrypts with the key."""
 
 
@@ -42,43 +41,25 @@ LOGS_KEY_ACTIONS: tuple[str, ...] = (
 )
 
 
-def cloudwatch_logs_grant(account_id: str, region: str) -> dict[str, Any]:
+def cloudwatch_logs_grant(account_id: str, region: str) -> Statement:
     """CloudWatch Logs encrypts the account's log groups with the key, and nothing else: AWS's documented
     statement, limited by the `kms:EncryptionContext:aws:logs:arn` of this account's log groups."""
-    return {
-        "Sid": "CloudWatchLogsEncryptsThisAccountsLogGroups",
-        "Effect": "Allow",
-        "Principal": {"Service": f"logs.{region}.amazonaws.com"},
-        "Action": list(LOGS_KEY_ACTIONS),
-        "Resource": "*",
-        "Condition": {"ArnLike": {
-            "kms:EncryptionContext:aws:logs:arn": naming.log_group_arn(region, account_id, "*")}},
-    }
+    return grant("CloudWatchLogsEncryptsThisAccountsLogGroups", {"Service": f"logs.{region}.amazonaws.com"},
+                 list(LOGS_KEY_ACTIONS), "*",
+                 {"ArnLike": {"kms:EncryptionContext:aws:logs:arn": naming.log_group_arn(region, account_id, "*")}})
 
 
-def cloudwatch_alarms_grant(account_id: str) -> dict[str, Any]:
+def cloudwatch_alarms_grant(account_id: str) -> Statement:
     """CloudWatch alarms of this account publish to topics encrypted with the key."""
-    return {
-        "Sid": "CloudWatchAlarmsPublishToEncryptedTopics",
-        "Effect": "Allow",
-        "Principal": {"Service": "cloudwatch.amazonaws.com"},
-        "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
-        "Resource": "*",
-        "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
-    }
+    return grant("CloudWatchAlarmsPublishToEncryptedTopics", {"Service": "cloudwatch.amazonaws.com"},
+                 ["kms:Decrypt", "kms:GenerateDataKey"], "*", {"StringEquals": {"aws:SourceAccount": account_id}})
 
 
-def key_policy(partition: str, account_id: str, grants: tuple[dict[str, Any], ...] = ()) -> str:
-    return json.dumps({
-        "Version": "2012-10-17",
-        "Statement": [{
-            "Sid": "OwningAccountAdministersThroughIam",
-            "Effect": "Allow",
-            "Principal": {"AWS": naming.account_root_arn(partition, account_id)},
-            "Action": list(KEY_ADMIN_AND_USE_ACTIONS),
-            "Resource": "*",
-        }, *grants],
-    })
+def key_policy(partition: str, account_id: str, grants: tuple[Statement, ...] = ()) -> str:
+    return iam_policy.document_json([
+        grant("OwningAccountAdministersThroughIam", {"AWS": naming.account_root_arn(partition, account_id)},
+              list(KEY_ADMIN_AND_USE_ACTIONS), "*"),
+        *grants])
 
 
 class PlatformKey(pulumi.ComponentResource):

@@ -120,7 +120,7 @@ class PrivateNetwork(pulumi.ComponentResource):
                                             retention_in_days=FLOW_LOG_RETENTION_DAYS,
                                             kms_key_id=args.flow_log_key_arn, opts=child)
         role = PlatformRole(f"{name}-flow-logs", PlatformRoleArgs(
-            role_name=contract.role_name(args.tier, "network-flow-logs"),
+            role_name=contract.flow_logs_role_name(args.tier),
             description=f"Lets VPC Flow Logs write the flows of {name}",
             trust_policy=trust({"Service": "vpc-flow-logs.amazonaws.com"}, condition={
                 "StringEquals": {"aws:SourceAccount": args.account_id},

@@ -17,6 +17,7 @@ import pulumi
 import pulumi_aws as aws
 
 from mlops_platform import contract, naming, topology
+from mlops_platform.iam_policy import Statement, grant
 
 ACCOUNT_OU: Mapping[str, str] = {
     "data": "Data",
@@ -128,21 +129,14 @@ class OrganizationStructure(pulumi.ComponentResource):
         return pulumi.Output.from_input(str(existing.id)), pulumi.Output.from_input(root_id)
 
 
-def trail_key_grants(management_account_id: str, region: str) -> tuple[dict[str, object], ...]:
+def trail_key_grants(management_account_id: str, region: str) -> tuple[Statement, ...]:
     partition = naming.partition_of(region)
     trail_arn = naming.trail_arn(partition, region, management_account_id, TRAIL_NAME)
-    return ({
-        "Sid": "CloudTrailEncryptsTheOrganizationTrail",
-        "Effect": "Allow",
-        "Principal": {"Service": "cloudtrail.amazonaws.com"},
-        "Action": ["kms:GenerateDataKey", "kms:DescribeKey"],
-        "Resource": "*",
-        "Condition": {
-            "StringEquals": {"aws:SourceArn": trail_arn},
-            "StringLike": {"kms:EncryptionContext:aws:cloudtrail:arn":
-                           naming.trail_arn(partition, naming.ANY, management_account_id, "*")},
-        },
-    },)
+    return (grant("CloudTrailEncryptsTheOrganizationTrail", {"Service": "cloudtrail.amazonaws.com"},
+                  ["kms:GenerateDataKey", "kms:DescribeKey"], "*", {
+                      "StringEquals": {"aws:SourceArn": trail_arn},
+                      "StringLike": {"kms:EncryptionContext:aws:cloudtrail:arn":
+                                     naming.trail_arn(partition, naming.ANY, management_account_id, "*")}}),)
 
 
 class OrganizationTrail(pulumi.ComponentResource):
@@ -162,16 +156,14 @@ class OrganizationTrail(pulumi.ComponentResource):
 
 
 def trail_bucket_grants(bucket_arn: str, management_account_id: str, region: str,
-                        organization_id: pulumi.Input[str]) -> list[dict[str, object]]:
+                        organization_id: pulumi.Input[str]) -> list[Statement]:
     trail_arn = naming.trail_arn(naming.partition_of(region), region, management_account_id, TRAIL_NAME)
-    source = {"StringEquals": {"aws:SourceArn": trail_arn}}
+    cloudtrail = {"Service": "cloudtrail.amazonaws.com"}
     return [
-        {"Sid": "CloudTrailChecksTheBucketAcl", "Effect": "Allow", "Principal": {"Service": "cloudtrail.amazonaws.com"},
-         "Action": "s3:GetBucketAcl", "Resource": bucket_arn, "Condition": source},
-        {"Sid": "CloudTrailWritesTheOrganizationTrail", "Effect": "Allow",
-         "Principal": {"Service": "cloudtrail.amazonaws.com"}, "Action": "s3:PutObject",
-         "Resource": [f"{bucket_arn}/AWSLogs/{management_account_id}/*",
-                      pulumi.Output.concat(bucket_arn, "/AWSLogs/", organization_id, "/*")],
-         "Condition": {"StringEquals": {"aws:SourceArn": trail_arn, "s3:x-amz-acl": "bucket-owner-full-control"}}},
+        grant("CloudTrailChecksTheBucketAcl", cloudtrail, "s3:GetBucketAcl", bucket_arn,
+              {"StringEquals": {"aws:SourceArn": trail_arn}}),
+        grant("CloudTrailWritesTheOrganizationTrail", cloudtrail, "s3:PutObject",
+              [f"{bucket_arn}/AWSLogs/{management_account_id}/*",
+               pulumi.Output.concat(bucket_arn, "/AWSLogs/", organization_id, "/*")],
+              {"StringEquals": {"aws:SourceArn": trail_arn, "s3:x-amz-acl": "bucket-owner-full-control"}}),
     ]
-

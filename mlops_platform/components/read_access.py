@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import json
-
 import pulumi
 import pulumi_aws as aws
+
+from mlops_platform import iam_policy
+from mlops_platform.iam_policy import allow
 
 
 class BucketReadPolicy(pulumi.ComponentResource):
@@ -23,13 +24,8 @@ class BucketReadPolicy(pulumi.ComponentResource):
 
 
 def read_policy(bucket_arn: str, key_arn: str) -> str:
-    return json.dumps({
-        "Version": "2012-10-17",
-        "Statement": [
-            {"Sid": "List", "Effect": "Allow", "Action": ["s3:ListBucket"], "Resource": bucket_arn},
-            {"Sid": "Read", "Effect": "Allow", "Action": ["s3:GetObject", "s3:GetObjectVersion"],
-             "Resource": f"{bucket_arn}/*"},
-            {"Sid": "Decrypt", "Effect": "Allow", "Action": ["kms:Decrypt"], "Resource": key_arn,
-             "Condition": {"StringLike": {"kms:ViaService": "s3.*.amazonaws.com"}}},
-        ],
-    })
+    return iam_policy.document_json([
+        allow(["s3:ListBucket"], bucket_arn, sid="List"),
+        allow(["s3:GetObject", "s3:GetObjectVersion"], f"{bucket_arn}/*", sid="Read"),
+        allow(["kms:Decrypt"], key_arn, {"StringLike": {"kms:ViaService": "s3.*.amazonaws.com"}}, sid="Decrypt"),
+    ])

@@ -102,7 +102,7 @@ class ModelRegistry(pulumi.ComponentResource):
                     f"{name}-{use_case}", model_package_group_name=group.model_package_group_name,
                     resource_policy=policy, opts=pulumi.ResourceOptions(parent=self))
         approver = PlatformRole(f"{name}-approver", PlatformRoleArgs(
-            role_name=contract.role_name(args.tier, "model-approver"),
+            role_name=contract.model_approver_role_name(args.tier),
             description="Approves or rejects model packages; nothing else",
             trust_policy=account_trust(naming.partition_of(args.region), args.account_id),
             statements=[

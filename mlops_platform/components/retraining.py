@@ -57,7 +57,7 @@ class RetrainingPipeline(pulumi.ComponentResource):
         super().__init__("mlops:pipelines:RetrainingPipeline", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         pipeline_name = contract.pipeline_name(args.use_case)
-        role_name = contract.role_name(args.tier, f"{args.use_case}-pipeline")
+        role_name = contract.retraining_role_name(args.use_case)
         role = PlatformRole(f"{name}-execution", PlatformRoleArgs(
             role_name=role_name, description=f"Runs the {pipeline_name} pipeline's jobs",
             trust_policy=service_trust("sagemaker.amazonaws.com", args.account_id),
@@ -92,7 +92,7 @@ class RetrainingPipeline(pulumi.ComponentResource):
     def _schedule(self, name: str, args: RetrainingArgs, pipeline_name: str,
                   pipeline_arn: pulumi.Output[str]) -> None:
         role = PlatformRole(f"{name}-schedule", PlatformRoleArgs(
-            role_name=contract.role_name(args.tier, f"{args.use_case}-schedule"),
+            role_name=contract.retraining_schedule_role_name(args.use_case),
             description=f"Lets EventBridge Scheduler start {pipeline_name}",
             trust_policy=service_trust("scheduler.amazonaws.com", args.account_id),
             statements=[allow(["sagemaker:StartPipelineExecution"], [pipeline_arn], sid="StartOnePipeline")]),

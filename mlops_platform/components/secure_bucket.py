@@ -13,6 +13,9 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from mlops_platform import iam_policy
+from mlops_platform.iam_policy import Statement, grant
+
 
 @dataclass(frozen=True)
 class SecureBucketArgs:
@@ -22,7 +25,7 @@ class SecureBucketArgs:
     """None only for an access-log bucket: it is encrypted with SSE-S3."""
     access_log_bucket: pulumi.Input[str] | None = None
     """Where server access logs go; None only for the access-log bucket itself."""
-    grants: Callable[[str], list[dict[str, Any]]] | None = None
+    grants: Callable[[str], list[Statement]] | None = None
     """Extra bucket-policy statements (e.g. for a service that writes here), given the bucket's ARN."""
 
 
@@ -77,24 +80,12 @@ def _encryption_rule(
 
 
 def bucket_policy(bucket_arn: str, account_id: str, accepts_access_logs: bool,
-                  grants: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+                  grants: list[Statement] | None = None) -> dict[str, Any]:
     """The bucket policy; `grants` may hold Outputs (the document is rendered with `Output.json_dumps`)."""
-    statements: list[dict[str, object]] = [{
-        "Sid": "DenyInsecureTransport",
-        "Effect": "Deny",
-        "Principal": "*",
-        "Action": "s3:*",
-        "Resource": [bucket_arn, f"{bucket_arn}/*"],
-        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-    }]
+    statements = [grant("DenyInsecureTransport", {"*": "*"}, "s3:*", [bucket_arn, f"{bucket_arn}/*"],
+                        {"Bool": {"aws:SecureTransport": "false"}}, effect=iam_policy.DENY)]
     if accepts_access_logs:
-        statements.append({
-            "Sid": "AllowS3ServerAccessLogDelivery",
-            "Effect": "Allow",
-            "Principal": {"Service": "logging.s3.amazonaws.com"},
-            "Action": "s3:PutObject",
-            "Resource": f"{bucket_arn}/*",
-            "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
-        })
+        statements.append(grant("AllowS3ServerAccessLogDelivery", {"Service": "logging.s3.amazonaws.com"},
+                                "s3:PutObject", f"{bucket_arn}/*", {"StringEquals": {"aws:SourceAccount": account_id}}))
     statements.extend(grants or [])
-    return {"Version": "2012-10-17", "Statement": statements}
+    return iam_policy.document(statements)

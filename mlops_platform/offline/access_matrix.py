@@ -15,24 +15,24 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from mlops_platform import ci, contract, naming, topology
+from mlops_platform import ci, contract, iam_policy, naming, topology
 from mlops_platform.config import PlatformConfig
+from mlops_platform.iam_policy import Statement, allow, grant
 from mlops_platform.offline.capture import CapturedResource, CapturedStack, SizeResources
 from mlops_platform.offline.iam_simulate import Decision, Document, Simulation, simulate
 
-FULL_AWS_ACCESS: Document = {"Version": "2012-10-17",
-                             "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+ALLOW_EVERYTHING: Document = iam_policy.document([allow(["*"], "*")])
+FULL_AWS_ACCESS: Document = ALLOW_EVERYTHING
 """AWS attaches FullAWSAccess to the root, every OU and every account; our SCPs deny on top of it."""
 
 
 AWS_MANAGED_POLICIES: Mapping[str, Document] = {
     # PowerUserAccess, as AWS's managed policy reference shows it (version v5, read 2026-12-02): everything but
     # IAM, Organizations and Account, plus the few of those a power user needs.
-    "PowerUserAccess": {"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "NotAction": ["iam:*", "organizations:*", "account:*"], "Resource": "*"},
-        {"Effect": "Allow", "Action": ["iam:CreateServiceLinkedRole", "iam:DeleteServiceLinkedRole", "iam:ListRoles",
-                                       "organizations:DescribeOrganization", "account:ListRegions",
-                                       "account:GetAccountInformation"], "Resource": "*"}]},
+    "PowerUserAccess": iam_policy.document([
+        Statement(effect=iam_policy.ALLOW, not_actions=("iam:*", "organizations:*", "account:*"), resources=("*",)),
+        allow(["iam:CreateServiceLinkedRole", "iam:DeleteServiceLinkedRole", "iam:ListRoles",
+               "organizations:DescribeOrganization", "account:ListRegions", "account:GetAccountInformation"], "*")]),
 }
 """Copies of the AWS-managed policies the platform attaches, by name: the stacks hold only their ARNs (one per
 partition, `naming.aws_managed_policy_arn`)."""
@@ -228,19 +228,13 @@ def identity_center_role_arn(partition: str, account: str, permission_set: str) 
                            f"aws-reserved/sso.amazonaws.com/AWSReservedSSO_{permission_set}_0000000000000000")
 
 
-ALLOW_EVERYTHING: Document = {"Version": "2012-10-17",
-                              "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
-
-
 def admitting(flow: Flow) -> Document:
     """A resource policy admitting the flow's request from the principal's account — its root, so that the
     principal's own policies must still allow it (a policy naming the role itself would grant it on its own in the
     same account). A trust policy has no Resource."""
     root = naming.account_root_arn(naming.partition_in(flow.principal), flow.principal.split(':')[4])
-    statement: dict[str, Any] = {"Effect": "Allow", "Principal": {"AWS": root}, "Action": flow.action}
-    if not flow.action.startswith("sts:AssumeRole"):
-        statement["Resource"] = flow.resource
-    return {"Version": "2012-10-17", "Statement": [statement]}
+    trust = flow.action.startswith("sts:AssumeRole")
+    return iam_policy.document([grant("", {"AWS": root}, flow.action, [] if trust else flow.resource)])
 
 
 def simulation(world: World, flow: Flow, region: str) -> Simulation:

@@ -17,19 +17,16 @@ there is one account and no organization: layers 1 and 3 do not apply (reported 
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from mlops_platform import ci, contract, naming, topology
+from mlops_platform import ci, contract, iam_policy, topology
 from mlops_platform.config import PlatformConfig
 from mlops_platform.offline.access_matrix import AccessMatrix
 from mlops_platform.offline.capture import CapturedStack, SizeResources
 
 LAYERS = ("identity", "trust", "guardrails", "own-rights")
-PROTECTED_TIERS = ("staging", "prod")
-DATA_SCIENTIST_ROLE_PATTERN = f"AWSReservedSSO_{contract.DATA_SCIENTIST_PERMISSION_SET}_"
 
 
 @dataclass(frozen=True)
@@ -53,16 +50,6 @@ class Reachability:
                 "findings": [{"layer": f.layer, "urn": f.urn, "message": f.message} for f in self.findings]}
 
 
-def _assumes_only_named_roles_outside(statement: dict[str, Any], forbidden: set[str]) -> bool:
-    """An `sts:AssumeRole` grant naming exact roles (no wildcard) in none of the `forbidden` accounts (e.g. the
-    large size's ops pipeline operator) opens no path to them; the access matrix judges what those roles do."""
-    resources = statement.get("Resource", [])
-    resources = [resources] if isinstance(resources, str) else resources
-    return bool(resources) and all(
-        isinstance(arn, str) and "*" not in arn and "?" not in arn and naming.service_in(arn) == "iam"
-        and arn.split(":")[4] not in forbidden and ":role/" in arn for arn in resources)
-
-
 def _layer_state(result: Reachability, layer: str) -> str:
     if layer not in result.applicable:
         return "not-applicable"
@@ -74,7 +61,7 @@ def protected_accounts(cfg: PlatformConfig) -> set[str]:
     tiers_by_account: dict[str, set[str]] = {}
     for tier in topology.tiers(cfg.size):
         tiers_by_account.setdefault(cfg.account_of_tier(tier), set()).add(tier)
-    return {account for account, tiers in tiers_by_account.items() if tiers <= set(PROTECTED_TIERS)}
+    return {account for account, tiers in tiers_by_account.items() if tiers <= topology.PRODUCTION_TIERS}
 
 
 def prove(cfg: PlatformConfig, stacks: Iterable[CapturedStack], access: AccessMatrix) -> Reachability:
@@ -119,7 +106,7 @@ def _trust(cfg: PlatformConfig, resources: SizeResources, protected: set[str]) -
                    contract.bootstrap_role_arn(cfg.partition, cfg.accounts.get("management", ""))}
     for role in resources.of_type("aws:iam/role:Role"):
         account = resources.account_of(role)
-        if account not in protected and contract.tier_from_urn(role.urn) not in PROTECTED_TIERS:
+        if account not in protected and contract.tier_from_urn(role.urn) not in topology.PRODUCTION_TIERS:
             continue
         allowed = deploy_path | _ci_principals(cfg, account, str(role.inputs.get("name")))
         for principal in _trusted_principals(role.inputs.get("assumeRolePolicy")):
@@ -151,17 +138,13 @@ def _ci_principals(cfg: PlatformConfig, account: str, role_name: str) -> set[str
 
 
 def _trusted_principals(policy: Any) -> Iterator[str]:
-    document = json.loads(policy) if isinstance(policy, str) else policy or {}
-    statements = document.get("Statement", [])
-    for statement in [statements] if isinstance(statements, Mapping) else statements:
-        if statement.get("Effect") != "Allow":
-            continue
-        principal = statement.get("Principal")
-        if principal == "*":
+    """`kind:value` of every principal a trust policy allows to assume the role (or act on it in any way)."""
+    for statement in iam_policy.allowed_statements(iam_policy.parse(policy or "{}") if policy else []):
+        if statement.is_anyone:
             yield "AWS:*"
             continue
-        for kind, values in (principal or {}).items():
-            for value in [values] if isinstance(values, str) else values:
+        for kind, values in statement.principals.items():
+            for value in values:
                 yield f"{kind}:{value}"
 
 

@@ -8,11 +8,11 @@ the boundary itself cannot be edited, detached or bypassed by a role that carrie
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
-from mlops_platform import contract, naming
+from mlops_platform import contract, iam_policy, naming
+from mlops_platform.iam_policy import allow, deny
 
 BOUNDARY_SERVICES: tuple[str, ...] = (
     "apigateway", "application-autoscaling", "athena", "cloudwatch", "codebuild", "codeconnections",
@@ -68,29 +68,21 @@ def boundary_document(partition: str, account_id: str, platform_account_ids: Seq
     artifact account's model key, say, is read from ops, staging and prod)."""
     accounts = sorted(set(platform_account_ids) | {account_id})
     boundary = contract.permissions_boundary_arn(partition, account_id)
-    return json.dumps({"Version": "2012-10-17", "Statement": [
-        {"Sid": "PlatformServices", "Effect": "Allow", "Action": [f"{service}:*" for service in BOUNDARY_SERVICES],
-         "Resource": "*"},
-        {"Sid": "CreateAndListKeys", "Effect": "Allow",
-         "Action": ["kms:CreateKey", "kms:ListAliases", "kms:ListKeys"], "Resource": "*"},
-        {"Sid": "UseThePlatformsKeys", "Effect": "Allow", "Action": "kms:*",
-         "Resource": [naming.kms_arn(partition, naming.ANY, account, f"{kind}/*")
-                      for account in accounts for kind in ("key", "alias")]},
-        {"Sid": "ReadServedVersions", "Effect": "Allow", "Action": ["ssm:GetParametersByPath", "ssm:GetParameter",
-                                                                    "ssm:GetParameters"],
-         "Resource": naming.arn(partition, "ssm", naming.ANY, account_id,
-                                f"parameter{contract.SERVING_STATE_PREFIX}*")},
-        {"Sid": "ReadIam", "Effect": "Allow", "Action": list(IAM_READ_ACTIONS), "Resource": "*"},
-        {"Sid": "ManagePlatformRoles", "Effect": "Allow", "Action": list(ROLE_MANAGEMENT_ACTIONS),
-         "Resource": platform_roles(partition, account_id)},
-        {"Sid": "CreateBoundedPlatformRoles", "Effect": "Allow", "Action": list(BOUNDED_ROLE_ACTIONS),
-         "Resource": platform_roles(partition, account_id), "Condition": requires_boundary(partition, account_id)},
-        {"Sid": "ManagePlatformPolicies", "Effect": "Allow", "Action": list(POLICY_MANAGEMENT_ACTIONS),
-         "Resource": managed_policies(partition, account_id)},
-        {"Sid": "CreateServiceLinkedRoles", "Effect": "Allow", "Action": ["iam:CreateServiceLinkedRole"],
-         "Resource": service_linked_roles(partition, account_id)},
-        {"Sid": "TheBoundaryCannotBeChanged", "Effect": "Deny", "Action": list(BOUNDARY_TAMPERING),
-         "Resource": boundary},
-        {"Sid": "TheBoundaryCannotBeRemoved", "Effect": "Deny", "Action": ["iam:DeleteRolePermissionsBoundary"],
-         "Resource": "*"},
-    ]})
+    return iam_policy.document_json([
+        allow([f"{service}:*" for service in BOUNDARY_SERVICES], "*", sid="PlatformServices"),
+        allow(["kms:CreateKey", "kms:ListAliases", "kms:ListKeys"], "*", sid="CreateAndListKeys"),
+        allow(["kms:*"], [naming.kms_arn(partition, naming.ANY, account, f"{kind}/*")
+                          for account in accounts for kind in ("key", "alias")], sid="UseThePlatformsKeys"),
+        allow(["ssm:GetParametersByPath", "ssm:GetParameter", "ssm:GetParameters"],
+              naming.arn(partition, "ssm", naming.ANY, account_id, f"parameter{contract.SERVING_STATE_PREFIX}*"),
+              sid="ReadServedVersions"),
+        allow(IAM_READ_ACTIONS, "*", sid="ReadIam"),
+        allow(ROLE_MANAGEMENT_ACTIONS, platform_roles(partition, account_id), sid="ManagePlatformRoles"),
+        allow(BOUNDED_ROLE_ACTIONS, platform_roles(partition, account_id), requires_boundary(partition, account_id),
+              sid="CreateBoundedPlatformRoles"),
+        allow(POLICY_MANAGEMENT_ACTIONS, managed_policies(partition, account_id), sid="ManagePlatformPolicies"),
+        allow(["iam:CreateServiceLinkedRole"], service_linked_roles(partition, account_id),
+              sid="CreateServiceLinkedRoles"),
+        deny(BOUNDARY_TAMPERING, boundary, sid="TheBoundaryCannotBeChanged"),
+        deny(["iam:DeleteRolePermissionsBoundary"], "*", sid="TheBoundaryCannotBeRemoved"),
+    ])

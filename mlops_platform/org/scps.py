@@ -22,8 +22,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from mlops_platform import naming
+from mlops_platform import iam_policy, naming
 from mlops_platform.contract import DATA_SCIENTIST_PERMISSION_SET
+from mlops_platform.iam_policy import Statement
 
 __all__ = [
     "DATA_SCIENTIST_PERMISSION_SET",
@@ -43,9 +44,8 @@ MAX_SCP_CHARACTERS = 5120
 """Organizations' limit on an SCP's content, counted on the stored (here: compact) JSON."""
 MAX_NAME_CHARACTERS = 128
 MAX_DESCRIPTION_CHARACTERS = 512
-POLICY_VERSION = "2012-10-17"
+POLICY_VERSION = iam_policy.VERSION
 
-Statement = dict[str, Any]
 Conditions = Mapping[str, Mapping[str, str | list[str]]]
 
 
@@ -244,19 +244,20 @@ class ServiceControlPolicy:
 def _deny(sid: str, actions: str | Sequence[str], conditions: Conditions | None = None, *,
           exempt: bool = False) -> Statement:
     """A Deny statement on all resources; `exempt=True` makes `actions` the NotAction list."""
-    statement: Statement = {
-        "Sid": sid,
-        "Effect": "Deny",
-        "NotAction" if exempt else "Action": actions if isinstance(actions, str) else list(actions),
-        "Resource": "*",
-    }
-    if conditions:
-        statement["Condition"] = {operator: dict(keys) for operator, keys in conditions.items()}
-    return statement
+    listed = tuple([actions] if isinstance(actions, str) else actions)
+    single = frozenset({"NotAction" if exempt else "Action", "Resource"}) if isinstance(actions, str) else \
+        frozenset({"Resource"})
+    single |= frozenset(f"Condition.{operator}.{key}" for operator, keys in (conditions or {}).items()
+                        for key, value in keys.items() if isinstance(value, str))
+    return Statement(effect=iam_policy.DENY, actions=() if exempt else listed, not_actions=listed if exempt else None,
+                     resources=("*",), sid=sid, single_values=single,
+                     conditions={operator: {key: tuple([value] if isinstance(value, str) else value)
+                                            for key, value in keys.items()}
+                                 for operator, keys in (conditions or {}).items()})
 
 
 def _document(*statements: Statement) -> dict[str, Any]:
-    return {"Version": POLICY_VERSION, "Statement": list(statements)}
+    return iam_policy.document(statements)
 
 
 def _role_arn_pattern(partition: str, role_name: str) -> str:
@@ -404,7 +405,7 @@ def baseline_protections(partition: str, bootstrap_role_name: str,
         name="mlops-baseline-protections",
         description="Member accounts cannot leave the organization; CloudTrail, GuardDuty and AWS Config cannot be "
                     "stopped, deleted or blinded, except by the platform's bootstrap role.",
-        document=_document(*statements),
+        document={"Version": POLICY_VERSION, "Statement": statements},
     )
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -13,6 +12,7 @@ from mlops_platform import contract
 from mlops_platform.components.kms_key import PlatformKey, PlatformKeyArgs
 from mlops_platform.components.secure_bucket import SecureBucket, SecureBucketArgs
 from mlops_platform.config import PlatformConfig
+from mlops_platform.iam_policy import Statement
 from mlops_platform.placement import Placement
 from mlops_platform.refs import Refs
 
@@ -54,7 +54,7 @@ class TierContext:
         """A logical name unique within the stack, even where one stack hosts several tiers."""
         return f"{self.tier}-{suffix}"
 
-    def key(self, purpose: str, grants: tuple[dict[str, Any], ...] = ()) -> PlatformKey:
+    def key(self, purpose: str, grants: tuple[Statement, ...] = ()) -> PlatformKey:
         """The tier's customer-managed KMS key, aliased `alias/mlops-platform/<tier>`."""
         return PlatformKey(
             self.name("key"),
@@ -65,7 +65,7 @@ class TierContext:
         )
 
     def bucket(self, suffix: str, key: PlatformKey,
-               grants: Callable[[str], list[dict[str, Any]]] | None = None) -> SecureBucket:
+               grants: Callable[[str], list[Statement]] | None = None) -> SecureBucket:
         """A data bucket of the tier, encrypted with `key` and logging to the tier's access-log bucket."""
         return SecureBucket(
             self.name(suffix),

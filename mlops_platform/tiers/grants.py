@@ -10,20 +10,32 @@ that account is admitted.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
-from typing import Any
 
-from mlops_platform import contract, naming, topology
+from mlops_platform import contract, iam_policy, naming, topology
 from mlops_platform.config import PlatformConfig
+from mlops_platform.iam_policy import Statement, grant
 
-Statement = dict[str, Any]
 RolesByAccount = Mapping[str, list[str]]
 
 
-def _role_arn(cfg: PlatformConfig, tier: str, purpose: str) -> tuple[str, str]:
+def _role_arn(cfg: PlatformConfig, tier: str, role_name: str) -> tuple[str, str]:
+    """The account of `tier` and the ARN of its role `role_name`."""
     account = cfg.account_of_tier(tier)
-    return account, contract.role_arn(cfg.partition, account, contract.role_name(tier, purpose))
+    return account, contract.role_arn(cfg.partition, account, role_name)
+
+
+def _data_scientists(cfg: PlatformConfig) -> tuple[str, str]:
+    return _role_arn(cfg, "dev", contract.data_scientist_role_name())
+
+
+def _retraining_roles(cfg: PlatformConfig) -> list[tuple[str, str]]:
+    return [_role_arn(cfg, "ops", contract.retraining_role_name(use_case.name)) for use_case in cfg.use_cases]
+
+
+def _served_model_roles(cfg: PlatformConfig) -> list[tuple[str, str]]:
+    return [_role_arn(cfg, tier, contract.model_role_name(use_case.name, tier))
+            for tier in topology.serving_tiers(cfg.size) for use_case in cfg.use_cases if use_case.serve]
 
 
 def _foreign(cfg: PlatformConfig, owner_tier: str, roles: list[tuple[str, str]]) -> dict[str, list[str]]:
@@ -35,40 +47,28 @@ def _foreign(cfg: PlatformConfig, owner_tier: str, roles: list[tuple[str, str]])
     return grouped
 
 
-def _serving_tiers(cfg: PlatformConfig) -> list[str]:
-    return [tier for tier in topology.SERVING_TIERS if tier in topology.tiers(cfg.size)]
-
-
 def model_readers(cfg: PlatformConfig) -> dict[str, list[str]]:
     """Roles of other accounts that read model artifacts: the data scientists' and every served model's."""
-    roles = [_role_arn(cfg, "dev", "data-scientist")]
-    roles += [_role_arn(cfg, tier, f"{use_case.name}-model") for tier in _serving_tiers(cfg)
-              for use_case in cfg.use_cases if use_case.serve]
-    return _foreign(cfg, "artifact", roles)
+    return _foreign(cfg, "artifact", [_data_scientists(cfg), *_served_model_roles(cfg)])
 
 
 def model_writers(cfg: PlatformConfig) -> dict[str, list[str]]:
     """Roles of other accounts that write model artifacts: the retraining pipelines'."""
-    return _foreign(cfg, "artifact", [_role_arn(cfg, "ops", f"{use_case.name}-pipeline")
-                                      for use_case in cfg.use_cases])
+    return _foreign(cfg, "artifact", _retraining_roles(cfg))
 
 
 def dataset_readers(cfg: PlatformConfig) -> dict[str, list[str]]:
     """Roles of other accounts that read datasets: the data scientists' and the retraining pipelines'."""
-    roles = [_role_arn(cfg, "dev", "data-scientist")]
-    roles += [_role_arn(cfg, "ops", f"{use_case.name}-pipeline") for use_case in cfg.use_cases]
-    return _foreign(cfg, "data", roles)
+    return _foreign(cfg, "data", [_data_scientists(cfg), *_retraining_roles(cfg)])
 
 
-def _statement(sid: str, actions: list[str], resource: str | list[str], roles: RolesByAccount) -> Statement:
-    """The roots of the roles' accounts (in the roles' partition), pinned to the roles by `aws:PrincipalArn`."""
-    return {
-        "Sid": sid, "Effect": "Allow",
-        "Principal": {"AWS": [naming.account_root_arn(naming.partition_in(arns[0]), account)
-                              for account, arns in sorted(roles.items())]},
-        "Action": actions, "Resource": resource,
-        "Condition": {"ArnEquals": {"aws:PrincipalArn": sorted(arn for arns in roles.values() for arn in arns)}},
-    }
+def _statement(sid: str, actions: list[str], resource: str | list[str] | None, roles: RolesByAccount) -> Statement:
+    """The roots of the roles' accounts (in the roles' partition), pinned to the roles by `aws:PrincipalArn`;
+    no resource for a policy that applies to its own resource (a repository's)."""
+    return grant(sid, {"AWS": [naming.account_root_arn(naming.partition_in(arns[0]), account)
+                               for account, arns in sorted(roles.items())]},
+                 actions, [] if resource is None else resource,
+                 {"ArnEquals": {"aws:PrincipalArn": sorted(arn for arns in roles.values() for arn in arns)}})
 
 
 def step_script_uploaders(cfg: PlatformConfig) -> dict[str, list[str]]:
@@ -123,7 +123,7 @@ def registry_consumers(cfg: PlatformConfig) -> dict[str, list[str]]:
     """Roles of other accounts that turn approved packages into models: the staging/prod deploy roles."""
     roles = [(cfg.account_of_tier(tier),
               contract.deploy_role_arn(cfg.partition, cfg.account_of_tier(tier), cfg.deploy_role_name))
-             for tier in _serving_tiers(cfg)]
+             for tier in topology.serving_tiers(cfg.size)]
     return _foreign(cfg, "artifact", roles)
 
 
@@ -136,7 +136,7 @@ def model_package_group_policy(cfg: PlatformConfig, group_arn: str) -> str | Non
         statements.append(_statement("OtherAccountsRegister", ["sagemaker:CreateModelPackage",
                                                                "sagemaker:DescribeModelPackageGroup"],
                                      [group_arn, package_arns], writers))
-    readers = _foreign(cfg, "artifact", [_role_arn(cfg, "dev", "data-scientist")])
+    readers = _foreign(cfg, "artifact", [_data_scientists(cfg)])
     if readers:
         statements.append(_statement("OtherAccountsReadCandidates", ["sagemaker:DescribeModelPackage",
                                                                      "sagemaker:DescribeModelPackageGroup",
@@ -146,7 +146,7 @@ def model_package_group_policy(cfg: PlatformConfig, group_arn: str) -> str | Non
         statements.append(_statement("OtherAccountsDeploy", ["sagemaker:DescribeModelPackage",
                                                              "sagemaker:ListModelPackages"],
                                      [group_arn, package_arns], consumers))
-    return json.dumps({"Version": "2012-10-17", "Statement": statements}) if statements else None
+    return iam_policy.document_json(statements) if statements else None
 
 
 PULL_ACTIONS = ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"]
@@ -157,44 +157,34 @@ PUSH_ACTIONS = ["ecr:BatchCheckLayerAvailability", "ecr:InitiateLayerUpload", "e
 
 def image_pullers(cfg: PlatformConfig) -> dict[str, list[str]]:
     """Roles of other accounts that pull a use case's images: its pipelines and its served models."""
-    roles = [_role_arn(cfg, "ops", f"{use_case.name}-pipeline") for use_case in cfg.use_cases]
-    roles += [_role_arn(cfg, tier, f"{use_case.name}-model") for tier in _serving_tiers(cfg)
-              for use_case in cfg.use_cases if use_case.serve]
-    return _foreign(cfg, "artifact", roles)
+    return _foreign(cfg, "artifact", [*_retraining_roles(cfg), *_served_model_roles(cfg)])
 
 
 def repository_policy(cfg: PlatformConfig) -> str | None:
     pullers = image_pullers(cfg)
     if not pullers:
         return None
-    statement = _statement("OtherAccountsPull", PULL_ACTIONS, "*", pullers)
-    del statement["Resource"]  # a repository policy applies to its own repository
-    return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+    return iam_policy.document_json([_statement("OtherAccountsPull", PULL_ACTIONS, None, pullers)])
 
 
 def monitoring_image_pullers(cfg: PlatformConfig) -> dict[str, list[str]]:
     """Roles of other accounts that run the monitoring image: per use case, the ops tier's retraining pipeline
     (its drift baseline step) and its drift check."""
-    account = cfg.account_of_tier("ops")
-    names = [name for use_case in cfg.use_cases
-             for name in (contract.retraining_role_name(use_case.name), contract.drift_check_role_name(use_case.name))]
-    return _foreign(cfg, "artifact", [(account, contract.role_arn(cfg.partition, account, name)) for name in names])
+    return _foreign(cfg, "artifact", [*_retraining_roles(cfg), *[
+        _role_arn(cfg, "ops", contract.drift_check_role_name(use_case.name)) for use_case in cfg.use_cases]])
 
 
 def monitoring_image_pushers(cfg: PlatformConfig) -> dict[str, list[str]]:
     """The cicd tier's image build role, where it lives in another account: the only principal that pushes."""
-    account = cfg.account_of_tier("cicd")
-    return _foreign(cfg, "artifact", [(account, contract.role_arn(cfg.partition, account,
-                                                                  contract.monitoring_image_build_role_name()))])
+    return _foreign(cfg, "artifact", [_role_arn(cfg, "cicd", contract.monitoring_image_build_role_name())])
 
 
 def monitoring_repository_policy(cfg: PlatformConfig) -> str | None:
+    """Pulls by the ops roles that run the image, pushes by the image build role: each only across accounts."""
     statements = []
     pullers, pushers = monitoring_image_pullers(cfg), monitoring_image_pushers(cfg)
     if pullers:
-        statements.append(_statement("OtherAccountsPull", PULL_ACTIONS, "*", pullers))
+        statements.append(_statement("OtherAccountsPull", PULL_ACTIONS, None, pullers))
     if pushers:
-        statements.append(_statement("ImageBuildPushes", PUSH_ACTIONS, "*", pushers))
-    for statement in statements:
-        del statement["Resource"]  # a repository policy applies to its own repository
-    return json.dumps({"Version": "2012-10-17", "Statement": statements}) if statements else None
+        statements.append(_statement("ImageBuildPushes", PUSH_ACTIONS, None, pushers))
+    return iam_policy.document_json(statements) if statements else None

@@ -12,6 +12,7 @@ import pulumi_aws as aws
 
 from mlops_platform import ci, contract, topology
 from mlops_platform.components.deploy_path import DeployPath, DeployPathArgs
+from mlops_platform.components.iam import document
 from mlops_platform.components.identity import IdentityCenter, IdentityCenterArgs
 from mlops_platform.components.kms_key import PlatformKey, PlatformKeyArgs
 from mlops_platform.components.organization import (
@@ -21,6 +22,7 @@ from mlops_platform.components.organization import (
     trail_bucket_grants,
     trail_key_grants,
 )
+from mlops_platform.iam_policy import grant
 from mlops_platform.org import scps
 from mlops_platform.providers import default_tags
 from mlops_platform.tiers.context import TierContext
@@ -108,10 +110,8 @@ BREAK_GLASS_PATTERN = {
 }
 
 
-EVENTBRIDGE_ENCRYPTS_ALERTS = {
-    "Sid": "EventBridgePublishesEncryptedAlerts", "Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"},
-    "Action": ["kms:Decrypt", "kms:GenerateDataKey"], "Resource": "*",
-}
+EVENTBRIDGE_ENCRYPTS_ALERTS = grant("EventBridgePublishesEncryptedAlerts", {"Service": "events.amazonaws.com"},
+                                    ["kms:Decrypt", "kms:GenerateDataKey"], "*")
 
 
 BREAK_GLASS_RULE_STATE = "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS"
@@ -137,9 +137,7 @@ def _break_glass_alarm(ctx: TierContext, key: PlatformKey, identity_center: pulu
         description="Someone took BreakGlassProd credentials", state=BREAK_GLASS_RULE_STATE,
         event_pattern=pulumi.Output.json_dumps(BREAK_GLASS_PATTERN), opts=identity_center)
     aws.cloudwatch.EventTarget(ctx.name("break-glass"), rule=rule.name, arn=topic.arn, opts=identity_center)
-    aws.sns.TopicPolicy(ctx.name("break-glass"), arn=topic.arn, policy=pulumi.Output.json_dumps({
-        "Version": "2012-10-17",
-        "Statement": [{"Sid": "EventBridgePublishes", "Effect": "Allow",
-                       "Principal": {"Service": "events.amazonaws.com"}, "Action": "sns:Publish",
-                       "Resource": topic.arn, "Condition": {"ArnEquals": {"aws:SourceArn": rule.arn}}}]}),
+    aws.sns.TopicPolicy(ctx.name("break-glass"), arn=topic.arn, policy=document([grant(
+        "EventBridgePublishes", {"Service": "events.amazonaws.com"}, "sns:Publish", topic.arn,
+        {"ArnEquals": {"aws:SourceArn": rule.arn}})]),
         opts=identity_center)

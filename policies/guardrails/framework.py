@@ -38,9 +38,9 @@ from pulumi_policy import (
 )
 from pulumi_policy.proxy import UnknownValueError
 
-from guardrails.documents import account_of, strings
 from guardrails.platform import Platform
 from mlops_platform import contract, topology
+from mlops_platform.iam_policy import account_of, strings
 
 DEV_SUFFIX = "-dev"
 UNDECIDED_SHOWN = 5

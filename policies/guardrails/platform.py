@@ -9,9 +9,9 @@ and say what they could not check.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,9 +19,7 @@ from typing import Any
 import pulumi
 
 from mlops_platform import ci, contract, naming, topology
-
-ACCOUNT_ID = re.compile(r"[0-9]{12}")
-DEFAULT_DEPLOY_ROLE = "mlops-platform-deploy"
+from mlops_platform import config as platform_config
 
 
 @dataclass(frozen=True)
@@ -31,7 +29,7 @@ class Platform:
     size: topology.Size | None = None
     accounts: Mapping[str, str] = field(default_factory=dict)
     """Logical account name (the keys of the `accounts` config) → account id."""
-    deploy_role_name: str = DEFAULT_DEPLOY_ROLE
+    deploy_role_name: str = platform_config.DEFAULT_DEPLOY_ROLE
     partition: str = "aws"
     """The partition of `mlops-platform:region` (or `aws:region`); `aws` when neither names a known region."""
     problem: str | None = "the stack configuration names no accounts (mlops-platform:accounts)"
@@ -84,33 +82,35 @@ class Platform:
 
 
 def parse_platform(config: Mapping[str, Any]) -> Platform:
-    """The platform from `namespace:key` configuration values (strings, as in PULUMI_CONFIG)."""
-    ns = contract.CONFIG_NAMESPACE
-    deploy_role = str(config.get(f"{ns}:deployRoleName") or DEFAULT_DEPLOY_ROLE)
-    partition = _partition(config.get(f"{ns}:region") or config.get("aws:region"))
-    raw_accounts = _json(config.get(f"{ns}:accounts"))
-    if raw_accounts is None:
-        return Platform(deploy_role_name=deploy_role, partition=partition)
-    if not isinstance(raw_accounts, Mapping) or not raw_accounts:
-        return Platform(deploy_role_name=deploy_role, partition=partition,
-                        problem="mlops-platform:accounts is not a map of account ids")
-    accounts = {str(name): str(value) for name, value in raw_accounts.items()}
-    bad = sorted(name for name, value in accounts.items() if not ACCOUNT_ID.fullmatch(value))
-    if bad:
-        return Platform(deploy_role_name=deploy_role, partition=partition,
-                        problem=f"mlops-platform:accounts has no 12-digit id for {', '.join(bad)}")
-    size = _size(config.get(f"{ns}:size"), accounts)
-    if size is None or set(accounts) != set(topology.accounts(size)):
-        return Platform(deploy_role_name=deploy_role, partition=partition,
-                        problem="mlops-platform:accounts does not name exactly the accounts of the size")
+    """The platform from `namespace:key` configuration values (strings, as in PULUMI_CONFIG), read by the
+    program's own parsers (`mlops_platform.config`). Lenient where the pack judges stacks whose configuration
+    the program would refuse: a problem is recorded (and reported by the rules that need accounts), never
+    raised, and a missing `size` is told by the accounts' names."""
+    raw = {key.removeprefix(f"{contract.CONFIG_NAMESPACE}:"): _json(value) for key, value in config.items()
+           if key.startswith(f"{contract.CONFIG_NAMESPACE}:")}
+    partition = _partition(raw.get("region") or config.get("aws:region"))
+    try:
+        deploy_role = platform_config.parse_deploy_role_name(raw.get("deployRoleName",
+                                                                     platform_config.DEFAULT_DEPLOY_ROLE))
+    except platform_config.ConfigError:
+        deploy_role = platform_config.DEFAULT_DEPLOY_ROLE
+    unconfigured = Platform(deploy_role_name=deploy_role, partition=partition)
+    if raw.get("accounts") is None:
+        return unconfigured
+    try:
+        size = _size(raw.get("size"), raw["accounts"])
+        accounts = platform_config.parse_accounts(size, raw["accounts"])
+    except platform_config.ConfigError as problem:
+        return dataclasses.replace(unconfigured, problem=str(problem))
     return Platform(size=size, accounts=accounts, deploy_role_name=deploy_role, partition=partition,
-                    problem=None, ci_repository=_ci_repository(config.get(f"{ns}:ci")))
+                    problem=None, ci_repository=_ci_repository(raw.get("ci")))
 
 
 def _ci_repository(value: Any) -> str | None:
-    github = (_json(value) or {}).get("github") if isinstance(_json(value), Mapping) else None
-    repository = github.get("repository") if isinstance(github, Mapping) else None
-    return repository if isinstance(repository, str) else None
+    try:
+        return platform_config.parse_ci(value if value is not None else {}).github_repository
+    except platform_config.ConfigError:
+        return None
 
 
 def _partition(region: Any) -> str:
@@ -120,13 +120,15 @@ def _partition(region: Any) -> str:
         return "aws"
 
 
-def _size(value: Any, accounts: Mapping[str, str]) -> topology.Size | None:
-    if isinstance(value, str) and value in {size.value for size in topology.Size}:
-        return topology.Size(value)
-    for size in topology.Size:  # the accounts' names tell the size apart when `size` is left to its default
-        if set(accounts) == set(topology.accounts(size)):
+def _size(value: Any, accounts: Any) -> topology.Size:
+    """The configured size; when left to its default, the size whose accounts the map names (else the program's
+    default, which the accounts are then checked against)."""
+    if value is not None:
+        return platform_config.parse_size(value)
+    for size in topology.Size:
+        if isinstance(accounts, Mapping) and set(accounts) == set(topology.accounts(size)):
             return size
-    return None
+    return platform_config.DEFAULT_SIZE
 
 
 def _json(value: Any) -> Any:

@@ -12,9 +12,9 @@ from collections.abc import Iterator
 
 from pulumi_policy import Severity
 
-from guardrails.documents import DocumentError, Statement, parse
 from guardrails.framework import DevMode, Rule, Subject
 from mlops_platform import ci
+from mlops_platform.iam_policy import DocumentError, Statement, parse
 
 ROLE = "aws:iam/role:Role"
 WILDCARDS = ("*", "?")

@@ -12,9 +12,9 @@ from typing import Any
 
 from pulumi_policy import Severity
 
-from guardrails.documents import DocumentError, Statement, parse
 from guardrails.framework import Rule, Subject
 from mlops_platform import contract
+from mlops_platform.iam_policy import DocumentError, Statement, parse
 
 MANAGED_POLICY = "aws:iam/policy:Policy"
 DOCUMENT_KEYS: dict[str, str] = {

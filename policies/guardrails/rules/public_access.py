@@ -9,8 +9,8 @@ from collections.abc import Iterator
 
 from pulumi_policy import Severity
 
-from guardrails.documents import DocumentError, Statement, parse, strings
 from guardrails.framework import Rule, Subject
+from mlops_platform.iam_policy import DocumentError, Statement, parse, strings
 
 POLICY_KEYS: dict[str, str] = {
     "aws:s3/bucketPolicy:BucketPolicy": "policy",

@@ -10,8 +10,8 @@ from typing import Any
 
 from pulumi_policy import PolicyResource, Severity
 
-from guardrails.documents import DocumentError, Statement, parse, strings
 from guardrails.framework import Rule, StackView, identities, known
+from mlops_platform.iam_policy import DocumentError, Statement, parse, strings
 
 BUCKET = "aws:s3/bucket:Bucket"
 BUCKET_V2 = "aws:s3/bucketV2:BucketV2"

@@ -15,10 +15,10 @@ from typing import Any
 
 from pulumi_policy import PolicyResource, Severity
 
-from guardrails.documents import DocumentError, Statement, parse, strings
 from guardrails.framework import DevMode, Rule, StackView, Subject, Undecided, identities, known, refers_to
 from guardrails.platform import platform
 from mlops_platform import topology
+from mlops_platform.iam_policy import DocumentError, Statement, parse, strings
 
 NOTEBOOK = frozenset({"aws:sagemaker/notebookInstance:NotebookInstance"})
 ENDPOINT_CONFIG = "aws:sagemaker/endpointConfiguration:EndpointConfiguration"

@@ -17,7 +17,6 @@ from typing import Any
 from pulumi_policy import PolicyResource, Severity
 from pulumi_policy.proxy import UnknownValueError
 
-from guardrails.documents import DocumentError, Statement, account_of, is_account_root, parse, role_name_of, strings
 from guardrails.framework import (
     DevMode,
     Placement,
@@ -31,6 +30,15 @@ from guardrails.framework import (
 )
 from guardrails.platform import Platform, platform
 from mlops_platform import ci, contract, topology
+from mlops_platform.iam_policy import (
+    DocumentError,
+    Statement,
+    account_of,
+    is_account_root,
+    parse,
+    role_name_of,
+    strings,
+)
 
 PRODUCTION = topology.PRODUCTION_TIERS
 DEV_AND_DATA = frozenset({"dev", "data"})

@@ -13,11 +13,11 @@ from collections.abc import Iterator
 
 from pulumi_policy import Severity
 
-from guardrails.documents import DocumentError, Statement, account_of, is_account_root, parse
 from guardrails.framework import DevMode, Rule, Subject, Undecided
 from guardrails.platform import platform
 from guardrails.rules.public_access import POLICY_KEYS
 from guardrails.rules.separation import scope_of
+from mlops_platform.iam_policy import DocumentError, Statement, account_of, is_account_root, parse
 
 SUPPLY_CHAIN_TIERS = frozenset({"artifact", "cicd"})
 PRINCIPAL_ARN = "aws:PrincipalArn"
