@@ -53,6 +53,14 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
                   help=f"mlops-platform: the MLOps platform on AWS.\n\n{EXIT_STATUS_HELP}")
 
 
+SizeOption = Annotated[str | None, typer.Option("--size", help="small, medium or large (default: the project's size)")]
+JsonOption = Annotated[bool, typer.Option("--json", help="print one JSON document on stdout")]
+ConfigFileOption = Annotated[Path | None, typer.Option(
+    "--config", help="a Pulumi.<stack>.yaml-style file applied to every stack")]
+ProjectDirOption = Annotated[Path | None, typer.Option("--project-dir", help="folder holding Pulumi.yaml")]
+"""The options the commands share, declared once."""
+
+
 @app.callback()
 def _root() -> None:
     """Keeps `preview` a subcommand."""
@@ -67,12 +75,11 @@ def default_project_dir() -> Path:
 
 @app.command(epilog=EXIT_STATUS_HELP)
 def preview(
-    size: Annotated[str | None, typer.Option(help="small, medium or large (default: the project's size)")] = None,
+    size: SizeOption = None,
     stack: Annotated[str | None, typer.Option(help="preview only this stack (tier)")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="print one JSON document on stdout")] = False,
-    config: Annotated[Path | None, typer.Option(help="a Pulumi.<stack>.yaml-style file applied to every stack")]
-    = None,
-    project_dir: Annotated[Path | None, typer.Option(help="folder holding Pulumi.yaml")] = None,
+    as_json: JsonOption = False,
+    config: ConfigFileOption = None,
+    project_dir: ProjectDirOption = None,
     serving: Annotated[bool, typer.Option(
         "--serving", help="preview as after the first approval (every served use case serving version 1) "
                           "instead of as a new account")] = False,
@@ -109,7 +116,7 @@ def init(
     = None,
     force: Annotated[bool, typer.Option(help="overwrite existing stack files and remove those of other sizes")]
     = False,
-    project_dir: Annotated[Path | None, typer.Option(help="folder holding Pulumi.yaml")] = None,
+    project_dir: ProjectDirOption = None,
 ) -> None:
     """Write the Pulumi.<stack>.yaml files of a size beside Pulumi.yaml, from the samples in examples/<size>/."""
     err = Console(stderr=True)
@@ -175,14 +182,13 @@ def _captured(err: Console, project_dir: Path | None, size: str | None, config: 
 
 @app.command(epilog=EXIT_STATUS_HELP)
 def diagram(
-    size: Annotated[str | None, typer.Option(help="small, medium or large (default: the project's size)")] = None,
+    size: SizeOption = None,
     image_format: Annotated[DiagramFormat, typer.Option("--format", help="mermaid (text), or svg/png (need "
                                                         "Graphviz)")] = DiagramFormat.MERMAID,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="write here (default for mermaid: "
                                                 "stdout)")] = None,
-    config: Annotated[Path | None, typer.Option(help="a Pulumi.<stack>.yaml-style file applied to every stack")]
-    = None,
-    project_dir: Annotated[Path | None, typer.Option(help="folder holding Pulumi.yaml")] = None,
+    config: ConfigFileOption = None,
+    project_dir: ProjectDirOption = None,
 ) -> None:
     """Draw the size's accounts (stacks in small), the components the capture holds and the flows between them."""
     err = Console(stderr=True)
@@ -204,11 +210,10 @@ def diagram(
 
 @app.command(epilog=EXIT_STATUS_HELP)
 def cost(
-    size: Annotated[str | None, typer.Option(help="small, medium or large (default: the project's size)")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="print one JSON document on stdout")] = False,
-    config: Annotated[Path | None, typer.Option(help="a Pulumi.<stack>.yaml-style file applied to every stack")]
-    = None,
-    project_dir: Annotated[Path | None, typer.Option(help="folder holding Pulumi.yaml")] = None,
+    size: SizeOption = None,
+    as_json: JsonOption = False,
+    config: ConfigFileOption = None,
+    project_dir: ProjectDirOption = None,
 ) -> None:
     """Estimate what the size costs idle a month, per stack and in total, and what each further use case adds."""
     err = Console(stderr=True)

@@ -67,8 +67,7 @@ KNOWN_KEYS: tuple[str, ...] = (
 )
 OBJECT_KEYS = frozenset({"accounts", "useCases", "dataScientists", "features", "codeRepository", "studio",
                          "organization", "ci", "monitoring"})
-PERMISSION_SETS: tuple[str, ...] = ("DataScientist", "MLEngineer", "ModelApprover", "PlatformEngineer", "ReadOnly",
-                                    "BreakGlassProd")
+PERMISSION_SETS: tuple[str, ...] = tuple(topology.PERMISSION_SET_TIERS)
 
 _ACCOUNT_ID = re.compile(r"[0-9]{12}")
 _SAGEMAKER_NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")

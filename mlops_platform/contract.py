@@ -125,6 +125,34 @@ def endpoint_arn(region: str, account_id: str, use_case: str, tier: str) -> str:
     return naming.sagemaker_arn(region, account_id, f"endpoint/{endpoint_name(use_case, tier).lower()}")
 
 
+def rollback_alarm_names(endpoint: str) -> tuple[str, str]:
+    """The alarms that roll an endpoint's canary back (model errors, p99 model latency); the deployer names them
+    in every rollout it starts."""
+    return f"{endpoint}-5xx-errors", f"{endpoint}-model-latency-p99"
+
+
+def inference_function_name(endpoint: str) -> str:
+    """The inference Lambda in front of an endpoint; its HTTP API and access-log group share the name."""
+    return f"{endpoint}-inference"
+
+
+def deployer_function_name(endpoint: str) -> str:
+    return f"{endpoint}-deploy-on-approval"
+
+
+def deploy_events_queue_name(endpoint: str) -> str:
+    """The queue on which EventBridge puts an endpoint's approval and InService events for its deployer."""
+    return f"{endpoint}-approvals"
+
+
+def deploy_event_rule_name(endpoint: str, kind: str) -> str:
+    return f"{endpoint}-{kind}"
+
+
+def deploy_failed_alarm_name(endpoint: str) -> str:
+    return f"{endpoint}-deploy-failed"
+
+
 def deploy_notices_topic_name(endpoint: str) -> str:
     """The SNS topic on which an endpoint's approval deployer announces what it did (and its alarm fires)."""
     return f"{endpoint}-deploy-notices"

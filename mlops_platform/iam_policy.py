@@ -134,7 +134,7 @@ def _statement(effect: str, actions: Sequence[str], resources: Sequence[Any] | A
     return Statement(effect=effect, actions=tuple(sorted(actions)),
                      resources=tuple(resources) if listed else (resources,),
                      conditions=_building_conditions(condition), sid=sid or "",
-                     single_values=frozenset() if listed else frozenset({"Resource"}) | _single_conditions(condition))
+                     single_values=(frozenset() if listed else frozenset({"Resource"})) | _single_conditions(condition))
 
 
 def grant(sid: str, principals: Mapping[str, Any], actions: Sequence[str] | str, resources: Sequence[Any] | Any,

@@ -24,6 +24,35 @@ SERVING_TIERS: tuple[str, ...] = ("staging", "prod")
 """The tiers that serve models (endpoints behind the inference API), in promotion order."""
 EXPERIMENT_TIERS: frozenset[str] = frozenset({"dev"})
 """Tiers where data scientists experiment: guardrails advise there instead of blocking."""
+PLATFORM_TIERS: tuple[str, ...] = ("data", "artifact", "cicd", "ops", "dev")
+"""The tiers outside production, in deploy order: in the small and medium sizes they share one account."""
+WORKLOAD_TIERS: tuple[str, ...] = (*PLATFORM_TIERS, *SERVING_TIERS)
+"""Every tier but the org tier: the tiers of member (workload) accounts."""
+STATELESS_TIERS: frozenset[str] = EXPERIMENT_TIERS
+"""Tiers whose buckets, keys and repositories are not protected from deletion: experiments come and go."""
+
+ACCOUNT_OU: dict[str, str] = {
+    "data": "Data",
+    "artifact": "Infrastructure",
+    "cicd": "Infrastructure",
+    "ops": "Infrastructure",
+    "dev": "ML-Dev",
+    "staging": "ML-Prod",
+    "prod": "ML-Prod",
+}
+"""Which OU a member account (by its logical name) belongs to. Staging shares prod's OU: both are kept from
+data scientists by the same SCPs. The medium size's `dev` account hosts its non-production tiers."""
+
+PERMISSION_SET_TIERS: dict[str, tuple[str, ...]] = {
+    "DataScientist": ("dev",),
+    "MLEngineer": PLATFORM_TIERS,
+    "ModelApprover": ("artifact",),
+    "PlatformEngineer": (*PLATFORM_TIERS, "staging"),
+    "ReadOnly": WORKLOAD_TIERS,
+    "BreakGlassProd": ("prod",),
+}
+"""Identity Center's permission sets, by name, and the tiers whose accounts each is assigned in. Data scientists
+only ever in dev; nobody but break-glass in prod."""
 
 
 @dataclass(frozen=True)
@@ -38,22 +67,20 @@ class StackSpec:
         return tier in self.tiers
 
 
-_PLATFORM_TIERS = ("data", "artifact", "cicd", "ops", "dev")
-
 _STACKS: dict[Size, tuple[StackSpec, ...]] = {
     Size.SMALL: (
-        StackSpec("dev", _PLATFORM_TIERS, "workload"),
+        StackSpec("dev", PLATFORM_TIERS, "workload"),
         StackSpec("prod", ("prod",), "workload"),
     ),
     Size.MEDIUM: (
         StackSpec("org", ("org",), "management"),
-        StackSpec("dev", _PLATFORM_TIERS, "dev"),
+        StackSpec("dev", PLATFORM_TIERS, "dev"),
         StackSpec("staging", ("staging",), "staging"),
         StackSpec("prod", ("prod",), "prod"),
     ),
     Size.LARGE: (
         StackSpec("org", ("org",), "management"),
-        *(StackSpec(tier, (tier,), tier) for tier in _PLATFORM_TIERS),
+        *(StackSpec(tier, (tier,), tier) for tier in PLATFORM_TIERS),
         StackSpec("staging", ("staging",), "staging"),
         StackSpec("prod", ("prod",), "prod"),
     ),
@@ -105,6 +132,17 @@ def deploy_position(size: Size, stack_name: str) -> int:
 def has_organization(size: Size) -> bool:
     """Whether the size runs under AWS Organizations (an org stack: SCPs, Identity Center, the deploy path)."""
     return "org" in tiers(size)
+
+
+def protects_state(tier: str) -> bool:
+    """Stateful resources are protected from deletion in every tier but dev."""
+    return tier not in STATELESS_TIERS
+
+
+def deploys_on_approval_by_function(size: Size) -> bool:
+    """The small size deploys approved models by a Lambda (the approval deployer); the larger ones promote them
+    through the CI/CD pipeline and `pulumi up`."""
+    return size == Size.SMALL
 
 
 def tier_is_enforced(tier: str) -> bool:

@@ -271,7 +271,7 @@ def test_bad_input_exits_2_with_one_line_naming_file_key_and_rule(tmp_path: Path
 
 
 def test_the_small_project_itself_is_valid(tmp_path: Path) -> None:
-    from mlops_platform.offline.preview import validate_stacks
+    from mlops_platform.offline.size_capture import validate_stacks
     from mlops_platform.offline.stack_config import load_project_config
 
     project = load_project_config(small_project(tmp_path))

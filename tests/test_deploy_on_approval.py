@@ -22,12 +22,13 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-import boto3
+import boto3  # type: ignore[import-untyped]
 import pytest
-from botocore.exceptions import ParamValidationError, UnStubbedResponseError
+from botocore.exceptions import ClientError, ParamValidationError, UnStubbedResponseError
 from botocore.stub import Stubber
 from moto import mock_aws
 from moto.events.models import EventPattern
+from moto.events.utils import EventMessageType
 
 from mlops_platform import events
 from mlops_platform.functions import deploy_on_approval, environment
@@ -156,8 +157,8 @@ def notices(clients: Clients) -> list[str]:
 
 
 def parked(clients: Clients) -> list[dict[str, Any]]:
-    messages = clients.sqs.receive_message(QueueUrl=DLQ_URL, MaxNumberOfMessages=10,
-                                           MessageAttributeNames=["All"]).get("Messages", [])
+    messages: list[dict[str, Any]] = clients.sqs.receive_message(QueueUrl=DLQ_URL, MaxNumberOfMessages=10,
+                                                                 MessageAttributeNames=["All"]).get("Messages", [])
     return messages
 
 
@@ -171,6 +172,12 @@ def recorded(clients: Clients) -> str | None:
 
 def sample(name: str) -> dict[str, Any]:
     loaded: dict[str, Any] = json.loads((EVENTS_DIR / f"{name}.json").read_text())
+    return loaded
+
+
+def bus_event(name: str) -> EventMessageType:
+    """A sample as moto's EventBridge pattern matcher types it."""
+    loaded: EventMessageType = json.loads((EVENTS_DIR / f"{name}.json").read_text())
     return loaded
 
 
@@ -714,7 +721,7 @@ def test_throttling_and_aws_failures_are_retried(aws: Clients, code: str, status
 
     with OperationStubber(aws.sagemaker, "DescribeEndpoint") as stub:
         stub.add_client_error("describe_endpoint", code, "try later", http_status_code=status)
-        with pytest.raises(deploy_on_approval.ClientError):
+        with pytest.raises(ClientError):
             handler(package_event(arn, version), CONTEXT, aws)
     assert parked(aws) == []
 
@@ -820,14 +827,14 @@ def test_event_types_and_patterns_match_the_samples() -> None:
 
     assert deploy_on_approval.EVENT_DETAIL_TYPE == events.MODEL_PACKAGE_STATE_CHANGE
     assert deploy_on_approval.ENDPOINT_EVENT_DETAIL_TYPE == events.ENDPOINT_STATE_CHANGE
-    assert decided.matches_event(sample("model-package-approved"))
-    assert decided.matches_event(sample("model-package-rejected"))
-    assert not decided.matches_event(sample("model-package-pending"))
-    assert in_service.matches_event(sample("endpoint-in-service"))
-    updating = sample("endpoint-in-service")
+    assert decided.matches_event(bus_event("model-package-approved"))
+    assert decided.matches_event(bus_event("model-package-rejected"))
+    assert not decided.matches_event(bus_event("model-package-pending"))
+    assert in_service.matches_event(bus_event("endpoint-in-service"))
+    updating = bus_event("endpoint-in-service")
     updating["detail"]["EndpointStatus"] = "UPDATING"
     assert not in_service.matches_event(updating)
-    assert not decided.matches_event(sample("endpoint-in-service"))
+    assert not decided.matches_event(bus_event("endpoint-in-service"))
 
 
 def sqs_batch(*events: object) -> dict[str, Any]:

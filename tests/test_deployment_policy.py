@@ -4,6 +4,9 @@ waits inside the timeout."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import pytest
 
 from mlops_platform.components.serving import blue_green_policy_args
@@ -19,7 +22,7 @@ CANARY_WAITS = range(0, 3601)
 
 
 def _pulumi_policy_in_api_shape(canary_percent: int, wait: int) -> dict[str, object]:
-    args = blue_green_policy_args(canary_percent, wait)
+    args: Mapping[str, Any] = blue_green_policy_args(canary_percent, wait)
     routing = args["traffic_routing_configuration"]
     size = routing["canary_size"]
     return {

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import boto3
+import boto3  # type: ignore[import-untyped]
 import numpy as np
 import pytest
 from moto import mock_aws
@@ -354,7 +354,7 @@ def test_an_unreadable_baseline_is_one_error_line_and_a_failure(world: World,
 
 def test_baseline_reads_what_the_preprocess_step_writes(tmp_path: Path) -> None:
     """The real handover: preprocess's `baseline` and `schema` outputs are the baseline step's inputs."""
-    import pandas as pd
+    import pandas as pd  # type: ignore[import-untyped]
 
     from mlops_platform.pipelines.steps import preprocess
 

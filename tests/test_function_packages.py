@@ -8,6 +8,7 @@ import sys
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypedDict
 
 import pytest
 
@@ -33,6 +34,14 @@ print(json.dumps({
 """
 
 
+class LoadedHandler(TypedDict):
+    """What IMPORT_CHECK prints."""
+
+    callable: bool
+    platform_modules: dict[str, str | None]
+    third_party: list[str]
+
+
 def functions(capture: CapturedSize) -> list[CapturedResource]:
     return [resource for stack in capture.stacks for resource in stack.resources
             if resource.type == "aws:lambda/function:Function"]
@@ -51,10 +60,10 @@ def unpack(function: CapturedResource, into: Path) -> Path:
     return unpacked
 
 
-def import_from(package: Path, entry_point: str) -> dict[str, object]:
+def import_from(package: Path, entry_point: str) -> LoadedHandler:
     result = subprocess.run([sys.executable, "-c", IMPORT_CHECK, entry_point], cwd=package, check=True,
                             capture_output=True, text=True, env={"PYTHONPATH": str(package), "PATH": ""})
-    loaded: dict[str, object] = json.loads(result.stdout)
+    loaded: LoadedHandler = json.loads(result.stdout)
     return loaded
 
 

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from types import SimpleNamespace
 from typing import Any
 
-import boto3
+import boto3  # type: ignore[import-untyped]
 import pytest
 import requests
 from botocore.exceptions import EndpointConnectionError

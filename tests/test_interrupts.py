@@ -112,7 +112,12 @@ def test_the_iam_engine_runs_as_a_tracked_child(monkeypatch: pytest.MonkeyPatch)
 
     seen: list[int] = []
     real_track = child_processes.track
-    monkeypatch.setattr(child_processes, "track", lambda process: (seen.append(process.pid), real_track(process)))
+
+    def noting_track(process: subprocess.Popen[bytes]) -> None:
+        seen.append(process.pid)
+        real_track(process)
+
+    monkeypatch.setattr(child_processes, "track", noting_track)
     simulation = iam_simulate.Simulation(
         principal="arn:aws:iam::111111111111:role/r", action="s3:GetObject", resource="arn:aws:s3:::b/k",
         resource_account="111111111111", identity_policies=(("allow", {"Version": "2012-10-17", "Statement": [

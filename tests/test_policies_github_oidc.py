@@ -9,7 +9,7 @@ import pulumi_aws as aws
 import pytest
 
 from mlops_platform import ci
-from tests.test_policies_harness import LARGE, At, doc, judge
+from tests.policy_harness import LARGE, At, doc, judge
 
 RULE = "github-oidc-trust-pinned"
 REPOSITORY = "example-org/mlops-platform"

@@ -9,7 +9,7 @@ import pulumi
 import pulumi_aws as aws
 import pytest
 
-from tests.test_policies_harness import At, default_tags, doc, judge
+from tests.policy_harness import At, default_tags, doc, judge
 
 KEY = "arn:aws:kms:eu-west-1:888888888888:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 SERVICE_TRUST = doc({"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"})

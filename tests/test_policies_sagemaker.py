@@ -10,7 +10,7 @@ import pulumi
 import pulumi_aws as aws
 import pytest
 
-from tests.test_policies_harness import LARGE, At, doc, judge, unknown
+from tests.policy_harness import LARGE, At, doc, judge, unknown
 
 KEY = f"arn:aws:kms:eu-west-1:{LARGE['prod']}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 CAPTURE: dict[str, Any] = {"enable_capture": True, "initial_sampling_percentage": 100,
@@ -32,11 +32,12 @@ def serving(tier: str = "prod", *, isolation: bool | None = True, model_tags: di
         model = aws.sagemaker.Model("churn", execution_role_arn="arn:aws:iam::888888888888:role/model",
                                     enable_network_isolation=isolation, tags=model_tags,
                                     primary_container={"image": "image-uri"}, opts=at(tier))
-        variant: dict[str, Any] = {"variant_name": "AllTraffic", "model_name": model.name}
+        variant: aws.sagemaker.EndpointConfigurationProductionVariantArgsDict = {
+            "variant_name": "AllTraffic", "model_name": model.name}
         if serverless:
             variant["serverless_config"] = {"max_concurrency": 5, "memory_size_in_mb": 2048}
         else:
-            variant.update(instance_type="ml.m5.large", initial_instance_count=instances)
+            variant.update({"instance_type": "ml.m5.large", "initial_instance_count": instances})
         config = aws.sagemaker.EndpointConfiguration(
             "churn", production_variants=[variant], kms_key_arn=KEY if kms else None,
             data_capture_config=capture, opts=at(tier))

@@ -8,7 +8,7 @@ from typing import Any
 import pulumi_aws as aws
 import pytest
 
-from tests.test_policies_harness import BOOTSTRAP_ROLE, LARGE, PIPELINE_ROLE, At, doc, judge, trust, unknown
+from tests.policy_harness import BOOTSTRAP_ROLE, LARGE, PIPELINE_ROLE, At, doc, judge, tls_only, trust, unknown
 
 TRUST = "separation-role-trust"
 RESOURCE_POLICIES = "separation-resource-policies"
@@ -129,11 +129,6 @@ def test_an_unknown_trust_policy_is_reported_as_undecided() -> None:
 # --- resource policies -----------------------------------------------------------------------------------
 
 
-def tls_only(arn: str) -> dict[str, Any]:
-    return {"Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": [arn, f"{arn}/*"],
-            "Condition": {"Bool": {"aws:SecureTransport": "false"}}}
-
-
 def key_policy(principal: Any, tier: str = "prod") -> Any:
     def program(at: At) -> None:
         aws.kms.Key("key", enable_key_rotation=True, opts=at(tier, protect=True), policy=doc(
@@ -194,7 +189,7 @@ def bucket_grant(principal: Any) -> Any:
     return program
 
 
-def event_bus(principal: str, condition: dict[str, Any] | None = None) -> Any:
+def event_bus(principal: str, condition: aws.cloudwatch.EventPermissionConditionArgsDict | None = None) -> Any:
     def program(at: At) -> None:
         aws.cloudwatch.EventPermission("dev-events", principal=principal, statement_id="dev",
                                        condition=condition, opts=at("prod"))

@@ -16,7 +16,7 @@ from mlops_platform.offline.analyzer import PolicyAnalyzer
 from mlops_platform.offline.capture import CapturedResource, CapturedStack
 from mlops_platform.offline.preview import Preview, shared_policy_config
 from mlops_platform.offline.stack_config import load_project_config
-from tests.test_policies_harness import LARGE, ROOT
+from tests.policy_harness import LARGE, ROOT, trust
 
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 """The engine's sentinel for a value not known during a preview."""
@@ -54,11 +54,6 @@ def changed(stack: CapturedStack, resource: CapturedResource, **changes: Any) ->
 
 def without(stack: CapturedStack, resource: CapturedResource) -> CapturedStack:
     return dataclasses.replace(stack, resources=[r for r in stack.resources if r is not resource])
-
-
-def trust(principal: Any) -> str:
-    return json.dumps({"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Principal": principal, "Action": "sts:AssumeRole"}]})
 
 
 def edit(type_token: str, name: str, **changes: Any) -> Break:

@@ -9,7 +9,8 @@ import pulumi
 import pulumi_aws as aws
 import pytest
 
-from tests.test_policies_harness import At, doc, judge, unknown
+from tests.policy_harness import At, doc, judge, unknown
+from tests.policy_harness import tls_only as harness_tls_only
 
 KEY = "arn:aws:kms:eu-west-1:333333333333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 S3_RULES = {"s3-bucket-kms-encryption", "s3-bucket-public-access-blocked", "s3-bucket-versioning",
@@ -17,8 +18,7 @@ S3_RULES = {"s3-bucket-kms-encryption", "s3-bucket-public-access-blocked", "s3-b
 
 
 def tls_only(arn: Any) -> dict[str, Any]:
-    return {"Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
-            "Resource": [arn, f"{arn}/*"], "Condition": {"Bool": {"aws:SecureTransport": "false"}}}
+    return {"Sid": "DenyInsecureTransport", **harness_tls_only(arn)}
 
 
 def secure_bucket(name: str, at: At, tier: str, *, kms: bool = True, log_to: Any = None, skip: str = "",

@@ -8,7 +8,7 @@ from typing import Any
 import pulumi_aws as aws
 import pytest
 
-from tests.test_policies_harness import LARGE, At, doc, judge, trust
+from tests.policy_harness import LARGE, At, doc, judge, trust
 
 ROOTS = "foreign-roots-pinned"
 NAMED = "supply-chain-named-roles"

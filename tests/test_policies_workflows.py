@@ -63,7 +63,7 @@ def test_pull_requests_preview_every_stack_with_the_policy_pack() -> None:
     assert preview["permissions"]["id-token"] == "write"
 
 
-def _pulumi_steps(name: str, job: str) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+def _pulumi_steps(name: str, job: str) -> tuple[dict[Any, Any], dict[str, Any], dict[str, Any]]:
     document = workflow(name)
     job_steps = steps(document["jobs"][job])
     credentials = next(step for step in job_steps if str(step.get("uses", "")).startswith(

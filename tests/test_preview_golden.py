@@ -3,8 +3,11 @@
 The golden files were written from the program before the naming module took over every ARN (issue 11: behaviour
 unchanged). Only what the preview itself leaves unordered is normalised (the order in which the mock engine
 registers resources, lists their dependencies, reads other stacks and finds workloads), policy documents are
-compared in one canonical spelling (issue 11's typed IAM documents), and the checkout's folder in file assets'
-paths is written `<checkout>`; nothing is removed from the comparison.
+compared in one canonical spelling, and the checkout's folder in file assets' paths is written `<checkout>`;
+nothing is removed from the comparison. The typed IAM documents (`mlops_platform/iam_policy.py`) spell a few
+documents differently from the dict builders they replaced (the Sid first, a single action as a list, an action
+list sorted): IAM reads them alike, and the canonical comparison proves no effect, principal, action, resource
+or condition changed.
 
 Regenerate after an intended change with `python3 -m uv run --locked python -m tests.test_preview_golden`.
 """

@@ -14,8 +14,8 @@ from typer.testing import CliRunner
 
 from mlops_platform import topology
 from mlops_platform.cli import app
-from mlops_platform.offline.preview import validate_stacks
 from mlops_platform.offline.pulumi_yaml import ConfigFileError
+from mlops_platform.offline.size_capture import validate_stacks
 from mlops_platform.offline.stack_config import load_project_config
 from mlops_platform.offline.stack_init import PLACEHOLDER_MARK
 from mlops_platform.topology import Size

@@ -178,3 +178,16 @@ def test_production_and_experiment_tiers() -> None:
     assert frozenset({"staging", "prod"}) == topology.PRODUCTION_TIERS
     assert frozenset({"dev"}) == topology.EXPERIMENT_TIERS
     assert set(topology.TIERS) >= topology.PRODUCTION_TIERS | topology.EXPERIMENT_TIERS
+
+
+def test_the_permission_set_catalogue_is_the_topologys() -> None:
+    from mlops_platform.components import identity
+
+    assert {spec.name: spec.tiers for spec in identity.PERMISSION_SETS} == topology.PERMISSION_SET_TIERS
+    assert "DataScientist" in topology.PERMISSION_SET_TIERS and not any(
+        tier in topology.PRODUCTION_TIERS for tier in topology.PERMISSION_SET_TIERS["DataScientist"])
+
+
+def test_every_member_account_has_an_ou() -> None:
+    for size in (topology.Size.MEDIUM, topology.Size.LARGE):
+        assert {name for name in topology.accounts(size) if name != "management"} <= set(topology.ACCOUNT_OU)

@@ -15,7 +15,6 @@ once the cause is fixed.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -24,6 +23,7 @@ import pulumi_aws as aws
 from mlops_platform import contract, events, naming
 from mlops_platform.components.function import PlatformFunction, PlatformFunctionArgs
 from mlops_platform.components.iam import Statement, allow, document
+from mlops_platform.components.serving import ServingEndpoint
 from mlops_platform.iam_policy import grant
 
 RETRY_AFTER_SECONDS = 900
@@ -39,23 +39,12 @@ queue retaining no longer than its source would drop redriven approvals at once.
 
 @dataclass(frozen=True)
 class ApprovalDeployerArgs:
-    use_case: str
-    tier: str
-    account_id: str
-    region: str
-    endpoint_name: pulumi.Input[str]
-    model_role_arn: pulumi.Input[str]
-    instance_type: str
-    initial_instance_count: int
-    canary_percent: int
-    canary_wait_seconds: int
-    rollback_alarm_names: Sequence[str]
-    kms_key_arn: pulumi.Input[str]
+    endpoint: ServingEndpoint
+    """The endpoint kept on the newest approved version: its name, model role, rollback alarms, canary settings,
+    key and data capture, as its first version was deployed."""
     registry_account_id: str
     stack_name: str
     """The serving stack, named in the notice that asks for its `pulumi up`."""
-    data_capture_uri: pulumi.Input[str] | None = None
-    """Where every deployed version's endpoint config captures its data (as the first version's does)."""
 
 
 class ApprovalDeployer(pulumi.ComponentResource):
@@ -66,51 +55,54 @@ class ApprovalDeployer(pulumi.ComponentResource):
     def __init__(self, name: str, args: ApprovalDeployerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mlops:serving:ApprovalDeployer", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        endpoint_name = contract.endpoint_name(args.use_case, args.tier)
-        group = contract.model_package_group_name(args.use_case)
+        endpoint = args.endpoint
+        endpoint_name, use_case, tier = endpoint.endpoint_name, endpoint.use_case, endpoint.placement.tier
+        group = contract.model_package_group_name(use_case.name)
         topic = aws.sns.Topic(f"{name}-notices", name=contract.deploy_notices_topic_name(endpoint_name),
-                              kms_master_key_id=args.kms_key_arn, opts=child)
+                              kms_master_key_id=endpoint.kms_key_arn, opts=child)
         dlq = aws.sqs.Queue(f"{name}-dlq", name=contract.deploy_dead_letter_queue_name(endpoint_name),
                             sqs_managed_sse_enabled=True, message_retention_seconds=DLQ_RETENTION_SECONDS, opts=child)
         approvals = aws.sqs.Queue(
-            name, name=f"{endpoint_name}-approvals", sqs_managed_sse_enabled=True,
+            name, name=contract.deploy_events_queue_name(endpoint_name), sqs_managed_sse_enabled=True,
             visibility_timeout_seconds=RETRY_AFTER_SECONDS, message_retention_seconds=APPROVALS_RETENTION_SECONDS,
             redrive_policy=dlq.arn.apply(lambda arn: json.dumps(
                 {"deadLetterTargetArn": arn, "maxReceiveCount": MAX_DELIVERIES})),
             opts=child)
-        parameter = contract.served_model_parameter(args.tier, args.use_case)
+        parameter = contract.served_model_parameter(tier, use_case.name)
         function = PlatformFunction(name, PlatformFunctionArgs(
-            function_name=f"{endpoint_name}-deploy-on-approval", module="deploy_on_approval",
-            description=f"Deploys newly approved {args.use_case} models to {endpoint_name} as a canary",
-            account_id=args.account_id, region=args.region,
-            role_name=contract.deployer_role_name(args.use_case, args.tier),
+            function_name=contract.deployer_function_name(endpoint_name), module="deploy_on_approval",
+            description=f"Deploys newly approved {use_case.name} models to {endpoint_name} as a canary",
+            account_id=endpoint.placement.account_id, region=endpoint.placement.region,
+            role_name=contract.deployer_role_name(use_case.name, tier),
             statements=deployer_statements(args, endpoint_name, group, DeployerQueues(approvals.arn, dlq.arn),
                                            topic.arn),
             environment={
-                "ENDPOINT_NAME": args.endpoint_name,
+                "ENDPOINT_NAME": endpoint_name,
                 "MODEL_PACKAGE_GROUP_NAME": group,
-                "MODEL_EXECUTION_ROLE_ARN": args.model_role_arn,
-                "INSTANCE_TYPE": args.instance_type,
-                "INITIAL_INSTANCE_COUNT": str(args.initial_instance_count),
-                "CANARY_PERCENT": str(args.canary_percent),
-                "CANARY_WAIT_SECONDS": str(args.canary_wait_seconds),
-                "ROLLBACK_ALARM_NAMES": ",".join(args.rollback_alarm_names),
-                "KMS_KEY_ARN": args.kms_key_arn,
+                "MODEL_EXECUTION_ROLE_ARN": endpoint.model_role_arn,
+                "INSTANCE_TYPE": use_case.instance_type,
+                "INITIAL_INSTANCE_COUNT": str(use_case.min_instances),
+                "CANARY_PERCENT": str(use_case.canary_percent),
+                "CANARY_WAIT_SECONDS": str(use_case.canary_wait_seconds),
+                "ROLLBACK_ALARM_NAMES": ",".join(endpoint.rollback_alarm_names),
+                "KMS_KEY_ARN": endpoint.kms_key_arn,
                 "SERVED_MODEL_PARAMETER": parameter,
                 "NOTICES_TOPIC_ARN": topic.arn,
                 "DEAD_LETTER_QUEUE_URL": dlq.url,
                 "STACK_NAME": args.stack_name,
-                **({"DATA_CAPTURE_S3_URI": args.data_capture_uri} if args.data_capture_uri is not None else {}),
+                **({"DATA_CAPTURE_S3_URI": endpoint.data_capture_uri} if endpoint.data_capture_uri is not None
+                   else {}),
             },
-            timeout_seconds=60, kms_key_arn=args.kms_key_arn, log_kms_key_arn=args.kms_key_arn), child)
+            timeout_seconds=60, kms_key_arn=endpoint.kms_key_arn, log_kms_key_arn=endpoint.kms_key_arn), child)
         rules = []
         for suffix, description, pattern in (
                 ("model-decided", f"A {group} model package was approved or rejected",
                  events.model_package_decided_pattern(group)),
                 ("in-service", f"{endpoint_name} entered InService",
                  events.endpoint_in_service_pattern(endpoint_name))):
-            rule = aws.cloudwatch.EventRule(f"{name}-{suffix}", name=f"{endpoint_name}-{suffix}",
-                                            description=description, event_pattern=json.dumps(pattern), opts=child)
+            rule = aws.cloudwatch.EventRule(
+                f"{name}-{suffix}", name=contract.deploy_event_rule_name(endpoint_name, suffix),
+                description=description, event_pattern=json.dumps(pattern), opts=child)
             aws.cloudwatch.EventTarget(
                 f"{name}-{suffix}", rule=rule.name, arn=approvals.arn,
                 retry_policy={"maximum_retry_attempts": 185, "maximum_event_age_in_seconds": 86400},
@@ -124,7 +116,7 @@ class ApprovalDeployer(pulumi.ComponentResource):
         aws.lambda_.EventSourceMapping(name, event_source_arn=approvals.arn, function_name=function.arn,
                                        batch_size=1, enabled=True, opts=child)
         aws.cloudwatch.MetricAlarm(
-            f"{name}-dlq", name=f"{endpoint_name}-deploy-failed", namespace="AWS/SQS",
+            f"{name}-dlq", name=contract.deploy_failed_alarm_name(endpoint_name), namespace="AWS/SQS",
             metric_name="ApproximateNumberOfMessagesVisible", dimensions={"QueueName": dlq.name},
             statistic="Maximum", period=60, evaluation_periods=1, threshold=0,
             comparison_operator="GreaterThanThreshold", treat_missing_data="notBreaching",
@@ -143,9 +135,10 @@ class DeployerQueues:
 
 def deployer_statements(args: ApprovalDeployerArgs, endpoint_name: str, group: str, queues: DeployerQueues,
                         notices_topic_arn: pulumi.Input[str]) -> list[Statement]:
-    scope = naming.sagemaker_scope(args.region, args.account_id)
-    registry = naming.sagemaker_scope(args.region, args.registry_account_id)
-    parameter = contract.served_model_parameter(args.tier, args.use_case)
+    place, key_arn = args.endpoint.placement, args.endpoint.kms_key_arn
+    scope = naming.sagemaker_scope(place.region, place.account_id)
+    registry = naming.sagemaker_scope(place.region, args.registry_account_id)
+    parameter = contract.served_model_parameter(place.tier, args.endpoint.use_case.name)
     return [
         allow(["sagemaker:DescribeModelPackage"], [f"{registry}:model-package/{group}/*"], sid="ReadPackages"),
         allow(["sagemaker:ListModelPackages"], "*", sid="ListPackages"),
@@ -157,14 +150,14 @@ def deployer_statements(args: ApprovalDeployerArgs, endpoint_name: str, group: s
                "sagemaker:AddTags", "sagemaker:ListTags"],
               [f"{scope}:endpoint/{endpoint_name}", f"{scope}:endpoint-config/{endpoint_name}-*",
                f"{scope}:model/{endpoint_name}-*"], sid="DeployToOneEndpoint"),
-        allow(["iam:PassRole"], [args.model_role_arn],
+        allow(["iam:PassRole"], [args.endpoint.model_role_arn],
               {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}, sid="PassModelRole"),
-        allow(["kms:CreateGrant", "kms:DescribeKey"], [args.kms_key_arn], sid="EncryptEndpointStorage"),
+        allow(["kms:CreateGrant", "kms:DescribeKey"], [key_arn], sid="EncryptEndpointStorage"),
         allow(["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility"],
               [queues.approvals_arn], sid="ConsumeDeploymentEvents"),
         allow(["sqs:SendMessage"], [queues.dead_letter_arn], sid="ParkPermanentFailures"),
         allow(["ssm:GetParameter", "ssm:PutParameter"],
-              [naming.ssm_parameter_arn(args.region, args.account_id, parameter)], sid="RecordServedVersion"),
+              [naming.ssm_parameter_arn(place.region, place.account_id, parameter)], sid="RecordServedVersion"),
         allow(["sns:Publish"], [notices_topic_arn], sid="PublishNotices"),
-        allow(["kms:GenerateDataKey", "kms:Decrypt"], [args.kms_key_arn], sid="EncryptNotices"),
+        allow(["kms:GenerateDataKey", "kms:Decrypt"], [key_arn], sid="EncryptNotices"),
     ]

@@ -36,13 +36,10 @@ class PermissionSetSpec:
 STUDIO_USER_SOURCE = "${path:userName}"
 """Identity Center's user name, passed on every session as the `contract.STUDIO_USER_TAG` session tag."""
 
-NON_PRODUCTION_TIERS = ("data", "artifact", "cicd", "ops", "dev")
-WORKLOAD_TIERS = (*NON_PRODUCTION_TIERS, "staging", "prod")
-
 PERMISSION_SETS: tuple[PermissionSetSpec, ...] = (
     PermissionSetSpec(
         "DataScientist", "Data scientists: SageMaker Studio in the dev account, read-only governed data",
-        ("dev",), inline_policy=lambda partition: iam_policy.document([
+        topology.PERMISSION_SET_TIERS["DataScientist"], inline_policy=lambda partition: iam_policy.document([
             allow(["sagemaker:CreatePresignedDomainUrl"],
                   naming.arn(partition, "sagemaker", naming.ANY, naming.ANY, "user-profile/*/*"),
                   {"StringEquals": {f"sagemaker:ResourceTag/{contract.STUDIO_USER_TAG}":
@@ -50,19 +47,21 @@ PERMISSION_SETS: tuple[PermissionSetSpec, ...] = (
             allow(["sagemaker:DescribeDomain", "sagemaker:ListDomains", "sagemaker:DescribeUserProfile",
                    "sagemaker:ListUserProfiles", "sagemaker:ListApps"], "*", sid="FindStudio")])),
     PermissionSetSpec("MLEngineer", "ML engineers: build and operate pipelines outside production",
-                      NON_PRODUCTION_TIERS, managed_policies=("PowerUserAccess",)),
+                      topology.PERMISSION_SET_TIERS["MLEngineer"], managed_policies=("PowerUserAccess",)),
     PermissionSetSpec(
-        "ModelApprover", "Approve or reject model packages in the registry; nothing else", ("artifact",),
+        "ModelApprover", "Approve or reject model packages in the registry; nothing else",
+        topology.PERMISSION_SET_TIERS["ModelApprover"],
         inline_policy=lambda _partition: iam_policy.document([
             allow(["sagemaker:UpdateModelPackage", "sagemaker:DescribeModelPackage", "sagemaker:ListModelPackages",
                    "sagemaker:DescribeModelPackageGroup", "sagemaker:ListModelPackageGroups"], "*",
                   sid="ReviewAndApprove")])),
     PermissionSetSpec("PlatformEngineer", "Platform engineers: run the platform outside production",
-                      (*NON_PRODUCTION_TIERS, "staging"), managed_policies=("AdministratorAccess",)),
-    PermissionSetSpec("ReadOnly", "Audit: read-only everywhere", WORKLOAD_TIERS,
+                      topology.PERMISSION_SET_TIERS["PlatformEngineer"], managed_policies=("AdministratorAccess",)),
+    PermissionSetSpec("ReadOnly", "Audit: read-only everywhere", topology.PERMISSION_SET_TIERS["ReadOnly"],
                       managed_policies=("ReadOnlyAccess",)),
     PermissionSetSpec("BreakGlassProd", "Emergency production access: one-hour sessions, every use alarmed",
-                      ("prod",), session_duration="PT1H", managed_policies=("AdministratorAccess",)),
+                      topology.PERMISSION_SET_TIERS["BreakGlassProd"], session_duration="PT1H",
+                      managed_policies=("AdministratorAccess",)),
 )
 
 

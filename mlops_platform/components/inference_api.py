@@ -12,6 +12,7 @@ import pulumi_aws as aws
 from mlops_platform import contract
 from mlops_platform.components.function import LOG_RETENTION_DAYS, PlatformFunction, PlatformFunctionArgs
 from mlops_platform.components.iam import allow
+from mlops_platform.components.serving import ServingEndpoint
 
 ROUTE = "POST /invocations"
 ACCESS_LOG_FORMAT = json.dumps({
@@ -24,12 +25,8 @@ ACCESS_LOG_FORMAT = json.dumps({
 
 @dataclass(frozen=True)
 class InferenceApiArgs:
-    use_case: str
-    tier: str
-    account_id: str
-    region: str
-    endpoint_name: pulumi.Input[str]
-    endpoint_arn: pulumi.Input[str]
+    endpoint: ServingEndpoint
+    """The endpoint served: its name, ARN, placement and use case."""
     kms_key_arn: pulumi.Input[str]
     """Encrypts the function's environment and both log groups; the key policy admits CloudWatch Logs."""
     throttling_rate: float = 50.0
@@ -42,17 +39,18 @@ class InferenceApi(pulumi.ComponentResource):
     def __init__(self, name: str, args: InferenceApiArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mlops:serving:InferenceApi", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        function_name = f"{contract.endpoint_name(args.use_case, args.tier)}-inference"
+        endpoint, use_case = args.endpoint, args.endpoint.use_case.name
+        function_name = contract.inference_function_name(endpoint.endpoint_name)
         handler = PlatformFunction(name, PlatformFunctionArgs(
             function_name=function_name, module="inference",
-            description=f"Validates requests and invokes the {args.use_case} endpoint",
-            account_id=args.account_id, region=args.region,
-            role_name=contract.inference_role_name(args.use_case, args.tier),
-            statements=[allow(["sagemaker:InvokeEndpoint"], [args.endpoint_arn], sid="InvokeOneEndpoint")],
-            environment={"ENDPOINT_NAME": args.endpoint_name}, kms_key_arn=args.kms_key_arn,
+            description=f"Validates requests and invokes the {use_case} endpoint",
+            account_id=endpoint.placement.account_id, region=endpoint.placement.region,
+            role_name=contract.inference_role_name(use_case, endpoint.placement.tier),
+            statements=[allow(["sagemaker:InvokeEndpoint"], [endpoint.endpoint_arn], sid="InvokeOneEndpoint")],
+            environment={"ENDPOINT_NAME": endpoint.endpoint_name}, kms_key_arn=args.kms_key_arn,
             log_kms_key_arn=args.kms_key_arn), child)
         api = aws.apigatewayv2.Api(name, name=function_name, protocol_type="HTTP",
-                                   description=f"Real-time inference for {args.use_case}", opts=child)
+                                   description=f"Real-time inference for {use_case}", opts=child)
         integration = aws.apigatewayv2.Integration(
             name, api_id=api.id, integration_type="AWS_PROXY", integration_uri=handler.invoke_arn,
             integration_method="POST", payload_format_version="2.0", timeout_milliseconds=29000, opts=child)

@@ -19,17 +19,6 @@ import pulumi_aws as aws
 from mlops_platform import contract, naming, topology
 from mlops_platform.iam_policy import Statement, grant
 
-ACCOUNT_OU: Mapping[str, str] = {
-    "data": "Data",
-    "artifact": "Infrastructure",
-    "cicd": "Infrastructure",
-    "ops": "Infrastructure",
-    "dev": "ML-Dev",
-    "staging": "ML-Prod",
-    "prod": "ML-Prod",
-}
-"""Which OU a member account (by its logical name) belongs to. Staging shares prod's OU: both are kept from
-data scientists by the same SCPs. The medium size's `dev` account hosts its non-production tiers."""
 TRAIL_NAME = "mlops-organization-trail"
 SCP_POLICY_TYPE = "SERVICE_CONTROL_POLICY"
 CLOUDTRAIL_PRINCIPAL = "cloudtrail.amazonaws.com"
@@ -98,11 +87,11 @@ class OrganizationStructure(pulumi.ComponentResource):
             units = {unit: aws.organizations.OrganizationalUnit(
                 f"{name}-{unit.lower()}", name=unit, parent_id=root_id,
                 opts=pulumi.ResourceOptions(parent=self, protect=True))
-                for unit in sorted({ACCOUNT_OU[m] for m in members})}
+                for unit in sorted({topology.ACCOUNT_OU[m] for m in members})}
             for member in members:
                 account = aws.organizations.Account(
                     f"{name}-{member}", name=contract.created_account_name(member), email=args.account_emails[member],
-                    parent_id=units[ACCOUNT_OU[member]].id, close_on_deletion=False,
+                    parent_id=units[topology.ACCOUNT_OU[member]].id, close_on_deletion=False,
                     role_name=args.member_access_role_name, iam_user_access_to_billing="DENY",
                     opts=pulumi.ResourceOptions(parent=self, protect=True, ignore_changes=["roleName"]))
                 self.account_ids[member] = account.id
@@ -110,7 +99,7 @@ class OrganizationStructure(pulumi.ComponentResource):
         else:
             for member in members:
                 self.account_ids[member] = pulumi.Output.from_input(args.accounts[member])
-                self.policy_targets.setdefault(ACCOUNT_OU[member], []).append(self.account_ids[member])
+                self.policy_targets.setdefault(topology.ACCOUNT_OU[member], []).append(self.account_ids[member])
         self.organization_id = organization_id
         self.register_outputs({"organizationId": organization_id})
 

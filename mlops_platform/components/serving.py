@@ -18,7 +18,9 @@ import pulumi_aws as aws
 
 from mlops_platform import contract, naming
 from mlops_platform.components.iam import PlatformRole, PlatformRoleArgs, Statement, allow, service_trust
+from mlops_platform.config import UseCase
 from mlops_platform.functions.deploy_on_approval import blue_green_update_policy
+from mlops_platform.placement import Placement
 
 VARIANT = "AllTraffic"
 INVOCATIONS_PER_INSTANCE_TARGET = 100.0
@@ -28,53 +30,45 @@ ERRORS_PER_MINUTE = 5.0
 
 @dataclass(frozen=True)
 class ServingEndpointArgs:
-    use_case: str
-    tier: str
-    account_id: str
-    region: str
+    placement: Placement
+    use_case: UseCase
+    """Its instance type and count, autoscaling bounds and canary settings."""
     model_package_arn: str | None
     """The versioned package the endpoint serves; None before the first approval (no endpoint)."""
-    instance_type: str
-    min_instances: int
-    max_instances: int
-    canary_percent: int
-    canary_wait_seconds: int
     kms_key_arn: pulumi.Input[str]
     model_bucket_arn: pulumi.Input[str]
     artifact_key_arn: pulumi.Input[str]
     data_capture_uri: pulumi.Input[str] | None = None
 
 
-def rollback_alarm_names(endpoint_name: str) -> tuple[str, str]:
-    """The alarms that roll a canary back: model errors and p99 model latency."""
-    return f"{endpoint_name}-5xx-errors", f"{endpoint_name}-model-latency-p99"
-
-
-def model_role_name(tier: str, use_case: str) -> str:
-    return contract.role_name(tier, f"{use_case}-model")
-
-
 class ServingEndpoint(pulumi.ComponentResource):
+    placement: Placement
+    use_case: UseCase
     endpoint_name: str
     endpoint_arn: str
     """Known before the endpoint exists: the inference API and the deployer are granted it from the start."""
     model_role_arn: pulumi.Output[str]
     rollback_alarm_names: list[str]
+    kms_key_arn: pulumi.Input[str]
+    data_capture_uri: pulumi.Input[str] | None
     endpoint: aws.sagemaker.Endpoint | None
     """None until a version is approved."""
 
     def __init__(self, name: str, args: ServingEndpointArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mlops:serving:ServingEndpoint", name, None, opts)
-        endpoint_name = contract.endpoint_name(args.use_case, args.tier)
+        place, use_case = args.placement, args.use_case.name
+        endpoint_name = contract.endpoint_name(use_case, place.tier)
         role = PlatformRole(f"{name}-model", PlatformRoleArgs(
-            role_name=model_role_name(args.tier, args.use_case),
-            description=f"The {args.use_case} model at serving time: reads its artifacts, writes its logs",
-            trust_policy=service_trust("sagemaker.amazonaws.com", args.account_id),
+            role_name=contract.model_role_name(use_case, place.tier),
+            description=f"The {use_case} model at serving time: reads its artifacts, writes its logs",
+            trust_policy=service_trust("sagemaker.amazonaws.com", place.account_id),
             statements=model_statements(args, endpoint_name)), pulumi.ResourceOptions(parent=self))
+        self.placement, self.use_case = place, args.use_case
         self.endpoint_name = endpoint_name
-        self.endpoint_arn = contract.endpoint_arn(args.region, args.account_id, args.use_case, args.tier)
+        self.endpoint_arn = contract.endpoint_arn(place.region, place.account_id, use_case, place.tier)
         self.model_role_arn = role.arn
-        self.rollback_alarm_names = list(rollback_alarm_names(endpoint_name))
+        self.rollback_alarm_names = list(contract.rollback_alarm_names(endpoint_name))
+        self.kms_key_arn, self.data_capture_uri = args.kms_key_arn, args.data_capture_uri
         self.endpoint = None
         if args.model_package_arn is not None:
             self.endpoint = self._endpoint(name, args, args.model_package_arn, role.arn)
@@ -89,36 +83,38 @@ class ServingEndpoint(pulumi.ComponentResource):
             name,
             kms_key_arn=args.kms_key_arn,
             production_variants=[{"variant_name": VARIANT, "model_name": model.name,
-                                  "instance_type": args.instance_type,
-                                  "initial_instance_count": args.min_instances}],
+                                  "instance_type": args.use_case.instance_type,
+                                  "initial_instance_count": args.use_case.min_instances}],
             data_capture_config=_data_capture(args),
             opts=child)
-        alarms = self._rollback_alarms(name, self.endpoint_name)
+        alarms = self._rollback_alarms(name)
         endpoint = aws.sagemaker.Endpoint(
             name,
             name=self.endpoint_name,
             endpoint_config_name=config.name,
             deployment_config={
-                "blue_green_update_policy": blue_green_policy_args(args.canary_percent, args.canary_wait_seconds),
+                "blue_green_update_policy": blue_green_policy_args(args.use_case.canary_percent,
+                                                                   args.use_case.canary_wait_seconds),
                 "auto_rollback_configuration": {"alarms": [{"alarm_name": alarm.name} for alarm in alarms]},
             },
             opts=child)
         self._autoscaling(name, endpoint, args)
         return endpoint
 
-    def _rollback_alarms(self, name: str, endpoint_name: str) -> list[aws.cloudwatch.MetricAlarm]:
-        errors_name, latency_name = rollback_alarm_names(endpoint_name)
+    def _rollback_alarms(self, name: str) -> list[aws.cloudwatch.MetricAlarm]:
+        errors_name, latency_name = self.rollback_alarm_names
         return [
-            self._alarm(f"{name}-5xx-errors", errors_name, endpoint_name, "Invocation5XXErrors",
+            self._alarm(f"{name}-5xx-errors", errors_name, "Invocation5XXErrors",
                         ERRORS_PER_MINUTE, "model errors", statistic="Sum"),
-            self._alarm(f"{name}-model-latency-p99", latency_name, endpoint_name, "ModelLatency",
+            self._alarm(f"{name}-model-latency-p99", latency_name, "ModelLatency",
                         LATENCY_P99_MICROSECONDS, "p99 model latency", extended_statistic="p99"),
         ]
 
-    def _alarm(self, resource_name: str, alarm_name: str, endpoint_name: str, metric: str, threshold: float,
+    def _alarm(self, resource_name: str, alarm_name: str, metric: str, threshold: float,
                what: str, statistic: str | None = None,
                extended_statistic: str | None = None) -> aws.cloudwatch.MetricAlarm:
         """Two of three one-minute periods at or over the threshold: the endpoint is unhealthy."""
+        endpoint_name = self.endpoint_name
         return aws.cloudwatch.MetricAlarm(
             resource_name, name=alarm_name, namespace="AWS/SageMaker", metric_name=metric,
             dimensions={"EndpointName": endpoint_name, "VariantName": VARIANT}, statistic=statistic,
@@ -132,7 +128,7 @@ class ServingEndpoint(pulumi.ComponentResource):
         target = aws.appautoscaling.Target(
             name, service_namespace="sagemaker", scalable_dimension="sagemaker:variant:DesiredInstanceCount",
             resource_id=pulumi.Output.concat("endpoint/", endpoint.name, f"/variant/{VARIANT}"),
-            min_capacity=args.min_instances, max_capacity=args.max_instances,
+            min_capacity=args.use_case.min_instances, max_capacity=args.use_case.max_instances,
             opts=pulumi.ResourceOptions(parent=self))
         aws.appautoscaling.Policy(
             name, policy_type="TargetTrackingScaling", service_namespace=target.service_namespace,
@@ -176,11 +172,13 @@ def model_statements(args: ServingEndpointArgs, endpoint_name: str) -> Sequence[
         allow(["s3:GetObject"], [pulumi.Output.concat(args.model_bucket_arn, "/*")], sid="ReadModelArtifacts"),
         allow(["kms:Decrypt"], [args.artifact_key_arn], sid="DecryptModelArtifacts"),
         allow(["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
-              [naming.ecr_repository_arn(args.region, naming.ANY, contract.container_repository_name(args.use_case))],
+              [naming.ecr_repository_arn(args.placement.region, naming.ANY,
+                                         contract.container_repository_name(args.use_case.name))],
               sid="PullUseCaseImages"),
         allow(["ecr:GetAuthorizationToken"], "*", sid="LogInToEcr"),
         allow(["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
-              [naming.log_group_arn(args.region, args.account_id, f"/aws/sagemaker/Endpoints/{endpoint_name}:*")],
+              [naming.log_group_arn(args.placement.region, args.placement.account_id,
+                                    f"/aws/sagemaker/Endpoints/{endpoint_name}:*")],
               sid="WriteEndpointLogs"),
         allow(["cloudwatch:PutMetricData"], "*", {"StringEquals": {"cloudwatch:namespace": "/aws/sagemaker/Endpoints"}},
               sid="PublishEndpointMetrics"),
@@ -193,7 +191,7 @@ def _capture_statements(args: ServingEndpointArgs) -> list[Statement]:
     if args.data_capture_uri is None:
         return []
     objects = pulumi.Output.from_input(args.data_capture_uri).apply(
-        lambda uri: naming.objects_arn(naming.partition_of(args.region), uri.removeprefix("s3://").rstrip("/")))
+        lambda uri: naming.objects_arn(args.placement.partition, uri.removeprefix("s3://").rstrip("/")))
     return [
         allow(["s3:PutObject"], [objects], sid="WriteCapturedData"),
         allow(["kms:Encrypt", "kms:GenerateDataKey"], [args.kms_key_arn], sid="EncryptCapturedData"),

@@ -306,8 +306,13 @@ def check(cfg: PlatformConfig, stacks: Iterable[CapturedStack]) -> AccessMatrix:
 FlowBuilder = Callable[[PlatformConfig, World], Iterator[Flow]]
 
 
-def _role(cfg: PlatformConfig, tier: str, purpose: str) -> str:
-    return contract.role_arn(cfg.partition, cfg.account_of_tier(tier), contract.role_name(tier, purpose))
+def _role_arn(cfg: PlatformConfig, tier: str, role_name: str) -> str:
+    """The ARN of the role `role_name` (from the contract) in the account hosting `tier`."""
+    return contract.role_arn(cfg.partition, cfg.account_of_tier(tier), role_name)
+
+
+def _data_scientists(cfg: PlatformConfig) -> str:
+    return _role_arn(cfg, "dev", contract.data_scientist_role_name())
 
 
 def _bucket_arn(world: World, logical_name: str) -> str:
@@ -328,7 +333,7 @@ def retraining_flows(cfg: PlatformConfig, world: World) -> Iterator[Flow]:
     """The ops retraining pipeline reads datasets and writes model artifacts, across accounts where they differ."""
     datasets, models = _bucket_arn(world, "data-datasets"), _bucket_arn(world, "artifact-model-artifacts")
     for use_case in cfg.use_cases:
-        pipeline = _role(cfg, "ops", f"{use_case.name}-pipeline")
+        pipeline = _role_arn(cfg, "ops", contract.retraining_role_name(use_case.name))
         yield Flow(f"{use_case.name}: retraining reads datasets", pipeline, "s3:GetObject",
                    f"{datasets}/{use_case.name}/train.csv", True)
         yield Flow(f"{use_case.name}: retraining decrypts datasets", pipeline, "kms:Decrypt",
@@ -357,9 +362,9 @@ def serving_flows(cfg: PlatformConfig, world: World) -> Iterator[Flow]:
     """Each served model's role reads its artifacts, decrypts them and pulls its image from the artifact tier."""
     models = _bucket_arn(world, "artifact-model-artifacts")
     artifact_account = cfg.account_of_tier("artifact")
-    for tier in (t for t in topology.SERVING_TIERS if t in topology.tiers(cfg.size)):
+    for tier in topology.serving_tiers(cfg.size):
         for use_case in (u for u in cfg.use_cases if u.serve):
-            role = _role(cfg, tier, f"{use_case.name}-model")
+            role = _role_arn(cfg, tier, contract.model_role_name(use_case.name, tier))
             repository = naming.ecr_repository_arn(cfg.region, artifact_account,
                                                    contract.container_repository_name(use_case.name))
             yield Flow(f"{use_case.name}: the {tier} model reads its artifacts", role, "s3:GetObject",
@@ -398,9 +403,9 @@ def monitoring_image_flows(cfg: PlatformConfig, world: World) -> Iterator[Flow]:
 
 def inference_flows(cfg: PlatformConfig, world: World) -> Iterator[Flow]:
     """Each inference API's function invokes its endpoint and nothing more: it cannot redeploy it."""
-    for tier in (t for t in topology.SERVING_TIERS if t in topology.tiers(cfg.size)):
+    for tier in topology.serving_tiers(cfg.size):
         for use_case in (u for u in cfg.use_cases if u.serve):
-            function = _role(cfg, tier, f"{use_case.name}-inference")
+            function = _role_arn(cfg, tier, contract.inference_role_name(use_case.name, tier))
             endpoint = contract.endpoint_arn(cfg.region, cfg.account_of_tier(tier), use_case.name, tier)
             yield Flow(f"{use_case.name}: the {tier} API invokes its endpoint", function, "sagemaker:InvokeEndpoint",
                        endpoint, True)
@@ -411,10 +416,10 @@ def inference_flows(cfg: PlatformConfig, world: World) -> Iterator[Flow]:
 def deployer_flows(cfg: PlatformConfig, world: World) -> Iterator[Flow]:
     """The approval deployer (small size) reads the registry, rolls its endpoint out as the model's role, records the
     served version in its tier's state, parks failures and announces them; it records nothing for another use case."""
-    for tier in (t for t in topology.SERVING_TIERS if t in topology.tiers(cfg.size)):
+    for tier in topology.serving_tiers(cfg.size):
         account = cfg.account_of_tier(tier)
         for use_case in (u for u in cfg.use_cases if u.serve):
-            deployer = _role(cfg, tier, f"{use_case.name}-deployer")
+            deployer = _role_arn(cfg, tier, contract.deployer_role_name(use_case.name, tier))
             if deployer not in world.roles:
                 continue  # the larger sizes deploy through the CI/CD path
             endpoint_name = contract.endpoint_name(use_case.name, tier)
@@ -425,7 +430,7 @@ def deployer_flows(cfg: PlatformConfig, world: World) -> Iterator[Flow]:
             yield Flow(f"{use_case.name}: the deployer rolls out its endpoint", deployer, "sagemaker:UpdateEndpoint",
                        contract.endpoint_arn(cfg.region, account, use_case.name, tier), True)
             yield Flow(f"{use_case.name}: the deployer runs models as the model role", deployer, "iam:PassRole",
-                       _role(cfg, tier, f"{use_case.name}-model"), True,
+                       _role_arn(cfg, tier, contract.model_role_name(use_case.name, tier)), True,
                        {"iam:PassedToService": "sagemaker.amazonaws.com"})
             yield Flow(f"{use_case.name}: the deployer records the served version", deployer, "ssm:PutParameter",
                        naming.ssm_parameter_arn(cfg.region, account,
@@ -448,7 +453,7 @@ def deploy_path_flows(cfg: PlatformConfig, world: World) -> Iterator[Flow]:
     tiers' deploy roles read the served versions their `pulumi up` builds."""
     if not topology.has_organization(cfg.size):
         return
-    for tier in (t for t in topology.SERVING_TIERS if t in topology.tiers(cfg.size)):
+    for tier in topology.serving_tiers(cfg.size):
         account = cfg.account_of_tier(tier)
         path = contract.served_models_path(tier).rstrip("/")
         yield Flow(f"the {tier} deploy role reads the served versions", contract.deploy_role_arn(
@@ -466,7 +471,7 @@ def deploy_path_flows(cfg: PlatformConfig, world: World) -> Iterator[Flow]:
 def experiment_flows(cfg: PlatformConfig, world: World) -> Iterator[Flow]:
     """What Studio needs of the data scientists' role: list, run jobs in the VPC, read the registry, follow
     pipeline runs."""
-    scientist = contract.role_arn(cfg.partition, cfg.account_of_tier("dev"), contract.data_scientist_role_name())
+    scientist = _data_scientists(cfg)
     dev = naming.sagemaker_scope(cfg.region, cfg.account_of_tier("dev"))
     yield Flow("data scientists list their training jobs", scientist, "sagemaker:ListTrainingJobs", "*", True)
     yield Flow("data scientists list Studio apps", scientist, "sagemaker:ListApps", "*", True)
@@ -487,8 +492,7 @@ def experiment_flows(cfg: PlatformConfig, world: World) -> Iterator[Flow]:
         # Pipelines take no resource policy: in another account, data scientists run them as its operator role.
         runner = scientist
         if cfg.account_of_tier("ops") != cfg.account_of_tier("dev"):
-            runner = contract.role_arn(cfg.partition, cfg.account_of_tier("ops"),
-                                       contract.pipeline_operator_role_name())
+            runner = _role_arn(cfg, "ops", contract.pipeline_operator_role_name())
         pipeline = naming.sagemaker_arn(cfg.region, cfg.account_of_tier("ops"),
                                         f"pipeline/{contract.pipeline_name(use_case.name)}")
         who = "data scientists" if runner == scientist else "data scientists (as the ops operator)"
@@ -502,7 +506,7 @@ def experiment_flows(cfg: PlatformConfig, world: World) -> Iterator[Flow]:
             yield Flow(f"the ops pipeline operator cannot approve {use_case.name} models", runner,
                        "sagemaker:UpdateModelPackage", package, False)
     if cfg.account_of_tier("ops") != cfg.account_of_tier("dev"):
-        operator = contract.role_arn(cfg.partition, cfg.account_of_tier("ops"), contract.pipeline_operator_role_name())
+        operator = _role_arn(cfg, "ops", contract.pipeline_operator_role_name())
         yield Flow("data scientists assume the ops pipeline operator", scientist, "sts:AssumeRole", operator, True)
 
 
@@ -520,7 +524,7 @@ def identity_center_flows(cfg: PlatformConfig, world: World) -> Iterator[Flow]:
                profile, True, {as_alice: "alice", tag: "alice"})
     yield Flow("a data scientist cannot open another's Studio profile", scientist,
                "sagemaker:CreatePresignedDomainUrl", profile, False, {as_alice: "bob", tag: "alice"})
-    for tier in (t for t in topology.SERVING_TIERS if t in topology.tiers(cfg.size)):
+    for tier in topology.serving_tiers(cfg.size):
         yield Flow(f"a data scientist's Identity Center role cannot assume the {tier} deploy role", scientist,
                    "sts:AssumeRole",
                    contract.deploy_role_arn(cfg.partition, cfg.account_of_tier(tier), cfg.deploy_role_name), False)
@@ -528,11 +532,11 @@ def identity_center_flows(cfg: PlatformConfig, world: World) -> Iterator[Flow]:
 
 def separation_flows(cfg: PlatformConfig, world: World) -> Iterator[Flow]:
     """Nothing the data scientists' Studio role holds reaches staging, prod, or what prod deploys."""
-    scientist = contract.role_arn(cfg.partition, cfg.account_of_tier("dev"), contract.data_scientist_role_name())
+    scientist = _data_scientists(cfg)
     models = _bucket_arn(world, "artifact-model-artifacts")
     yield Flow("data scientists cannot overwrite model artifacts", scientist, "s3:PutObject",
                f"{models}/churn/model.tar.gz", False)
-    for tier in (t for t in topology.SERVING_TIERS if t in topology.tiers(cfg.size)):
+    for tier in topology.serving_tiers(cfg.size):
         account = cfg.account_of_tier(tier)
         if topology.has_organization(cfg.size):
             yield Flow(f"data scientists cannot assume the {tier} deploy role", scientist, "sts:AssumeRole",
@@ -548,7 +552,7 @@ def _data_scientist_principals(cfg: PlatformConfig, world: World) -> list[tuple[
     """(who, ARN) of every identity data scientists act as: their Studio role and, with an organization, their
     Identity Center role."""
     principals = [("data scientists' Studio role",
-                   contract.role_arn(cfg.partition, cfg.account_of_tier("dev"), contract.data_scientist_role_name()))]
+                   _data_scientists(cfg))]
     sso = identity_center_role_arn(cfg.partition, cfg.account_of_tier("dev"), contract.DATA_SCIENTIST_PERMISSION_SET)
     if sso in world.identity_center_roles:
         principals.append(("data scientists' Identity Center role", sso))
@@ -558,7 +562,7 @@ def _data_scientist_principals(cfg: PlatformConfig, world: World) -> list[tuple[
 def own_rights_flows(cfg: PlatformConfig, world: World) -> Iterator[Flow]:
     """Separation layer 4: what the data scientists' own policies allow, whatever the resources' policies say —
     no staging/prod role or deploy role to assume, no endpoint to change, no model to approve, no IAM to write."""
-    serving = [t for t in topology.SERVING_TIERS if t in topology.tiers(cfg.size)]
+    serving = list(topology.serving_tiers(cfg.size))
     protected_roles = sorted(arn for arn, role in world.roles.items() if contract.tier_from_urn(role.urn) in serving)
     if topology.has_organization(cfg.size):
         protected_roles += [contract.deploy_role_arn(cfg.partition, cfg.account_of_tier(t), cfg.deploy_role_name)
@@ -589,7 +593,7 @@ def guardrail_flows(cfg: PlatformConfig, world: World) -> Iterator[Flow]:
     refused by the SCPs over that account."""
     if not topology.has_organization(cfg.size):
         return
-    for tier in (t for t in topology.SERVING_TIERS if t in topology.tiers(cfg.size)):
+    for tier in topology.serving_tiers(cfg.size):
         account = cfg.account_of_tier(tier)
         if account == cfg.account_of_tier("dev"):
             continue

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-from mlops_platform import contract
+from mlops_platform import contract, topology
 from mlops_platform.components.kms_key import PlatformKey, PlatformKeyArgs
 from mlops_platform.components.secure_bucket import SecureBucket, SecureBucketArgs
 from mlops_platform.config import PlatformConfig
@@ -45,7 +45,7 @@ class TierContext:
     @property
     def protects_state(self) -> bool:
         """Stateful resources are protected in every tier but dev, where experiments come and go."""
-        return self.tier != "dev"
+        return topology.protects_state(self.tier)
 
     def child(self) -> pulumi.ResourceOptions:
         return pulumi.ResourceOptions(parent=self.component)

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 import pulumi
 import pulumi_aws as aws
 
-from mlops_platform import contract, naming
+from mlops_platform import contract, naming, topology
 from mlops_platform.components.approval_deployer import ApprovalDeployer, ApprovalDeployerArgs
 from mlops_platform.components.inference_api import InferenceApi, InferenceApiArgs
 from mlops_platform.components.kms_key import cloudwatch_alarms_grant, cloudwatch_logs_grant
@@ -22,7 +22,6 @@ from mlops_platform.components.serving import ServingEndpoint, ServingEndpointAr
 from mlops_platform.config import UseCase
 from mlops_platform.functions.deploy_on_approval import package_version
 from mlops_platform.tiers.context import TierContext
-from mlops_platform.topology import Size
 
 
 class ServingStateError(ValueError):
@@ -84,23 +83,14 @@ def _serve(ctx: TierContext, use_case: UseCase, model_package_arn: str | None, k
            capture_uri: pulumi.Output[str]) -> pulumi.Output[str]:
     cfg = ctx.cfg
     endpoint = ServingEndpoint(ctx.name(use_case.name), ServingEndpointArgs(
-        use_case=use_case.name, tier=ctx.tier, account_id=ctx.account_id, region=cfg.region,
-        model_package_arn=model_package_arn, instance_type=use_case.instance_type,
-        min_instances=use_case.min_instances, max_instances=use_case.max_instances,
-        canary_percent=use_case.canary_percent, canary_wait_seconds=use_case.canary_wait_seconds,
-        kms_key_arn=key_arn, model_bucket_arn=ctx.refs.get("artifact", "modelBucketArn"),
-        artifact_key_arn=ctx.refs.get("artifact", "keyArn"), data_capture_uri=capture_uri), ctx.child())
-    api = InferenceApi(ctx.name(f"{use_case.name}-api"), InferenceApiArgs(
-        use_case=use_case.name, tier=ctx.tier, account_id=ctx.account_id, region=cfg.region,
-        endpoint_name=endpoint.endpoint_name, endpoint_arn=endpoint.endpoint_arn, kms_key_arn=key_arn),
-        ctx.child())
-    if cfg.size == Size.SMALL and ctx.tier == "prod":
+        placement=ctx.placement, use_case=use_case, model_package_arn=model_package_arn, kms_key_arn=key_arn,
+        model_bucket_arn=ctx.refs.get("artifact", "modelBucketArn"),
+        artifact_key_arn=ctx.refs.get("artifact", "keyArn"),
+        data_capture_uri=capture_uri), ctx.child())
+    api = InferenceApi(ctx.name(f"{use_case.name}-api"), InferenceApiArgs(endpoint=endpoint, kms_key_arn=key_arn),
+                       ctx.child())
+    if topology.deploys_on_approval_by_function(cfg.size) and ctx.tier == "prod":
         ApprovalDeployer(ctx.name(f"{use_case.name}-deployer"), ApprovalDeployerArgs(
-            use_case=use_case.name, tier=ctx.tier, account_id=ctx.account_id, region=cfg.region,
-            endpoint_name=endpoint.endpoint_name, model_role_arn=endpoint.model_role_arn,
-            instance_type=use_case.instance_type, initial_instance_count=use_case.min_instances,
-            canary_percent=use_case.canary_percent, canary_wait_seconds=use_case.canary_wait_seconds,
-            rollback_alarm_names=endpoint.rollback_alarm_names, kms_key_arn=key_arn,
-            registry_account_id=cfg.account_of_tier("artifact"), stack_name=cfg.stack.name,
-            data_capture_uri=capture_uri), ctx.child())
+            endpoint=endpoint, registry_account_id=cfg.account_of_tier("artifact"), stack_name=cfg.stack.name),
+            ctx.child())
     return api.url

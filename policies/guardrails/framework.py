@@ -68,6 +68,26 @@ class Undecided(UnknownValueError):
         self.message = message
 
 
+POLICY_INPUTS: dict[str, str] = {
+    "aws:s3/bucketPolicy:BucketPolicy": "policy",
+    "aws:s3/bucket:Bucket": "policy",
+    "aws:s3/bucketV2:BucketV2": "policy",
+    "aws:kms/key:Key": "policy",
+    "aws:kms/keyPolicy:KeyPolicy": "policy",
+    "aws:ecr/repositoryPolicy:RepositoryPolicy": "policy",
+    "aws:ecr/registryPolicy:RegistryPolicy": "policy",
+    "aws:sqs/queuePolicy:QueuePolicy": "policy",
+    "aws:sqs/queue:Queue": "policy",
+    "aws:sns/topicPolicy:TopicPolicy": "policy",
+    "aws:sns/topic:Topic": "policy",
+    "aws:secretsmanager/secretPolicy:SecretPolicy": "policy",
+    "aws:sagemaker/modelPackageGroupPolicy:ModelPackageGroupPolicy": "resourcePolicy",
+    "aws:cloudwatch/eventBusPolicy:EventBusPolicy": "policy",
+    "aws:iam/role:Role": "assumeRolePolicy",
+}
+"""Every resource type that carries a policy document, and the input holding it (a role: its trust policy)."""
+
+
 @dataclass(frozen=True)
 class Placement:
     """Where a resource lives: its tier and (when its provider names one) its account."""

@@ -9,26 +9,9 @@ from collections.abc import Iterator
 
 from pulumi_policy import Severity
 
-from guardrails.framework import Rule, Subject
+from guardrails.framework import POLICY_INPUTS, Rule, Subject
 from mlops_platform.iam_policy import DocumentError, Statement, parse, strings
 
-POLICY_KEYS: dict[str, str] = {
-    "aws:s3/bucketPolicy:BucketPolicy": "policy",
-    "aws:s3/bucket:Bucket": "policy",
-    "aws:s3/bucketV2:BucketV2": "policy",
-    "aws:kms/key:Key": "policy",
-    "aws:kms/keyPolicy:KeyPolicy": "policy",
-    "aws:ecr/repositoryPolicy:RepositoryPolicy": "policy",
-    "aws:ecr/registryPolicy:RegistryPolicy": "policy",
-    "aws:sqs/queuePolicy:QueuePolicy": "policy",
-    "aws:sqs/queue:Queue": "policy",
-    "aws:sns/topicPolicy:TopicPolicy": "policy",
-    "aws:sns/topic:Topic": "policy",
-    "aws:secretsmanager/secretPolicy:SecretPolicy": "policy",
-    "aws:sagemaker/modelPackageGroupPolicy:ModelPackageGroupPolicy": "resourcePolicy",
-    "aws:cloudwatch/eventBusPolicy:EventBusPolicy": "policy",
-    "aws:iam/role:Role": "assumeRolePolicy",
-}
 EVENT_PERMISSION = "aws:cloudwatch/eventPermission:EventPermission"
 PINNING_CONDITION_KEYS = frozenset({
     "aws:sourcearn", "aws:sourceaccount", "aws:sourceowner", "aws:sourceorgid", "aws:sourceorgpaths",
@@ -59,7 +42,7 @@ def check_not_public(subject: Subject) -> Iterator[str]:
         if subject.props.get("principal") == "*" and not subject.props.get("condition"):
             yield "every AWS account may put events on this bus: name the account or add an organization condition"
         return
-    key = POLICY_KEYS[subject.type]
+    key = POLICY_INPUTS[subject.type]
     document = subject.props.get(key)
     if not document:
         return
@@ -79,5 +62,5 @@ RULES: tuple[Rule, ...] = (
     Rule("resource-policies-not-public", "No resource or trust policy allows everyone ('*') unconditionally",
          Severity.CRITICAL, "Name the principals, or keep '*' only with a condition that pins the callers "
          "(aws:PrincipalAccount, aws:PrincipalOrgID, aws:SourceArn, aws:SourceVpce).", "KMS.5, SQS.3",
-         frozenset({*POLICY_KEYS, EVENT_PERMISSION}), check=check_not_public),
+         frozenset({*POLICY_INPUTS, EVENT_PERMISSION}), check=check_not_public),
 )

@@ -18,6 +18,7 @@ from pulumi_policy import PolicyResource, Severity
 from pulumi_policy.proxy import UnknownValueError
 
 from guardrails.framework import (
+    POLICY_INPUTS,
     DevMode,
     Placement,
     Rule,
@@ -54,16 +55,8 @@ SCP = "SERVICE_CONTROL_POLICY"
 DEPLOY_PATH_ROLE_NAMES = frozenset({contract.DEPLOY_PIPELINE_ROLE_NAME, contract.BOOTSTRAP_ROLE_NAME})
 
 RESOURCE_POLICY_KEYS: dict[str, str] = {
-    "aws:s3/bucketPolicy:BucketPolicy": "policy",
-    "aws:s3/bucket:Bucket": "policy",
-    "aws:s3/bucketV2:BucketV2": "policy",
-    "aws:kms/key:Key": "policy",
-    "aws:kms/keyPolicy:KeyPolicy": "policy",
-    "aws:ecr/repositoryPolicy:RepositoryPolicy": "policy",
-    "aws:ecr/registryPolicy:RegistryPolicy": "policy",
-    "aws:sagemaker/modelPackageGroupPolicy:ModelPackageGroupPolicy": "resourcePolicy",
-    "aws:cloudwatch/eventBusPolicy:EventBusPolicy": "policy",
-}
+    resource_type: key for resource_type, key in POLICY_INPUTS.items() if resource_type.split(":")[1].split("/")[0]
+    in ("s3", "kms", "ecr", "sagemaker", "cloudwatch")}
 """Resource policies (S3, KMS, ECR, model package groups, event buses) and the input that holds each."""
 PRINCIPAL_GRANTS: dict[str, tuple[str, ...]] = {
     "aws:cloudwatch/eventPermission:EventPermission": ("principal",),

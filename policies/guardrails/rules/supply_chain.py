@@ -13,9 +13,8 @@ from collections.abc import Iterator
 
 from pulumi_policy import Severity
 
-from guardrails.framework import DevMode, Rule, Subject, Undecided
+from guardrails.framework import POLICY_INPUTS, DevMode, Rule, Subject, Undecided
 from guardrails.platform import platform
-from guardrails.rules.public_access import POLICY_KEYS
 from guardrails.rules.separation import scope_of
 from mlops_platform.iam_policy import DocumentError, Statement, account_of, is_account_root, parse
 
@@ -24,7 +23,7 @@ PRINCIPAL_ARN = "aws:PrincipalArn"
 
 
 def _statements(subject: Subject) -> list[Statement]:
-    key = POLICY_KEYS[subject.type]
+    key = POLICY_INPUTS[subject.type]
     document = subject.props.get(key)
     if not document:
         return []
@@ -91,10 +90,10 @@ RULES: tuple[Rule, ...] = (
     Rule("foreign-roots-pinned", "No grant names another account's root without an aws:PrincipalArn condition",
          Severity.HIGH, "Keep the account root as principal (valid before the roles exist) and add "
          "`ArnEquals: {aws:PrincipalArn: [exact role ARNs]}`.",
-         resource_types=frozenset(POLICY_KEYS), check=check_foreign_roots_pinned, dev=DevMode.MANDATORY),
+         resource_types=frozenset(POLICY_INPUTS), check=check_foreign_roots_pinned, dev=DevMode.MANDATORY),
     Rule("supply-chain-named-roles",
          "The artifact and cicd tiers admit no principal of another account but named roles",
          Severity.CRITICAL, "Grant other accounts only exact role ARNs, or their root pinned by aws:PrincipalArn "
          "to exact role ARNs; never users, assumed-role sessions or a whole account.",
-         resource_types=frozenset(POLICY_KEYS), check=check_named_roles, dev=DevMode.MANDATORY),
+         resource_types=frozenset(POLICY_INPUTS), check=check_named_roles, dev=DevMode.MANDATORY),
 )
