@@ -61,6 +61,8 @@ def interface_endpoints(count: int, zones: int) -> float:
 
 # One private network (ops or dev): 8 interface endpoints in 2 zones; the S3 gateway endpoint is free.
 NETWORK = round(interface_endpoints(8, 2), 2)                      # 128.48
+# The ops network with the open drift engine (medium, large): EventBridge's endpoint too, for the drift check.
+DRIFT_NETWORK = round(interface_endpoints(9, 2), 2)                # 144.54
 ENDPOINT_2_M5_LARGE = round(2 * M5_LARGE_HOSTING * HOURS, 2)       # 186.88
 STUDIO_TWO_USERS = round(2 * STUDIO_GB_PER_USER * EFS_GB, 2)       # 6.60
 
@@ -81,23 +83,23 @@ def test_small_each_item_and_total_by_hand(shipped_capture: Callable[[str], Capt
 def test_medium_each_item_and_total_by_hand(shipped_capture: Callable[[str], CapturedSize]) -> None:
     result = estimate(shipped_capture("medium"), table())
     assert item_total(result, "org", "KMS keys") == KMS_KEY and item_total(result, "org", "CloudTrail") == 0
-    assert item_total(result, "dev", "Interface VPC endpoints") == 2 * NETWORK
+    assert item_total(result, "dev", "Interface VPC endpoints") == round(NETWORK + DRIFT_NETWORK, 2)
     for serving in ("staging", "prod"):
         assert item_total(result, serving, "SageMaker endpoint instances") == ENDPOINT_2_M5_LARGE
         assert item_total(result, serving, "CloudWatch alarms") == round(2 * ALARM, 2)   # no deployer in medium
-    assert stack_totals(result) == {"org": 1.00, "dev": 266.56, "staging": 188.08, "prod": 188.08}
-    assert round(result.monthly, 2) == 643.72
+    assert stack_totals(result) == {"org": 1.00, "dev": 282.62, "staging": 188.08, "prod": 188.08}
+    assert round(result.monthly, 2) == 659.78
     assert result.not_priced == ()
 
 
 def test_large_each_item_and_total_by_hand(shipped_capture: Callable[[str], CapturedSize]) -> None:
     result = estimate(shipped_capture("large"), table())
-    assert item_total(result, "ops", "Interface VPC endpoints") == NETWORK
+    assert item_total(result, "ops", "Interface VPC endpoints") == DRIFT_NETWORK
     assert item_total(result, "dev", "Interface VPC endpoints") == NETWORK
     assert item_total(result, "dev", "Studio home storage (EFS)") == STUDIO_TWO_USERS
-    assert stack_totals(result) == {"org": 1.00, "data": 1.00, "artifact": 1.00, "cicd": 0.0, "ops": 128.48,
+    assert stack_totals(result) == {"org": 1.00, "data": 1.00, "artifact": 1.00, "cicd": 0.0, "ops": 144.54,
                                     "dev": 136.08, "staging": 188.08, "prod": 188.08}
-    assert round(result.monthly, 2) == 643.72
+    assert round(result.monthly, 2) == 659.78
     assert result.not_priced == ()
 
 
@@ -241,7 +243,7 @@ def invoke(*args: str) -> Any:
 
 @pytest.mark.parametrize(("size", "total", "increment", "items"), [
     ("small", 454.74, 187.18, {"SageMaker endpoint instances": 186.88, "CloudWatch alarms": 0.30}),
-    ("large", 643.72, 374.16, {"SageMaker endpoint instances": 373.76, "CloudWatch alarms": 0.40}),
+    ("large", 659.78, 374.16, {"SageMaker endpoint instances": 373.76, "CloudWatch alarms": 0.40}),
 ])
 def test_cli_json_totals_and_what_one_more_use_case_adds(size: str, total: float, increment: float,
                                                          items: dict[str, float]) -> None:

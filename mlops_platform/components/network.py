@@ -35,9 +35,17 @@ class PrivateNetworkArgs:
     region: str
     cidr: str
     nat_gateway: bool = False
+    extra_interface_services: tuple[str, ...] = ()
+    """Interface endpoints beyond INTERFACE_ENDPOINT_SERVICES that this network's workloads need (the ops tier's,
+    with the open drift engine: EventBridge, for the drift check's event)."""
     flow_log_key_arn: pulumi.Input[str] | None = None
     """KMS key of the flow-log group. None: CloudWatch Logs' own at-rest encryption, until the tier key's policy
     lets `logs.<region>.amazonaws.com` use it."""
+
+
+def interface_services(args: PrivateNetworkArgs) -> tuple[str, ...]:
+    extra = [service for service in args.extra_interface_services if service not in INTERFACE_ENDPOINT_SERVICES]
+    return (*INTERFACE_ENDPOINT_SERVICES, *dict.fromkeys(extra))
 
 
 class PrivateNetwork(pulumi.ComponentResource):
@@ -88,7 +96,7 @@ class PrivateNetwork(pulumi.ComponentResource):
                                         prefix_list_id=s3.prefix_list_id, ip_protocol="tcp", from_port=HTTPS,
                                         to_port=HTTPS, description="S3 through the gateway endpoint (its prefix list)",
                                         opts=child)
-        for service in INTERFACE_ENDPOINT_SERVICES:
+        for service in interface_services(args):
             aws.ec2.VpcEndpoint(f"{name}-{service.replace('.', '-')}", vpc_id=vpc.id,
                                 service_name=f"com.amazonaws.{args.region}.{service}",
                                 vpc_endpoint_type="Interface", private_dns_enabled=True,

@@ -149,6 +149,12 @@ def model_package_group_policy(cfg: PlatformConfig, group_arn: str) -> str | Non
     return iam_policy.document_json(statements) if statements else None
 
 
+PULL_ACTIONS = ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"]
+PUSH_ACTIONS = ["ecr:BatchCheckLayerAvailability", "ecr:InitiateLayerUpload", "ecr:UploadLayerPart",
+                "ecr:CompleteLayerUpload", "ecr:PutImage", "ecr:BatchGetImage"]
+"""What `docker push` of a new tag does (BatchGetImage: the client checks whether the manifest exists)."""
+
+
 def image_pullers(cfg: PlatformConfig) -> dict[str, list[str]]:
     """Roles of other accounts that pull a use case's images: its pipelines and its served models."""
     return _foreign(cfg, "artifact", [*_retraining_roles(cfg), *_served_model_roles(cfg)])
@@ -158,5 +164,27 @@ def repository_policy(cfg: PlatformConfig) -> str | None:
     pullers = image_pullers(cfg)
     if not pullers:
         return None
-    pull = ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"]
-    return iam_policy.document_json([_statement("OtherAccountsPull", pull, None, pullers)])
+    return iam_policy.document_json([_statement("OtherAccountsPull", PULL_ACTIONS, None, pullers)])
+
+
+def monitoring_image_pullers(cfg: PlatformConfig) -> dict[str, list[str]]:
+    """Roles of other accounts that run the monitoring image: per use case, the ops tier's retraining pipeline
+    (its drift baseline step) and its drift check."""
+    return _foreign(cfg, "artifact", [*_retraining_roles(cfg), *[
+        _role_arn(cfg, "ops", contract.drift_check_role_name(use_case.name)) for use_case in cfg.use_cases]])
+
+
+def monitoring_image_pushers(cfg: PlatformConfig) -> dict[str, list[str]]:
+    """The cicd tier's image build role, where it lives in another account: the only principal that pushes."""
+    return _foreign(cfg, "artifact", [_role_arn(cfg, "cicd", contract.monitoring_image_build_role_name())])
+
+
+def monitoring_repository_policy(cfg: PlatformConfig) -> str | None:
+    """Pulls by the ops roles that run the image, pushes by the image build role: each only across accounts."""
+    statements = []
+    pullers, pushers = monitoring_image_pullers(cfg), monitoring_image_pushers(cfg)
+    if pullers:
+        statements.append(_statement("OtherAccountsPull", PULL_ACTIONS, None, pullers))
+    if pushers:
+        statements.append(_statement("ImageBuildPushes", PUSH_ACTIONS, None, pushers))
+    return iam_policy.document_json(statements) if statements else None

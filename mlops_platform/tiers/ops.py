@@ -3,7 +3,7 @@ Studio lives in another account, the role data scientists assume to run the pipe
 
 from __future__ import annotations
 
-from mlops_platform import contract, naming
+from mlops_platform import contract, monitoring_image, naming
 from mlops_platform.components.iam import PlatformRole, PlatformRoleArgs, trust
 from mlops_platform.components.network import PrivateNetwork, PrivateNetworkArgs
 from mlops_platform.components.retraining import RetrainingArgs, RetrainingPipeline, pipeline_run_statements
@@ -16,12 +16,14 @@ def build(ctx: TierContext) -> None:
     if cfg.use_cases:
         network = PrivateNetwork(ctx.name("network"), PrivateNetworkArgs(
             tier=ctx.tier, account_id=ctx.account_id, region=cfg.region, cidr=cfg.studio.vpc_cidr,
-            nat_gateway=False), ctx.child())
+            nat_gateway=False,
+            extra_interface_services=monitoring_image.CHECK_INTERFACE_ENDPOINTS if cfg.drift_engine == "open" else ()),
+            ctx.child())
         for use_case in cfg.use_cases:
             pipeline = RetrainingPipeline(ctx.name(f"{use_case.name}-retraining"), RetrainingArgs(
                 use_case=use_case.name, tier=ctx.tier, account_id=ctx.account_id, region=cfg.region,
                 schedule=use_case.schedule, metric_threshold=use_case.metric_threshold,
-                data_quality_baseline=cfg.features.model_monitor,
+                drift_baseline=cfg.drift_engine,
                 bucket_name=ctx.refs.get("artifact", "modelBucketName"),
                 bucket_arn=ctx.refs.get("artifact", "modelBucketArn"),
                 key_arn=ctx.refs.get("artifact", "keyArn"),
