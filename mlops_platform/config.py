@@ -26,7 +26,7 @@ FEATURES: tuple[str, ...] = ("featureStore", "clarify", "modelMonitor")
 FEATURE_DEFAULTS: Mapping[Size, Mapping[str, bool]] = {
     Size.SMALL: {"featureStore": False, "clarify": False, "modelMonitor": False},
     Size.MEDIUM: {"featureStore": False, "clarify": False, "modelMonitor": True},
-    Size.LARGE: {"featureStore": True, "clarify": False, "modelMonitor": True},
+    Size.LARGE: {"featureStore": False, "clarify": False, "modelMonitor": True},
 }
 """`modelMonitor` means drift monitoring on (a drift baseline at every retraining, a drift check of the served
 traffic), with the engine `monitoring.engine` names; the default open engine needs no Model Monitor."""
@@ -632,6 +632,15 @@ def _data_scientists(value: Any) -> tuple[str, ...]:
     return tuple(names)
 
 
+UNBUILT_FEATURES: Mapping[str, str] = {
+    "featureStore": "the platform builds no Feature Store resources yet (they arrive with the large size's "
+                    "feature groups)",
+    "clarify": "the platform builds no bias or explainability checks yet",
+}
+"""Flags the config accepts but whose resources do not exist yet: on, they would switch nothing, so they are
+refused rather than silently ignored."""
+
+
 def _features(size: Size, value: Any) -> Features:
     if not isinstance(value, Mapping):
         raise ConfigError("features", value, f"a map of feature flag to true/false; flags are: {', '.join(FEATURES)}")
@@ -640,6 +649,10 @@ def _features(size: Size, value: Any) -> Features:
             raise ConfigError(f"features.{flag}", enabled, f"unknown feature flag; flags are: {', '.join(FEATURES)}")
         if not isinstance(enabled, bool):
             raise ConfigError(f"features.{flag}", enabled, "true or false")
+    for flag, enabled in value.items():
+        if enabled and flag in UNBUILT_FEATURES:
+            raise ConfigError(f"features.{flag}", enabled, f"not available yet: {UNBUILT_FEATURES[flag]}; set it "
+                                                           "to false or leave it out")
     flags = {**FEATURE_DEFAULTS[size], **value}
     return Features(feature_store=flags["featureStore"], clarify=flags["clarify"], model_monitor=flags["modelMonitor"])
 

@@ -378,7 +378,7 @@ def test_instance_count_not_a_positive_int(field: str, value: Any) -> None:
     [
         ("small", "dev", Features(feature_store=False, clarify=False, model_monitor=False)),
         ("medium", "dev", Features(feature_store=False, clarify=False, model_monitor=True)),
-        ("large", "ops", Features(feature_store=True, clarify=False, model_monitor=True)),
+        ("large", "ops", Features(feature_store=False, clarify=False, model_monitor=True)),
     ],
 )
 def test_feature_defaults_per_size(size: str, stack: str, expected: Features) -> None:
@@ -386,10 +386,16 @@ def test_feature_defaults_per_size(size: str, stack: str, expected: Features) ->
 
 
 def test_feature_override() -> None:
-    small = parse(valid_raw("small", features={"clarify": True}))
-    assert small.features == Features(feature_store=False, clarify=True, model_monitor=False)
+    small = parse(valid_raw("small", features={"modelMonitor": True, "clarify": False}))
+    assert small.features == Features(feature_store=False, clarify=False, model_monitor=True)
     large = parse(valid_raw("large", features={"featureStore": False, "modelMonitor": False}), "ops")
     assert large.features == Features(feature_store=False, clarify=False, model_monitor=False)
+
+
+@pytest.mark.parametrize("flag", ["featureStore", "clarify"])
+def test_a_flag_whose_resources_do_not_exist_yet_is_refused_when_on(flag: str) -> None:
+    assert_error(config_error(valid_raw("large", features={flag: True}), "ops"), f"features.{flag}",
+                 "not available yet")
 
 
 def test_unknown_feature_flag() -> None:
