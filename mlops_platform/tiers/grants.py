@@ -39,11 +39,35 @@ def _serving_tiers(cfg: PlatformConfig) -> list[str]:
     return [tier for tier in topology.SERVING_TIERS if tier in topology.tiers(cfg.size)]
 
 
+def monitors_drift(cfg: PlatformConfig) -> bool:
+    """The platform's own drift check runs (drift monitoring on, open engine): served traffic is replicated into
+    the ops tier and checked there per use case."""
+    return cfg.features.model_monitor and cfg.monitoring.engine == "open"
+
+
+def drift_checks(cfg: PlatformConfig) -> list[tuple[str, str]]:
+    """(account, ARN) of the ops tier's drift check role of every use case, where drift is checked."""
+    if not monitors_drift(cfg):
+        return []
+    account = cfg.account_of_tier("ops")
+    return [(account, contract.role_arn(cfg.partition, account, contract.drift_check_role_name(use_case.name)))
+            for use_case in cfg.use_cases]
+
+
+def replicating_tiers(cfg: PlatformConfig) -> list[str]:
+    """The serving tiers whose captured traffic is replicated into the ops tier's capture bucket."""
+    if not monitors_drift(cfg) or not any(use_case.serve for use_case in cfg.use_cases):
+        return []
+    return _serving_tiers(cfg)
+
+
 def model_readers(cfg: PlatformConfig) -> dict[str, list[str]]:
-    """Roles of other accounts that read model artifacts: the data scientists' and every served model's."""
+    """Roles of other accounts that read model artifacts: the data scientists', every served model's and the drift
+    checks' (the baseline of the version serving)."""
     roles = [_role_arn(cfg, "dev", "data-scientist")]
     roles += [_role_arn(cfg, tier, f"{use_case.name}-model") for tier in _serving_tiers(cfg)
               for use_case in cfg.use_cases if use_case.serve]
+    roles += drift_checks(cfg)
     return _foreign(cfg, "artifact", roles)
 
 
@@ -142,6 +166,11 @@ def model_package_group_policy(cfg: PlatformConfig, group_arn: str) -> str | Non
                                                                      "sagemaker:DescribeModelPackageGroup",
                                                                      "sagemaker:ListModelPackages"],
                                      [group_arn, package_arns], readers))
+    drift = _foreign(cfg, "artifact", drift_checks(cfg))
+    if drift:
+        statements.append(_statement("DriftChecksFindTheServedVersion", ["sagemaker:DescribeModelPackage",
+                                                                         "sagemaker:ListModelPackages"],
+                                     [group_arn, package_arns], drift))
     if consumers:
         statements.append(_statement("OtherAccountsDeploy", ["sagemaker:DescribeModelPackage",
                                                              "sagemaker:ListModelPackages"],
@@ -165,3 +194,51 @@ def repository_policy(cfg: PlatformConfig) -> str | None:
                                                  "ecr:BatchCheckLayerAvailability"], "*", pullers)
     del statement["Resource"]  # a repository policy applies to its own repository
     return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+
+
+# The ops tier's capture bucket: written by the serving tiers' replication roles alone, each into its own prefixes.
+
+REPLICA_WRITE_ACTIONS = ["s3:ObjectOwnerOverrideToBucketOwner", "s3:ReplicateObject", "s3:ReplicateTags"]
+CAPTURE_WRITE_ACTIONS = ["s3:DeleteObject", "s3:DeleteObjectTagging", "s3:DeleteObjectVersion",
+                         "s3:DeleteObjectVersionTagging", "s3:PutObject", "s3:PutObjectTagging",
+                         "s3:ReplicateDelete", "s3:ReplicateObject", "s3:ReplicateTags"]
+"""Every way to write, tag or delete a captured object (or a version of one)."""
+
+
+def capture_replicator(cfg: PlatformConfig, tier: str) -> tuple[str, str]:
+    account = cfg.account_of_tier(tier)
+    return account, contract.role_arn(cfg.partition, account, contract.capture_replication_role_name(tier))
+
+
+def _capture_prefixes(cfg: PlatformConfig, bucket_arn: str, tier: str) -> list[str]:
+    return [f"{bucket_arn}/{contract.replicated_capture_prefix(use_case.name, tier)}*"
+            for use_case in cfg.use_cases if use_case.serve]
+
+
+def capture_bucket_grants(cfg: PlatformConfig) -> Callable[[str], list[Statement]]:
+    """Each serving tier's replication role replicates into its own prefixes (from its account, where that is
+    another one), and nobody else writes or deletes there: not another tier's role, not a data scientist."""
+    def grants(bucket_arn: str) -> list[Statement]:
+        statements: list[Statement] = []
+        for tier in replicating_tiers(cfg):
+            account, role = capture_replicator(cfg, tier)
+            prefixes = _capture_prefixes(cfg, bucket_arn, tier)
+            name = tier.capitalize()
+            if account != cfg.account_of_tier("ops"):
+                statements.append(_statement(f"{name}ReplicatesItsCapturedTraffic", REPLICA_WRITE_ACTIONS, prefixes,
+                                             {account: [role]}))
+            statements.append({
+                "Sid": f"Only{name}ReplicationWritesItsCapturedTraffic", "Effect": "Deny", "Principal": "*",
+                "Action": CAPTURE_WRITE_ACTIONS, "Resource": prefixes,
+                "Condition": {"ArnNotEquals": {"aws:PrincipalArn": role}},
+            })
+        return statements
+    return grants
+
+
+def capture_key_grants(cfg: PlatformConfig) -> tuple[Statement, ...]:
+    """The replication roles of other accounts encrypt replicas with the ops tier's key, and do nothing else."""
+    replicators = _foreign(cfg, "ops", [capture_replicator(cfg, tier) for tier in replicating_tiers(cfg)])
+    if not replicators:
+        return ()
+    return (_statement("OtherAccountsEncryptReplicas", ["kms:Encrypt", "kms:GenerateDataKey"], "*", replicators),)
