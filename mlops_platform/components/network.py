@@ -35,6 +35,9 @@ class PrivateNetworkArgs:
     region: str
     cidr: str
     nat_gateway: bool = False
+    more_interface_services: tuple[str, ...] = ()
+    """Interface endpoints beyond `INTERFACE_ENDPOINT_SERVICES`, for what only this network's workloads call (the
+    ops tier's drift checks put EventBridge events: `events`)."""
     flow_log_key_arn: pulumi.Input[str] | None = None
     """KMS key of the flow-log group. None: CloudWatch Logs' own at-rest encryption, until the tier key's policy
     lets `logs.<region>.amazonaws.com` use it."""
@@ -88,7 +91,7 @@ class PrivateNetwork(pulumi.ComponentResource):
                                         prefix_list_id=s3.prefix_list_id, ip_protocol="tcp", from_port=HTTPS,
                                         to_port=HTTPS, description="S3 through the gateway endpoint (its prefix list)",
                                         opts=child)
-        for service in INTERFACE_ENDPOINT_SERVICES:
+        for service in (*INTERFACE_ENDPOINT_SERVICES, *args.more_interface_services):
             aws.ec2.VpcEndpoint(f"{name}-{service.replace('.', '-')}", vpc_id=vpc.id,
                                 service_name=f"com.amazonaws.{args.region}.{service}",
                                 vpc_endpoint_type="Interface", private_dns_enabled=True,
