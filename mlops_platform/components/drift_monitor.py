@@ -112,9 +112,9 @@ def drift_check_statements(args: DriftMonitorArgs) -> list[Statement]:
         allow(["s3:GetObject"], [pulumi.Output.concat(args.artifact_bucket_arn, f"/{use_case.name}/*")],
               sid="ReadBaselines"),
         allow(["kms:Decrypt", "kms:DescribeKey"], [args.artifact_key_arn], sid="DecryptBaselines"),
-        allow(["sagemaker:ListModelPackages", "sagemaker:DescribeModelPackage"],
-              [f"{registry}:model-package-group/{group}", f"{registry}:model-package/{group}/*"],
-              sid="FindTheServedVersion"),
+        allow(["sagemaker:DescribeModelPackage"], [f"{registry}:model-package/{group}/*"],
+              sid="DescribeRegisteredVersions"),
+        allow(["sagemaker:ListModelPackages"], "*", sid="FindTheServedVersion"),
         allow(["sagemaker:ListPipelineExecutions"], [args.retraining_pipeline_arn], sid="SeeRetrainingInFlight"),
         allow(["sagemaker:CreateProcessingJob", "sagemaker:DescribeProcessingJob", "sagemaker:StopProcessingJob",
                "sagemaker:AddTags"], [f"{scope}:processing-job/*"], sid="RunTheCheckJob"),
@@ -123,7 +123,9 @@ def drift_check_statements(args: DriftMonitorArgs) -> list[Statement]:
         allow(["cloudwatch:PutMetricData"], "*", {"StringEquals": {"cloudwatch:namespace": [
             contract.DRIFT_METRIC_NAMESPACE]}}, sid="PublishDriftMetrics"),
         allow(["events:PutEvents"], [naming.event_bus_arn(region, account)],
-              {"StringEquals": {"events:source": [contract.DRIFT_EVENT_SOURCE]}}, sid="AnnounceDrift"),
+              # events:source is multivalued (one per entry of the request): every entry must be the check's.
+              {"ForAllValues:StringEquals": {"events:source": [contract.DRIFT_EVENT_SOURCE]},
+               "Null": {"events:source": "false"}}, sid="AnnounceDrift"),
         allow(["ecr:GetAuthorizationToken"], "*", sid="LogInToEcr"),
         allow(["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
               [naming.ecr_repository_arn(region, args.registry_account_id, contract.MONITORING_IMAGE_REPOSITORY)],
