@@ -53,3 +53,54 @@ def test_check_arguments_name_the_use_cases_pipeline_threshold_and_cross_account
     same_account = monitoring_image.check_arguments(use_case, Placement("ops", "222222222222", "eu-west-1"),
                                                     "222222222222", "s3://bucket/report")
     assert same_account[same_account.index("--model-package-group") + 1] == "churn"
+
+
+def _locked_versions() -> dict[str, str]:
+    import tomllib
+
+    lock = tomllib.loads(Path("uv.lock").read_text())
+    return {package["name"]: package["version"] for package in lock["package"]}
+
+
+def _requirements() -> dict[str, str]:
+    lines = (monitoring_image.IMAGE_DIR / "requirements.txt").read_text().splitlines()
+    pins = [line.split("#", 1)[0].strip() for line in lines]
+    return dict(pin.split("==", 1) for pin in pins if pin)
+
+
+def test_the_images_requirements_are_exact_pins_equal_to_the_lock() -> None:
+    requirements, locked = _requirements(), _locked_versions()
+    assert {"numpy", "pandas", "scipy", "boto3"} <= requirements.keys()
+    assert {name: version for name, version in requirements.items()} == {
+        name: locked[name] for name in requirements}
+
+
+def test_the_requirements_hold_every_dependency_the_no_deps_install_needs() -> None:
+    """The image installs with --no-deps: every dependency a pinned package has on Linux, Python 3.11, without
+    extras, must be pinned too."""
+    import importlib.metadata
+
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    image = {"sys_platform": "linux", "platform_system": "Linux", "python_version": "3.11",
+             "platform_python_implementation": "CPython", "implementation_name": "cpython", "extra": ""}
+    requirements = {canonicalize_name(name) for name in _requirements()}
+    for name in requirements:
+        for line in importlib.metadata.requires(name) or []:
+            requirement = Requirement(line)
+            if requirement.marker is None or requirement.marker.evaluate(image):
+                assert canonicalize_name(requirement.name) in requirements, (
+                    f"{name} needs {requirement.name}, which the image would not install")
+
+
+def test_the_dockerfile_pins_its_base_runs_as_non_root_and_installs_only_at_build_time() -> None:
+    lines = [line.strip() for line in (monitoring_image.IMAGE_DIR / "Dockerfile").read_text().splitlines()]
+    base = next(line for line in lines if line.startswith("FROM "))
+    image = base.removeprefix("FROM ").split()[0]
+    assert "@sha256:" in image or (image.startswith("python:3.11.") and image.count(".") >= 2)
+    user = [line for line in lines if line.startswith("USER ")]
+    assert user and user[-1].split()[1].split(":")[0] not in ("root", "0")
+    installs = [line for line in lines if "pip install" in line]
+    assert installs and all("--no-deps" in line and "--requirement" in line for line in installs)
+    assert lines[-1] == 'ENTRYPOINT ["python", "-m", "mlops_monitoring"]'

@@ -20,10 +20,12 @@ from mlops_platform import contract, naming
 from mlops_platform.components.iam import PlatformRole, PlatformRoleArgs, allow, trust
 
 INTERFACE_ENDPOINT_SERVICES: tuple[str, ...] = (
-    "sagemaker.api", "sagemaker.runtime", "sts", "logs", "monitoring", "kms", "ecr.api", "ecr.dkr",
+    "sagemaker.api", "sagemaker.runtime", "sts", "logs", "monitoring", "kms", "ecr.api", "ecr.dkr", "events",
 )
 """SageMaker API and runtime (Studio in VpcOnly mode cannot start without them), STS and CloudWatch Logs (the
-SageMaker SDK's remote jobs), CloudWatch metrics, KMS (the tiers' keys used from notebooks), ECR (images)."""
+SageMaker SDK's remote jobs), CloudWatch metrics, KMS (the tiers' keys used from notebooks), ECR (images),
+EventBridge (the open drift engine's check announces its verdict on the default bus; with CloudWatch metrics,
+the SageMaker API and S3 it is all the check job reaches)."""
 HTTPS = 443
 FLOW_LOG_RETENTION_DAYS = 365
 
@@ -35,9 +37,6 @@ class PrivateNetworkArgs:
     region: str
     cidr: str
     nat_gateway: bool = False
-    more_interface_services: tuple[str, ...] = ()
-    """Interface endpoints beyond `INTERFACE_ENDPOINT_SERVICES`, for what only this network's workloads call (the
-    ops tier's drift checks put EventBridge events: `events`)."""
     flow_log_key_arn: pulumi.Input[str] | None = None
     """KMS key of the flow-log group. None: CloudWatch Logs' own at-rest encryption, until the tier key's policy
     lets `logs.<region>.amazonaws.com` use it."""
@@ -91,7 +90,7 @@ class PrivateNetwork(pulumi.ComponentResource):
                                         prefix_list_id=s3.prefix_list_id, ip_protocol="tcp", from_port=HTTPS,
                                         to_port=HTTPS, description="S3 through the gateway endpoint (its prefix list)",
                                         opts=child)
-        for service in (*INTERFACE_ENDPOINT_SERVICES, *args.more_interface_services):
+        for service in INTERFACE_ENDPOINT_SERVICES:
             aws.ec2.VpcEndpoint(f"{name}-{service.replace('.', '-')}", vpc_id=vpc.id,
                                 service_name=f"com.amazonaws.{args.region}.{service}",
                                 vpc_endpoint_type="Interface", private_dns_enabled=True,

@@ -20,9 +20,6 @@ from mlops_platform.config import UseCase
 from mlops_platform.tiers import grants
 from mlops_platform.tiers.context import TierContext
 
-DRIFT_CHECK_SERVICES = ("events",)
-"""What the drift checks call beyond the network's usual endpoints: EventBridge, for their drift events."""
-
 
 def build(ctx: TierContext) -> None:
     cfg = ctx.cfg
@@ -31,12 +28,12 @@ def build(ctx: TierContext) -> None:
     if cfg.use_cases:
         network = PrivateNetwork(ctx.name("network"), PrivateNetworkArgs(
             tier=ctx.tier, account_id=ctx.account_id, region=cfg.region, cidr=cfg.studio.vpc_cidr,
-            nat_gateway=False, more_interface_services=DRIFT_CHECK_SERVICES if capture else ()), ctx.child())
+            nat_gateway=False), ctx.child())
         for use_case in cfg.use_cases:
             pipeline = RetrainingPipeline(ctx.name(f"{use_case.name}-retraining"), RetrainingArgs(
                 use_case=use_case.name, tier=ctx.tier, account_id=ctx.account_id, region=cfg.region,
                 schedule=use_case.schedule, metric_threshold=use_case.metric_threshold,
-                data_quality_baseline=cfg.features.model_monitor,
+                drift_baseline=cfg.drift_engine,
                 bucket_name=ctx.refs.get("artifact", "modelBucketName"),
                 bucket_arn=ctx.refs.get("artifact", "modelBucketArn"),
                 key_arn=ctx.refs.get("artifact", "keyArn"),
