@@ -52,12 +52,21 @@ class CaptureReplication(pulumi.ComponentResource):
             description=f"S3 replicates the {args.placement.tier} tier's captured traffic into the ops tier",
             trust_policy=service_trust("s3.amazonaws.com", args.placement.account_id),
             statements=replication_statements(args)), pulumi.ResourceOptions(parent=self))
+        # S3 refuses a replication configuration before the source bucket's versioning is on: the configuration
+        # itself waits for what the component was told to wait for (the source bucket).
         aws.s3.BucketReplicationConfig(
             name, bucket=args.source_bucket_name, role=role.arn,
             rules=[replication_rule(args, use_case) for use_case in args.use_cases],
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[role]))
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[role, *_resources(opts)]))
         self.role_arn = role.arn
         self.register_outputs({"roleArn": role.arn})
+
+
+def _resources(opts: pulumi.ResourceOptions | None) -> list[pulumi.Resource]:
+    depends_on = opts.depends_on if opts else None
+    if isinstance(depends_on, pulumi.Resource):
+        return [depends_on]
+    return [d for d in depends_on or [] if isinstance(d, pulumi.Resource)] if isinstance(depends_on, list) else []
 
 
 def _prefixes(args: CaptureReplicationArgs) -> list[str]:
