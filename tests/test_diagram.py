@@ -164,11 +164,11 @@ def test_components_other_work_will_add_appear_with_their_flows_from_their_types
     assert {(s, label, t) for s, label, t in chart.edge("promotion", "endpoint")} == {
         ("account_dev__promotion", "deploy to staging", "account_staging__endpoint"),
         ("account_dev__promotion", "gate → prod (canary)", "account_prod__endpoint")}
-    assert chart.edge("endpoint", "replication") == [("account_prod__endpoint", "capture",
-                                                      "account_prod__replication")]
+    assert sorted(chart.edge("endpoint", "replication")) == [
+        ("account_prod__endpoint", "capture", "account_prod__replication"),
+        ("account_staging__endpoint", "capture", "account_staging__replication")], "both serving tiers replicate"
     assert chart.edge("replication", "monitoring") and chart.edge("monitoring", "pipeline")
     assert chart.edge("datalake", "pipeline") and chart.edge("build", "ecr") and chart.edge("featurestore", "pipeline")
-    assert not chart.edge("endpoint", "replication")[1:], "capture stays within the endpoint's account"
 
 
 def test_without_endpoints_the_api_and_deployer_stay_and_their_arrows_to_the_endpoint_go(
