@@ -104,7 +104,7 @@ def test_medium_draws_its_four_accounts_and_no_deploy_flow_without_a_deployer(
         "management account", "dev account", "staging account", "prod account"]
     assert "dev account · 666666666666 · stack dev" in chart.boxes.values()
     assert chart.kinds_in("management account") == {"organization", "identity", "trail"}
-    assert chart.kinds_in("staging account") == chart.kinds_in("prod account") == {"api", "endpoint"}
+    assert chart.kinds_in("staging account") == chart.kinds_in("prod account") == {"api", "endpoint", "replication"}
     # The registry exists, but neither a deployer nor a promotion pipeline does yet: no approve → deploy arrow.
     assert "registry" in chart.kinds_in("dev account")
     assert not chart.edge("registry", "deployer") and not chart.edge("registry", "promotion")
