@@ -29,7 +29,7 @@ TIER_EXPORTS: Mapping[str, tuple[str, ...]] = {
     "data": ("keyArn", "datasetBucketName", "datasetBucketArn"),
     "artifact": ("keyArn", "modelBucketName", "modelBucketArn", "modelApproverRoleArn"),
     "cicd": ("codeSourceLocation",),
-    "ops": ("retrainingTriggers",),
+    "ops": ("retrainingTriggers", "captureBucketName", "captureBucketArn", "keyArn"),
     "dev": ("workspaceBucketName", "studioDomainId"),
     "staging": ("inferenceUrls",),
     "prod": ("inferenceUrls",),
@@ -198,8 +198,39 @@ DRIFT_EVENT_DETAIL_TYPE = "Model Drift Check"
 """What the drift check puts on the default bus of the ops tier's account after every check."""
 
 
+DRIFT_PIPELINE_SUFFIX = "-drift"
+
+
 def drift_pipeline_name(use_case: str) -> str:
-    return f"{use_case}-drift"
+    return f"{use_case}{DRIFT_PIPELINE_SUFFIX}"
+
+
+def is_drift_pipeline(pipeline_name: str) -> bool:
+    """Whether a pipeline is a use case's drift check (its jobs call AWS APIs: the registry, metrics, events)."""
+    return pipeline_name.endswith(DRIFT_PIPELINE_SUFFIX)
+
+
+def capture_replication_role_name(source_tier: str) -> str:
+    """The serving tier's role S3 replicates its captured traffic as; the ops tier admits it by name before it
+    exists (the ops tier deploys first)."""
+    return role_name(source_tier, "capture-replication")
+
+
+DRIFT_REPORTS_PREFIX = "reports/"
+
+
+def drift_reports_prefix(use_case: str) -> str:
+    """Where the drift check writes its reports in the ops tier's capture bucket, beside the traffic it judged."""
+    return f"{DRIFT_REPORTS_PREFIX}{use_case}/"
+
+
+def retrain_on_drift_rule_name(use_case: str) -> str:
+    return f"{use_case}-retrain-on-drift"
+
+
+def retrain_on_drift_dead_letter_queue_name(use_case: str) -> str:
+    """Where EventBridge parks the drift events it could not turn into a retraining run."""
+    return f"{use_case}-retrain-on-drift-dlq"
 
 
 DRIFT_METRIC_NAMESPACE = f"{PROJECT}/drift"

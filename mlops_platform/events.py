@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from mlops_platform import contract
+
 MODEL_PACKAGE_STATE_CHANGE = "SageMaker Model Package State Change"
 ENDPOINT_STATE_CHANGE = "SageMaker Endpoint State Change"
 
@@ -29,5 +31,19 @@ def endpoint_in_service_pattern(endpoint_name: str) -> dict[str, Any]:
         "detail": {
             "EndpointName": [endpoint_name],
             "EndpointStatus": ["IN_SERVICE"],
+        },
+    }
+
+
+def drift_retrain_pattern(use_case: str) -> dict[str, Any]:
+    """The drift check of `use_case` asks for retraining (`detail.retrain` true: drifted past the threshold, no
+    retraining in flight, the cooldown over); checks that found nothing, or decided against retraining, do not
+    match."""
+    return {
+        "source": [contract.DRIFT_EVENT_SOURCE],
+        "detail-type": [contract.DRIFT_EVENT_DETAIL_TYPE],
+        "detail": {
+            "useCase": [use_case],
+            "retrain": [True],
         },
     }

@@ -266,3 +266,65 @@ def test_the_serving_deploy_roles_read_the_served_versions_through_the_boundary(
     broken = {r.flow.name for r in _matrix(preview, dropping((("aws:iam/policy:Policy", ""),
                                                                "ReadServedVersions"))).broken}
     assert names <= broken, "without the boundary's SSM read, pulumi up of staging and prod could not read them"
+
+
+OPS_CAPTURE_POLICY = ("aws:s3/bucketPolicy:BucketPolicy", "ops-data-capture")
+OPS_KEY = ("aws:kms/key:Key", "ops-key")
+DRIFT_ROLE_POLICY = ("aws:iam/rolePolicy:RolePolicy", "ops-churn-drift-execution")
+
+
+def test_the_drift_loop_flows_hold_in_medium_and_large(shipped_preview: Callable[..., Preview]) -> None:
+    for size in ("medium", "large"):
+        matrix = _matrix(shipped_preview(size, serving=True))
+        names = {result.flow.name for result in matrix.results}
+        assert {"churn: the prod replication replicates into its prefix",
+                "churn: the prod replication hands its replicas to the ops account",
+                "the staging replication encrypts replicas with the ops key",
+                "churn: the drift check reads the serving version's baseline",
+                "churn: the drift rule starts the retraining pipeline",
+                "churn: the data scientists' Studio role cannot s3:PutObject prod's captured traffic"} <= names
+        assert matrix.passed, [r.flow.name for r in matrix.broken]
+
+
+@pytest.mark.parametrize(("grant", "broken", "still_holds"), [
+    ((OPS_CAPTURE_POLICY, "ProdReplicatesItsCapturedTraffic"),
+     {"churn: the prod replication replicates into its prefix",
+      "churn: the prod replication hands its replicas to the ops account"},
+     "churn: the staging replication replicates into its prefix"),
+    ((OPS_CAPTURE_POLICY, "OnlyProdReplicationWritesItsCapturedTraffic"),
+     {"churn: the ops deploy role cannot s3:PutObject prod's captured traffic",
+      "churn: the ops deploy role cannot s3:DeleteObjectVersion prod's captured traffic"},
+     "churn: the ops deploy role cannot s3:PutObject staging's captured traffic"),
+    ((OPS_KEY, "OtherAccountsEncryptReplicas"), {"the prod replication encrypts replicas with the ops key",
+                                                 "the staging replication encrypts replicas with the ops key"},
+     "churn: the prod replication replicates into its prefix"),
+    ((DRIFT_ROLE_POLICY, "AnnounceDrift"), {"churn: the drift check puts its drift event"},
+     "churn: the drift check puts its metrics"),
+    ((DRIFT_ROLE_POLICY, "ReadBaselines"), {"churn: the drift check reads the serving version's baseline"},
+     "churn: the drift check reads the replicated traffic"),
+])
+def test_each_drift_loop_grant_carries_exactly_its_flows(grant: tuple[tuple[str, str], str], broken: set[str],
+                                                         still_holds: str,
+                                                         shipped_preview: Callable[..., Preview]) -> None:
+    matrix = _matrix(shipped_preview("medium", serving=True), dropping(grant))
+    assert {r.flow.name for r in matrix.broken} == broken
+    assert _flow(matrix, still_holds).holds
+
+
+def test_in_large_the_drift_check_finds_the_serving_version_only_through_the_group_policy(
+        shipped_preview: Callable[..., Preview]) -> None:
+    group_policy = ("aws:sagemaker/modelPackageGroupPolicy:ModelPackageGroupPolicy", "")
+
+    def edit(resource: CapturedResource) -> CapturedResource:
+        if resource.type == group_policy[0]:
+            return _without_statement(resource, "resourcePolicy", "DriftChecksFindTheServedVersion")
+        return resource
+    matrix = _matrix(shipped_preview("large", serving=True), edit)
+    assert {r.flow.name for r in matrix.broken} == {"churn: the drift check describes the serving version"}
+
+
+def test_the_replication_role_is_confined_to_its_own_tiers_prefix(shipped_preview: Callable[..., Preview]) -> None:
+    matrix = _matrix(shipped_preview("medium", serving=True))
+    for tier, other in (("prod", "staging"), ("staging", "prod")):
+        result = _flow(matrix, f"churn: the {tier} replication cannot write the {other} prefix")
+        assert result.holds and result.decision.result in {"ExplicitlyDenied", "ImplicitlyDenied"}

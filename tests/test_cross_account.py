@@ -37,7 +37,8 @@ def test_model_artifacts_are_granted_to_exactly_the_foreign_readers_and_writers(
     artifact = stack_of(shipped_preview("large"), "artifact")
     bucket = statements(named(artifact, "aws:s3/bucketPolicy:BucketPolicy", "model-artifacts"))
     readers = {role(LARGE["dev"], "mlops-dev-data-scientist"), role(LARGE["staging"], "mlops-staging-churn-model"),
-               role(LARGE["prod"], "mlops-prod-churn-model"), role(LARGE["ops"], "mlops-ops-churn-pipeline")}
+               role(LARGE["prod"], "mlops-prod-churn-model"), role(LARGE["ops"], "mlops-ops-churn-pipeline"),
+               role(LARGE["ops"], "mlops-ops-churn-drift")}
     read = bucket["OtherAccountsRead"]
     assert set(read["Condition"]["ArnEquals"]["aws:PrincipalArn"]) == readers
     assert set(read["Principal"]["AWS"]) == {f"arn:aws:iam::{LARGE[t]}:root" for t in ("dev", "staging", "prod", "ops")}
@@ -45,7 +46,7 @@ def test_model_artifacts_are_granted_to_exactly_the_foreign_readers_and_writers(
     assert write["Condition"]["ArnEquals"]["aws:PrincipalArn"] == [role(LARGE["ops"], "mlops-ops-churn-pipeline")]
     key = statements(named(artifact, "aws:kms/key:Key", "artifact-key"))
     assert set(key["OtherAccountsDecrypt"]["Condition"]["ArnEquals"]["aws:PrincipalArn"]) == readers - {
-        role(LARGE["ops"], "mlops-ops-churn-pipeline")}
+        role(LARGE["ops"], "mlops-ops-churn-pipeline")}, "the drift check decrypts the baselines it reads"
     assert "kms:GenerateDataKey" in key["OtherAccountsEncrypt"]["Action"]
 
 
@@ -94,7 +95,8 @@ def test_one_account_needs_no_resource_side_grants(size: str, shipped_preview: C
 
 
 def _registration_groups(stack: StackPreview) -> set[str]:
-    pipeline = next(r for r in stack.captured.resources if r.type == "aws:sagemaker/pipeline:Pipeline")
+    pipeline = next(r for r in stack.captured.resources
+                    if r.type == "aws:sagemaker/pipeline:Pipeline" and r.name == "ops-churn-retraining")
     steps = json.loads(pipeline.inputs["pipelineDefinition"])["Steps"]
     found: set[str] = set()
 

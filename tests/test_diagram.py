@@ -104,7 +104,7 @@ def test_medium_draws_its_four_accounts_and_no_deploy_flow_without_a_deployer(
         "management account", "dev account", "staging account", "prod account"]
     assert "dev account · 666666666666 · stack dev" in chart.boxes.values()
     assert chart.kinds_in("management account") == {"organization", "identity", "trail"}
-    assert chart.kinds_in("staging account") == chart.kinds_in("prod account") == {"api", "endpoint"}
+    assert chart.kinds_in("staging account") == chart.kinds_in("prod account") == {"api", "endpoint", "replication"}
     # The registry exists, but neither a deployer nor a promotion pipeline does yet: no approve → deploy arrow.
     assert "registry" in chart.kinds_in("dev account")
     assert not chart.edge("registry", "deployer") and not chart.edge("registry", "promotion")
@@ -164,11 +164,11 @@ def test_components_other_work_will_add_appear_with_their_flows_from_their_types
     assert {(s, label, t) for s, label, t in chart.edge("promotion", "endpoint")} == {
         ("account_dev__promotion", "deploy to staging", "account_staging__endpoint"),
         ("account_dev__promotion", "gate → prod (canary)", "account_prod__endpoint")}
-    assert chart.edge("endpoint", "replication") == [("account_prod__endpoint", "capture",
-                                                      "account_prod__replication")]
+    assert sorted(chart.edge("endpoint", "replication")) == [
+        ("account_prod__endpoint", "capture", "account_prod__replication"),
+        ("account_staging__endpoint", "capture", "account_staging__replication")], "both serving tiers replicate"
     assert chart.edge("replication", "monitoring") and chart.edge("monitoring", "pipeline")
     assert chart.edge("datalake", "pipeline") and chart.edge("build", "ecr") and chart.edge("featurestore", "pipeline")
-    assert not chart.edge("endpoint", "replication")[1:], "capture stays within the endpoint's account"
 
 
 def test_without_endpoints_the_api_and_deployer_stay_and_their_arrows_to_the_endpoint_go(

@@ -14,6 +14,7 @@ import pytest
 
 from mlops_platform.offline.capture import CapturedResource, CapturedStack
 from mlops_platform.offline.network_paths import (
+    DRIFT_CHECK_DESTINATIONS,
     JOB_DESTINATIONS,
     REQUIRED_DESTINATIONS,
     STUDIO_DESTINATIONS,
@@ -95,6 +96,17 @@ def test_every_workload_reaches_every_destination_it_needs(
     assert jobs == {f"ops-churn-retraining/{step}" for step in ("preprocess", "train", "evaluate", *baseline)}
     for job in jobs:
         assert by_workload[job] == {d.name for d in JOB_DESTINATIONS} | {"internet"}
+
+
+@pytest.mark.parametrize("size", ["medium", "large"])
+def test_the_drift_check_reaches_the_registry_metrics_and_events_through_the_ops_network(
+        size: str, shipped_preview: Callable[..., Preview]) -> None:
+    preview = shipped_preview(size)
+    result = check(preview.stacks[0].config, captured(preview))
+    paths = [p for p in result.paths if p.workload.name == "ops-churn-drift/DriftCheck"]
+    assert {p.workload.kind for p in paths} == {"drift-check"}
+    assert {p.destination.name for p in paths} == {d.name for d in DRIFT_CHECK_DESTINATIONS} | {"internet"}
+    assert all(p.holds for p in paths), [p.reason for p in paths if not p.holds]
 
 
 def test_the_paths_name_the_rules_and_routes_that_carry_them(small: list[CapturedStack]) -> None:
@@ -266,7 +278,7 @@ def test_an_unreadable_pipeline_definition_is_one_clear_error(small: list[Captur
 
 
 def test_workload_kinds_all_have_required_destinations() -> None:
-    assert set(REQUIRED_DESTINATIONS) == {"studio", "processing-job", "training-job", "model"}
+    assert set(REQUIRED_DESTINATIONS) == {"studio", "processing-job", "training-job", "model", "drift-check"}
     assert all(any(d.name == "s3" for d in destinations) for destinations in REQUIRED_DESTINATIONS.values())
 
 

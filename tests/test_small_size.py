@@ -316,7 +316,8 @@ def test_prod_captures_every_request_and_the_deployer_keeps_capturing(small_serv
     prod = stack_of(small_serving, "prod")
     capture = one(prod, "aws:sagemaker/endpointConfiguration:EndpointConfiguration").inputs["dataCaptureConfig"]
     bucket = one(prod, "aws:s3/bucket:Bucket", "data-capture")
-    assert capture["destinationS3Uri"] == f"s3://{bucket.outputs['bucket']}/churn"
+    assert capture["destinationS3Uri"] == f"s3://{bucket.outputs['bucket']}/churn/prod/", (
+        "under <use case>/<tier>/: the key replication keeps in the ops capture bucket")
     assert capture["enableCapture"] is True and capture["initialSamplingPercentage"] == 100
     assert capture["kmsKeyId"] == one(prod, "aws:kms/key:Key").outputs["arn"]
     assert bucket.protect, "captured traffic is data: protected outside dev"

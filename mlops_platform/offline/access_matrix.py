@@ -706,8 +706,132 @@ def _environment_role_flows(cfg: PlatformConfig, world: World) -> Iterator[Flow]
                            role, "sts:AssumeRole", deploy_role, allowed, resource_admits=deploy_role not in world.roles)
 
 
+def _via_s3(cfg: PlatformConfig, bucket_arn: str) -> dict[str, str | list[str]]:
+    """What S3 sends KMS when it encrypts or decrypts for a bucket with an S3 Bucket Key."""
+    return {"kms:ViaService": naming.regional_hostname("s3", cfg.region),
+            "kms:EncryptionContext:aws:s3:arn": bucket_arn}
+
+
+def _served_use_cases(cfg: PlatformConfig) -> list[str]:
+    return [use_case.name for use_case in cfg.use_cases if use_case.serve]
+
+
+def capture_replication_flows(cfg: PlatformConfig, world: World) -> Iterator[Flow]:
+    """Each serving tier's replication role reads its captured versions, replicates them into its own prefixes of the
+    ops capture bucket, hands them over and encrypts them with the ops key (across accounts in medium and large); it
+    cannot write another tier's prefix nor read back with the ops key."""
+    serving = [t for t in topology.SERVING_TIERS if t in topology.tiers(cfg.size)]
+    replicators = {tier: contract.role_arn(cfg.partition, cfg.account_of_tier(tier),
+                                           contract.capture_replication_role_name(tier)) for tier in serving}
+    replicators = {tier: role for tier, role in replicators.items() if role in world.roles}
+    if not replicators:
+        return
+    capture, ops_key = _bucket_arn(world, "ops-data-capture"), _key_arn(world, "ops")
+    cross_account = {tier: cfg.account_of_tier(tier) != cfg.account_of_tier("ops") for tier in replicators}
+    for tier, role in replicators.items():
+        source = _bucket_arn(world, f"{tier}-data-capture")
+        for use_case in _served_use_cases(cfg):
+            prefix = contract.replicated_capture_prefix(use_case, tier)
+            captured = f"{prefix}{contract.endpoint_name(use_case, tier)}/AllTraffic/2026/12/03/10/capture.jsonl"
+            yield Flow(f"{use_case}: the {tier} replication reads its captured versions", role,
+                       "s3:GetObjectVersionForReplication", f"{source}/{captured}", True)
+            yield Flow(f"{use_case}: the {tier} replication decrypts its captured objects", role, "kms:Decrypt",
+                       _key_arn(world, tier), True, _via_s3(cfg, source))
+            yield Flow(f"{use_case}: the {tier} replication replicates into its prefix", role, "s3:ReplicateObject",
+                       f"{capture}/{captured}", True)
+            if cross_account[tier]:
+                yield Flow(f"{use_case}: the {tier} replication hands its replicas to the ops account", role,
+                           "s3:ObjectOwnerOverrideToBucketOwner", f"{capture}/{captured}", True)
+            for other in (t for t in serving if t != tier):
+                yield Flow(f"{use_case}: the {tier} replication cannot write the {other} prefix", role,
+                           "s3:ReplicateObject", f"{capture}/{contract.replicated_capture_prefix(use_case, other)}x",
+                           False)
+        yield Flow(f"the {tier} replication encrypts replicas with the ops key", role, "kms:GenerateDataKey", ops_key,
+                   True, _via_s3(cfg, capture))
+        yield Flow(f"the {tier} replication cannot decrypt with the ops key", role, "kms:Decrypt", ops_key, False,
+                   _via_s3(cfg, capture))
+
+
+def _others_writing_captures(cfg: PlatformConfig, world: World) -> list[tuple[str, str]]:
+    """(who, ARN) of every identity that must not write captured traffic: the data scientists, the ops tier's
+    deploy role, retraining and drift check roles."""
+    ops = cfg.account_of_tier("ops")
+    others = list(_data_scientist_principals(cfg, world))
+    deploy_role = contract.deploy_role_arn(cfg.partition, ops, cfg.deploy_role_name)
+    if deploy_role in world.roles:
+        others.append(("ops deploy role", deploy_role))
+    for use_case in cfg.use_cases:
+        others.append((f"{use_case.name} retraining role",
+                       contract.role_arn(cfg.partition, ops, contract.retraining_role_name(use_case.name))))
+        others.append((f"{use_case.name} drift check role",
+                       contract.role_arn(cfg.partition, ops, contract.drift_check_role_name(use_case.name))))
+    return others
+
+
+def drift_flows(cfg: PlatformConfig, world: World) -> Iterator[Flow]:
+    """The drift check reads the replicated traffic and the serving version's baseline, finds that version in the
+    registry and the retraining in flight, writes its report, puts its metrics (in its namespace only) and its event;
+    the rule's role starts the retraining pipeline and nothing else; nobody but the replication roles writes or
+    deletes captured traffic."""
+    ops = cfg.account_of_tier("ops")
+    checks = {u.name: contract.role_arn(cfg.partition, ops, contract.drift_check_role_name(u.name))
+              for u in cfg.use_cases}
+    checks = {use_case: role for use_case, role in checks.items() if role in world.roles}
+    if not checks:
+        return
+    capture, models = _bucket_arn(world, "ops-data-capture"), _bucket_arn(world, "artifact-model-artifacts")
+    registry = naming.sagemaker_scope(cfg.region, cfg.account_of_tier("artifact"))
+    for use_case, check in checks.items():
+        group = contract.model_package_group_name(use_case)
+        retraining = naming.sagemaker_arn(cfg.region, ops, f"pipeline/{contract.pipeline_name(use_case)}")
+        drift = naming.sagemaker_arn(cfg.region, ops, f"pipeline/{contract.drift_pipeline_name(use_case)}")
+        captured = f"{capture}/{contract.replicated_capture_prefix(use_case, 'prod')}capture.jsonl"
+        yield Flow(f"{use_case}: the drift check reads the replicated traffic", check, "s3:GetObject", captured, True)
+        yield Flow(f"{use_case}: the drift check decrypts the replicated traffic", check, "kms:Decrypt",
+                   _key_arn(world, "ops"), True)
+        yield Flow(f"{use_case}: the drift check writes its report", check, "s3:PutObject",
+                   f"{capture}/{contract.drift_reports_prefix(use_case)}run/drift-report.json", True)
+        yield Flow(f"{use_case}: the drift check reads the serving version's baseline", check, "s3:GetObject",
+                   f"{models}/{use_case}/retraining/run/baseline/baseline.json", True)
+        yield Flow(f"{use_case}: the drift check decrypts the baseline", check, "kms:Decrypt",
+                   _key_arn(world, "artifact"), True)
+        yield Flow(f"{use_case}: the drift check lists the registered versions", check, "sagemaker:ListModelPackages",
+                   "*", True)
+        yield Flow(f"{use_case}: the drift check describes the serving version", check,
+                   "sagemaker:DescribeModelPackage", f"{registry}:model-package/{group}/3", True)
+        yield Flow(f"{use_case}: the drift check sees the retraining in flight", check,
+                   "sagemaker:ListPipelineExecutions", retraining, True)
+        yield Flow(f"{use_case}: the drift check puts its metrics", check, "cloudwatch:PutMetricData", "*", True,
+                   {"cloudwatch:namespace": contract.DRIFT_METRIC_NAMESPACE})
+        yield Flow(f"{use_case}: the drift check puts no metrics in another namespace", check,
+                   "cloudwatch:PutMetricData", "*", False, {"cloudwatch:namespace": "AWS/SageMaker"})
+        yield Flow(f"{use_case}: the drift check puts its drift event", check, "events:PutEvents",
+                   naming.event_bus_arn(cfg.region, ops), True, {"events:source": [contract.DRIFT_EVENT_SOURCE]})
+        yield Flow(f"{use_case}: the drift check puts no event in another source's name", check, "events:PutEvents",
+                   naming.event_bus_arn(cfg.region, ops), False, {"events:source": ["aws.sagemaker"]})
+        yield Flow(f"{use_case}: the drift check cannot start the retraining itself", check,
+                   "sagemaker:StartPipelineExecution", retraining, False)
+        schedule = contract.role_arn(cfg.partition, ops, contract.role_name("ops", f"{use_case}-drift-schedule"))
+        yield Flow(f"{use_case}: the drift schedule starts the drift check", schedule,
+                   "sagemaker:StartPipelineExecution", drift, True)
+        rule = contract.role_arn(cfg.partition, ops, contract.role_name("ops", f"{use_case}-retrain-on-drift"))
+        yield Flow(f"{use_case}: the drift rule starts the retraining pipeline", rule,
+                   "sagemaker:StartPipelineExecution", retraining, True)
+        yield Flow(f"{use_case}: the drift rule cannot start the drift check", rule,
+                   "sagemaker:StartPipelineExecution", drift, False)
+        yield Flow(f"{use_case}: the drift rule cannot stop a retraining run", rule,
+                   "sagemaker:StopPipelineExecution", f"{retraining}/execution/abc123def456", False)
+        for tier in (t for t in topology.SERVING_TIERS if t in topology.tiers(cfg.size)):
+            captured = f"{capture}/{contract.replicated_capture_prefix(use_case, tier)}capture.jsonl"
+            for who, principal in _others_writing_captures(cfg, world):
+                for action in ("s3:PutObject", "s3:DeleteObjectVersion"):
+                    yield Flow(f"{use_case}: the {who} cannot {action} {tier}'s captured traffic", principal,
+                               action, captured, False)
+
+
 FLOW_BUILDERS: tuple[FlowBuilder, ...] = (retraining_flows, step_script_flows, serving_flows, inference_flows,
-                                          monitoring_image_flows, deployer_flows, deploy_path_flows, experiment_flows,
+                                          monitoring_image_flows, deployer_flows, deploy_path_flows,
+                                          capture_replication_flows, drift_flows, experiment_flows,
                                           identity_center_flows, separation_flows, own_rights_flows,
                                           guardrail_flows, ci_flows)
 

@@ -26,6 +26,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from mlops_platform import contract
 from mlops_platform.config import PlatformConfig
 from mlops_platform.offline.capture import CapturedResource, CapturedStack
 
@@ -74,16 +75,25 @@ JOB_DESTINATIONS: tuple[Destination, ...] = (
                 "security group (inter-container encryption adds UDP 500 and ESP)"),
 )
 MODEL_DESTINATIONS: tuple[Destination, ...] = (S3,)
+DRIFT_CHECK_DESTINATIONS: tuple[Destination, ...] = (
+    *JOB_DESTINATIONS,
+    _endpoint("sagemaker.api", "interface", "the drift check finds the version serving in the registry and the "
+              "retraining in flight"),
+    _endpoint("monitoring", "interface", "the drift check puts its metrics into CloudWatch"),
+    _endpoint("events", "interface", "the drift check puts its drift event on the default bus"),
+)
 REQUIRED_DESTINATIONS: Mapping[str, tuple[Destination, ...]] = {
     "studio": STUDIO_DESTINATIONS,
     "processing-job": JOB_DESTINATIONS,
+    "drift-check": DRIFT_CHECK_DESTINATIONS,
     "training-job": JOB_DESTINATIONS,
     "model": MODEL_DESTINATIONS,
 }
 """What each kind of VPC workload needs. Studio: AWS's VpcOnly requirements (SageMaker API and runtime, S3, NFS
 2049, 8192-65535 between apps; STS and CloudWatch Logs for the SDK's remote jobs) plus KMS for the tier keys.
 Jobs: AWS pulls job images itself and the platform's jobs run network-isolated, so S3 (through the VPC) and
-each other are what they need."""
+each other are what they need; a drift check (not network-isolated) calls the SageMaker API, CloudWatch metrics
+and EventBridge too."""
 INTERNET = Destination("internet", "internet", "-1", *ALL_PORTS, "no route out unless studio.natGateway")
 INTERNET_TARGETS = ("gatewayId", "natGatewayId", "egressOnlyGatewayId")
 
@@ -217,6 +227,8 @@ def _pipeline_jobs(stack: CapturedStack, pipeline: CapturedResource) -> Iterator
         # Processing-shaped requests (processing, quality and Clarify checks) carry NetworkConfig.VpcConfig;
         # training-shaped ones carry VpcConfig.
         vpc, kind = (arguments.get("NetworkConfig") or {}).get("VpcConfig"), "processing-job"
+        if vpc and contract.is_drift_pipeline(str(pipeline.inputs.get("pipelineName", ""))):
+            kind = "drift-check"
         if not vpc:
             vpc, kind = arguments.get("VpcConfig"), "training-job"
         if vpc:

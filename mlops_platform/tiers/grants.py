@@ -47,9 +47,30 @@ def _foreign(cfg: PlatformConfig, owner_tier: str, roles: list[tuple[str, str]])
     return grouped
 
 
+def monitors_drift(cfg: PlatformConfig) -> bool:
+    """The platform's own drift check runs (drift monitoring on, open engine): served traffic is replicated into
+    the ops tier and checked there per use case."""
+    return cfg.drift_engine == "open"
+
+
+def drift_checks(cfg: PlatformConfig) -> list[tuple[str, str]]:
+    """(account, ARN) of the ops tier's drift check role of every use case, where drift is checked."""
+    if not monitors_drift(cfg):
+        return []
+    return [_role_arn(cfg, "ops", contract.drift_check_role_name(use_case.name)) for use_case in cfg.use_cases]
+
+
+def replicating_tiers(cfg: PlatformConfig) -> list[str]:
+    """The serving tiers whose captured traffic is replicated into the ops tier's capture bucket."""
+    if not monitors_drift(cfg) or not any(use_case.serve for use_case in cfg.use_cases):
+        return []
+    return list(topology.serving_tiers(cfg.size))
+
+
 def model_readers(cfg: PlatformConfig) -> dict[str, list[str]]:
-    """Roles of other accounts that read model artifacts: the data scientists' and every served model's."""
-    return _foreign(cfg, "artifact", [_data_scientists(cfg), *_served_model_roles(cfg)])
+    """Roles of other accounts that read model artifacts: the data scientists', every served model's and the drift
+    checks' (the baseline of the version serving)."""
+    return _foreign(cfg, "artifact", [_data_scientists(cfg), *_served_model_roles(cfg), *drift_checks(cfg)])
 
 
 def model_writers(cfg: PlatformConfig) -> dict[str, list[str]]:
@@ -142,6 +163,11 @@ def model_package_group_policy(cfg: PlatformConfig, group_arn: str) -> str | Non
                                                                      "sagemaker:DescribeModelPackageGroup",
                                                                      "sagemaker:ListModelPackages"],
                                      [group_arn, package_arns], readers))
+    drift = _foreign(cfg, "artifact", drift_checks(cfg))
+    if drift:
+        statements.append(_statement("DriftChecksFindTheServedVersion", ["sagemaker:DescribeModelPackage",
+                                                                         "sagemaker:ListModelPackages"],
+                                     [group_arn, package_arns], drift))
     if consumers:
         statements.append(_statement("OtherAccountsDeploy", ["sagemaker:DescribeModelPackage",
                                                              "sagemaker:ListModelPackages"],
@@ -188,3 +214,49 @@ def monitoring_repository_policy(cfg: PlatformConfig) -> str | None:
     if pushers:
         statements.append(_statement("ImageBuildPushes", PUSH_ACTIONS, None, pushers))
     return iam_policy.document_json(statements) if statements else None
+
+
+# The ops tier's capture bucket: written by the serving tiers' replication roles alone, each into its own prefixes.
+
+REPLICA_WRITE_ACTIONS = ["s3:ObjectOwnerOverrideToBucketOwner", "s3:ReplicateObject", "s3:ReplicateTags"]
+CAPTURE_WRITE_ACTIONS = ["s3:DeleteObject", "s3:DeleteObjectTagging", "s3:DeleteObjectVersion",
+                         "s3:DeleteObjectVersionTagging", "s3:PutObject", "s3:PutObjectTagging",
+                         "s3:ReplicateDelete", "s3:ReplicateObject", "s3:ReplicateTags"]
+"""Every way to write, tag or delete a captured object (or a version of one)."""
+
+
+def capture_replicator(cfg: PlatformConfig, tier: str) -> tuple[str, str]:
+    account = cfg.account_of_tier(tier)
+    return account, contract.role_arn(cfg.partition, account, contract.capture_replication_role_name(tier))
+
+
+def _capture_prefixes(cfg: PlatformConfig, bucket_arn: str, tier: str) -> list[str]:
+    return [f"{bucket_arn}/{contract.replicated_capture_prefix(use_case.name, tier)}*"
+            for use_case in cfg.use_cases if use_case.serve]
+
+
+def capture_bucket_grants(cfg: PlatformConfig) -> Callable[[str], list[Statement]]:
+    """Each serving tier's replication role replicates into its own prefixes (from its account, where that is
+    another one), and nobody else writes or deletes there: not another tier's role, not a data scientist."""
+    def grants(bucket_arn: str) -> list[Statement]:
+        statements: list[Statement] = []
+        for tier in replicating_tiers(cfg):
+            account, role = capture_replicator(cfg, tier)
+            prefixes = _capture_prefixes(cfg, bucket_arn, tier)
+            name = tier.capitalize()
+            if account != cfg.account_of_tier("ops"):
+                statements.append(_statement(f"{name}ReplicatesItsCapturedTraffic", REPLICA_WRITE_ACTIONS, prefixes,
+                                             {account: [role]}))
+            statements.append(grant(f"Only{name}ReplicationWritesItsCapturedTraffic", {"*": "*"},
+                                    CAPTURE_WRITE_ACTIONS, prefixes, {"ArnNotEquals": {"aws:PrincipalArn": role}},
+                                    effect=iam_policy.DENY))
+        return statements
+    return grants
+
+
+def capture_key_grants(cfg: PlatformConfig) -> tuple[Statement, ...]:
+    """The replication roles of other accounts encrypt replicas with the ops tier's key, and do nothing else."""
+    replicators = _foreign(cfg, "ops", [capture_replicator(cfg, tier) for tier in replicating_tiers(cfg)])
+    if not replicators:
+        return ()
+    return (_statement("OtherAccountsEncryptReplicas", ["kms:Encrypt", "kms:GenerateDataKey"], "*", replicators),)

@@ -1,18 +1,30 @@
 """The ops tier: retraining — one pipeline per use case, on a schedule or by hand, in a private network; where
-Studio lives in another account, the role data scientists assume to run the pipelines by hand."""
+Studio lives in another account, the role data scientists assume to run the pipelines by hand; where drift is
+checked, the capture bucket the serving tiers replicate their traffic into, a drift check per use case and the
+rule that turns its "retrain" events into retraining runs."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+import pulumi
+
 from mlops_platform import contract, monitoring_image, naming
+from mlops_platform.components.drift_monitor import DriftMonitor, DriftMonitorArgs
 from mlops_platform.components.iam import PlatformRole, PlatformRoleArgs, trust
 from mlops_platform.components.network import PrivateNetwork, PrivateNetworkArgs
+from mlops_platform.components.retrain_on_drift import RetrainOnDrift, RetrainOnDriftArgs
 from mlops_platform.components.retraining import RetrainingArgs, RetrainingPipeline, pipeline_run_statements
+from mlops_platform.components.secure_bucket import SecureBucket
+from mlops_platform.config import UseCase
+from mlops_platform.tiers import grants
 from mlops_platform.tiers.context import TierContext
 
 
 def build(ctx: TierContext) -> None:
     cfg = ctx.cfg
     triggers: dict[str, str] = {}
+    capture = _capture_bucket(ctx) if grants.monitors_drift(cfg) and cfg.use_cases else None
     if cfg.use_cases:
         network = PrivateNetwork(ctx.name("network"), PrivateNetworkArgs(
             tier=ctx.tier, account_id=ctx.account_id, region=cfg.region, cidr=cfg.studio.vpc_cidr,
@@ -33,9 +45,42 @@ def build(ctx: TierContext) -> None:
                 registry_account_id=cfg.account_of_tier("artifact"),
                 subnet_ids=network.subnet_ids, security_group_ids=[network.security_group_id]), ctx.child())
             triggers[use_case.name] = pipeline.manual_trigger
+            if capture is not None:
+                _watch_drift(ctx, use_case, capture, network, pipeline.pipeline_arn)
         if cfg.account_of_tier("dev") != ctx.account_id:
             _pipeline_operator(ctx)
-    ctx.refs.publish("ops", {"retrainingTriggers": triggers})
+    ctx.refs.publish("ops", {
+        "retrainingTriggers": triggers,
+        "captureBucketName": capture.bucket.bucket if capture else "",
+        "captureBucketArn": capture.bucket.arn if capture else "",
+        "keyArn": capture.key_arn if capture else "",
+    })
+
+
+@dataclass(frozen=True)
+class _CaptureBucket:
+    bucket: SecureBucket
+    key_arn: pulumi.Output[str]
+
+
+def _capture_bucket(ctx: TierContext) -> _CaptureBucket:
+    """Served traffic replicated from staging and prod, under the ops tier's own key; written by the replication
+    roles alone (they deploy later: admitted by `aws:PrincipalArn`, see `grants.capture_bucket_grants`)."""
+    key = ctx.key("captured traffic and drift reports", grants=grants.capture_key_grants(ctx.cfg))
+    return _CaptureBucket(ctx.bucket("data-capture", key, grants=grants.capture_bucket_grants(ctx.cfg)), key.arn)
+
+
+def _watch_drift(ctx: TierContext, use_case: UseCase, capture: _CaptureBucket, network: PrivateNetwork,
+                 retraining_pipeline_arn: pulumi.Output[str]) -> None:
+    DriftMonitor(ctx.name(f"{use_case.name}-drift"), DriftMonitorArgs(
+        placement=ctx.placement, use_case=use_case, capture_bucket_name=capture.bucket.bucket,
+        capture_bucket_arn=capture.bucket.arn, key_arn=capture.key_arn,
+        artifact_bucket_arn=ctx.refs.get("artifact", "modelBucketArn"),
+        artifact_key_arn=ctx.refs.get("artifact", "keyArn"),
+        registry_account_id=ctx.cfg.account_of_tier("artifact"), retraining_pipeline_arn=retraining_pipeline_arn,
+        subnet_ids=network.subnet_ids, security_group_ids=[network.security_group_id]), ctx.child())
+    RetrainOnDrift(ctx.name(f"{use_case.name}-retrain-on-drift"), RetrainOnDriftArgs(
+        placement=ctx.placement, use_case=use_case, retraining_pipeline_arn=retraining_pipeline_arn), ctx.child())
 
 
 def _pipeline_operator(ctx: TierContext) -> None:

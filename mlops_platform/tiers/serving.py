@@ -1,6 +1,7 @@
 """The staging and prod tiers: per served use case an HTTP API and the model's role, and — once a version is
 approved — an autoscaled canary endpoint capturing its requests and responses into the tier's data-capture
-bucket; in the small size, prod also deploys every newly approved model itself (approval deployer).
+bucket under `<use case>/<tier>/`, which S3 replicates into the ops tier's capture bucket where drift is checked;
+in the small size, prod also deploys every newly approved model itself (approval deployer).
 
 Which version each endpoint serves is the tier's recorded state in SSM Parameter Store
 (`contract.served_model_parameter`), read once per stack with `get_parameters_by_path`: nothing in config pins
@@ -16,11 +17,13 @@ import pulumi_aws as aws
 
 from mlops_platform import contract, naming, topology
 from mlops_platform.components.approval_deployer import ApprovalDeployer, ApprovalDeployerArgs
+from mlops_platform.components.capture_replication import CaptureReplication, CaptureReplicationArgs
 from mlops_platform.components.inference_api import InferenceApi, InferenceApiArgs
 from mlops_platform.components.kms_key import cloudwatch_alarms_grant, cloudwatch_logs_grant
 from mlops_platform.components.serving import ServingEndpoint, ServingEndpointArgs
 from mlops_platform.config import UseCase
 from mlops_platform.functions.deploy_on_approval import package_version
+from mlops_platform.tiers import grants
 from mlops_platform.tiers.context import TierContext
 
 
@@ -37,8 +40,17 @@ def build(ctx: TierContext) -> None:
         versions = served_versions(ctx, served)
         capture = ctx.bucket("data-capture", key)
         for use_case in served:
-            capture_uri = pulumi.Output.concat("s3://", capture.bucket, f"/{use_case.name}")
+            capture_uri = pulumi.Output.concat(
+                "s3://", capture.bucket, "/", contract.replicated_capture_prefix(use_case.name, ctx.tier))
             urls[use_case.name] = _serve(ctx, use_case, versions.get(use_case.name), key.arn, capture_uri)
+        if ctx.tier in grants.replicating_tiers(ctx.cfg):
+            CaptureReplication(ctx.name("capture-replication"), CaptureReplicationArgs(
+                placement=ctx.placement, use_cases=served, source_bucket_name=capture.bucket,
+                source_bucket_arn=capture.arn, source_key_arn=key.arn,
+                destination_bucket_arn=ctx.refs.get("ops", "captureBucketArn"),
+                destination_key_arn=ctx.refs.get("ops", "keyArn"),
+                destination_account_id=ctx.cfg.account_of_tier("ops")),
+                pulumi.ResourceOptions(parent=ctx.component, depends_on=[capture]))
     ctx.refs.publish(ctx.tier, {"inferenceUrls": urls})
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from pulumi_policy import PolicyResource, Severity
 
-from guardrails.framework import Rule, StackView, identities, known
+from guardrails.framework import Rule, StackView, Subject, identities, known
 from mlops_platform.iam_policy import DocumentError, Statement, parse, strings
 
 BUCKET = "aws:s3/bucket:Bucket"
@@ -23,6 +23,7 @@ PUBLIC_ACCESS_BLOCK = ("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
 OWNERSHIP = ("aws:s3/bucketOwnershipControls:BucketOwnershipControls",)
 POLICY = ("aws:s3/bucketPolicy:BucketPolicy",)
 LOGGING = ("aws:s3/bucketLogging:BucketLogging", "aws:s3/bucketLoggingV2:BucketLoggingV2")
+REPLICATION = "aws:s3/bucketReplicationConfig:BucketReplicationConfig"
 PUBLIC_ACCESS_FLAGS = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
 
 Messages = Iterator[str]
@@ -143,6 +144,28 @@ def check_access_logging(stack: StackView, bucket: PolicyResource) -> Messages:
         yield "server access logging is off: send it to the tier's access-log bucket"
 
 
+def check_replication_encrypted(subject: Subject) -> Messages:
+    """Every enabled rule replicates SSE-KMS objects only and re-encrypts them with a KMS key of the destination;
+    a rule whose destination is another account hands the replicas to that account."""
+    for index, rule in enumerate(subject.props.get("rules") or []):
+        if rule.get("status") != "Enabled":
+            continue
+        label = f"replication rule {rule.get('id') or index}"
+        criteria = (rule.get("sourceSelectionCriteria") or {}).get("sseKmsEncryptedObjects") or {}
+        if criteria.get("status") != "Enabled":
+            yield (f"{label} does not select SSE-KMS objects (sourceSelectionCriteria.sseKmsEncryptedObjects "
+                   "status Enabled): KMS-encrypted objects are skipped, or unencrypted ones replicated")
+        destination = rule.get("destination") or {}
+        if not (destination.get("encryptionConfiguration") or {}).get("replicaKmsKeyId"):
+            yield f"{label} does not re-encrypt replicas with a KMS key of the destination (replicaKmsKeyId)"
+        account = destination.get("account")
+        if account and account != subject.placement.account:
+            owner = (destination.get("accessControlTranslation") or {}).get("owner")
+            if owner != "Destination":
+                yield (f"{label} replicates into account {account} but keeps the replicas owned by the source "
+                       "account: set accessControlTranslation owner Destination")
+
+
 RULES: tuple[Rule, ...] = (
     Rule("s3-bucket-kms-encryption", "S3 buckets are encrypted with a customer-managed KMS key",
          Severity.HIGH, "Add a BucketServerSideEncryptionConfiguration with sseAlgorithm aws:kms, the tier's key "
@@ -162,4 +185,10 @@ RULES: tuple[Rule, ...] = (
     Rule("s3-bucket-access-logging", "S3 buckets log server access (except the access-log bucket itself)",
          Severity.MEDIUM, "Add a BucketLogging that targets the tier's access-log bucket.", "S3.9", BUCKETS,
          stack_check=check_access_logging),
+    Rule("s3-replication-encrypted", "S3 replication copies only SSE-KMS objects, re-encrypts them with a KMS key "
+         "and hands them to the destination account", Severity.HIGH,
+         "In each rule: sourceSelectionCriteria.sseKmsEncryptedObjects Enabled, destination.encryptionConfiguration."
+         "replicaKmsKeyId the destination's key, and across accounts destination.account with "
+         "accessControlTranslation owner Destination (CaptureReplication does this).",
+         resource_types=frozenset({REPLICATION}), check=check_replication_encrypted),
 )
