@@ -181,6 +181,20 @@ def topic_arn(region: str, account: str, topic: str) -> str:
     return regional_arn(region, "sns", account, topic)
 
 
+def event_bus_arn(region: str, account: str, bus: str = "default") -> str:
+    return regional_arn(region, "events", account, f"event-bus/{bus}")
+
+
+def event_rule_arn(region: str, account: str, rule: str) -> str:
+    """A rule on the account's default bus."""
+    return regional_arn(region, "events", account, f"rule/{rule}")
+
+
+def secret_arn(region: str, account: str, secret: str) -> str:
+    """A Secrets Manager secret; `secret` may end in `*` (AWS appends six random characters to the name)."""
+    return regional_arn(region, "secretsmanager", account, f"secret:{secret}")
+
+
 def kms_arn(partition: str, region: str, account: str, resource: str) -> str:
     """`key/<id>` or `alias/<name>`; `region` may be ANY."""
     return arn(partition, "kms", region, account, resource)
