@@ -29,7 +29,7 @@ TIER_EXPORTS: Mapping[str, tuple[str, ...]] = {
     "data": ("keyArn", "datasetBucketName", "datasetBucketArn"),
     "artifact": ("keyArn", "modelBucketName", "modelBucketArn", "modelApproverRoleArn"),
     "cicd": ("codeSourceLocation", "stateBackendUrl"),
-    "ops": ("retrainingTriggers", "captureBucketName", "captureBucketArn", "keyArn"),
+    "ops": ("retrainingTriggers",),
     "dev": ("workspaceBucketName", "studioDomainId"),
     "staging": ("inferenceUrls",),
     "prod": ("inferenceUrls",),

@@ -85,6 +85,30 @@ def partition_in(arn_value: str) -> str:
     return fields[1]
 
 
+@dataclass(frozen=True)
+class PrincipalParts:
+    """An AWS principal read apart: an IAM or STS ARN, or a bare account id (service and resource empty)."""
+
+    partition: str
+    service: str
+    account: str
+    resource: str
+
+
+_ACCOUNT_ID = re.compile(r"[0-9]{12}")
+
+
+def principal_parts(principal: str) -> PrincipalParts | None:
+    """The parts of `arn:<partition>:iam|sts::<account>:<resource>` or of a bare account id; None otherwise."""
+    if _ACCOUNT_ID.fullmatch(principal):
+        return PrincipalParts("", "", principal, "")
+    fields = principal.split(":", 5)
+    if (len(fields) == 6 and fields[0] == "arn" and fields[1].startswith("aws") and fields[2] in ("iam", "sts")
+            and fields[3] == "" and _ACCOUNT_ID.fullmatch(fields[4])):
+        return PrincipalParts(fields[1], fields[2], fields[4], fields[5])
+    return None
+
+
 def service_in(arn_value: str) -> str:
     """The service an ARN names (its third field); empty for what is not an ARN."""
     fields = arn_value.split(":", 3)

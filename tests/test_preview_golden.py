@@ -2,8 +2,9 @@
 
 The golden files were written from the program before the naming module took over every ARN (issue 11: behaviour
 unchanged). Only what the preview itself leaves unordered is normalised (the order in which the mock engine
-registers resources, lists their dependencies, reads other stacks and finds workloads), and the checkout's folder
-in file assets' paths is written `<checkout>`; nothing is removed from the comparison.
+registers resources, lists their dependencies, reads other stacks and finds workloads), policy documents are
+compared in one canonical spelling (issue 11's typed IAM documents), and the checkout's folder in file assets'
+paths is written `<checkout>`; nothing is removed from the comparison.
 
 Regenerate after an intended change with `python3 -m uv run --locked python -m tests.test_preview_golden`.
 """
@@ -18,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from mlops_platform import iam_policy
 from mlops_platform.offline.preview import Preview, run_preview
 from mlops_platform.offline.report import preview_document
 from mlops_platform.offline.stack_config import load_project_config
@@ -31,10 +33,26 @@ def golden_path(size: str) -> Path:
     return GOLDEN / f"preview-{size}-serving.json"
 
 
+def canonical_policies(value: Any) -> Any:
+    """`value` with every IAM policy document (a JSON string with a Statement list) in its canonical spelling
+    (`iam_policy.canonical`): how a builder spells a document — key order, one string or a one-item list,
+    action order — is not behaviour; every effect, principal, action, resource and condition is still compared."""
+    if isinstance(value, dict):
+        return {key: canonical_policies(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [canonical_policies(item) for item in value]
+    if isinstance(value, str) and value.startswith("{") and '"Statement"' in value:
+        try:
+            return {"canonicalPolicy": iam_policy.canonical(value)}
+        except iam_policy.DocumentError:
+            return value
+    return value
+
+
 def normalised(document: dict[str, Any]) -> dict[str, Any]:
     """The document with the capture's registration order taken out: resources by URN; dependency, stack
-    reference and network path lists sorted."""
-    copy: dict[str, Any] = json.loads(json.dumps(document))
+    reference and network path lists sorted; policy documents in their canonical spelling."""
+    copy: dict[str, Any] = canonical_policies(json.loads(json.dumps(document)))
     if copy["networkPaths"] is not None:
         copy["networkPaths"]["paths"].sort(key=lambda path: json.dumps(path, sort_keys=True))
     for stack in copy["stacks"]:

@@ -203,7 +203,7 @@ def test_inference_api_is_iam_authorized_throttled_and_logged(small_serving: Pre
     integration = one(prod, "aws:apigatewayv2/integration:Integration")
     assert integration.inputs["payloadFormatVersion"] == "2.0"
     function = one(prod, "aws:lambda/function:Function", "api")
-    assert function.inputs["handler"] == "inference.handler"
+    assert function.inputs["handler"] == "mlops_platform.functions.inference.handler"
     assert function.inputs["environment"]["variables"] == {"ENDPOINT_NAME": "churn-prod"}
     invoke = by_sid(one(prod, "aws:iam/rolePolicy:RolePolicy", "api"))["InvokeOneEndpoint"]
     assert invoke["Resource"] == [one(prod, "aws:sagemaker/endpoint:Endpoint").outputs["arn"]]

@@ -1,5 +1,6 @@
 """A Lambda function from one handler module of `mlops_platform/functions/`, with its own least-privilege role
-and log group. Handlers use boto3 only, so the module file is the whole deployment package."""
+and log group. Handlers use the standard library, boto3 and the shared `functions/environment.py` only: the
+archive holds those files at their package paths (`archive_files`), so the handler imports as it does in tests."""
 
 from __future__ import annotations
 
@@ -13,9 +14,26 @@ import pulumi_aws as aws
 from mlops_platform import naming
 from mlops_platform.components.iam import PlatformRole, PlatformRoleArgs, Statement, allow, service_trust
 
-FUNCTIONS_DIR = Path(__file__).resolve().parent.parent / "functions"
+PACKAGE_DIR = Path(__file__).resolve().parent.parent
+FUNCTIONS_DIR = PACKAGE_DIR / "functions"
+SHARED_MODULES = ("environment",)
+"""Modules of `mlops_platform/functions/` packaged beside every handler."""
 RUNTIME = "python3.12"
 LOG_RETENTION_DAYS = 365
+
+
+def archive_files(module: str) -> dict[str, Path]:
+    """The deployment package of the handler `module`: archive path → source file."""
+    handler = FUNCTIONS_DIR / f"{module}.py"
+    if not handler.is_file():
+        raise FileNotFoundError(f"no handler module {handler}")
+    sources = [PACKAGE_DIR / "__init__.py", FUNCTIONS_DIR / "__init__.py",
+               *(FUNCTIONS_DIR / f"{shared}.py" for shared in SHARED_MODULES), handler]
+    return {source.relative_to(PACKAGE_DIR.parent).as_posix(): source for source in sources}
+
+
+def handler_entry_point(module: str) -> str:
+    return f"{PACKAGE_DIR.name}.{FUNCTIONS_DIR.name}.{module}.handler"
 
 
 @dataclass(frozen=True)
@@ -46,9 +64,7 @@ class PlatformFunction(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: PlatformFunctionArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mlops:compute:PlatformFunction", name, None, opts)
-        source = FUNCTIONS_DIR / f"{args.module}.py"
-        if not source.is_file():
-            raise FileNotFoundError(f"no handler module {source}")
+        files = archive_files(args.module)
         log_group_name = f"/aws/lambda/{args.function_name}"
         logs = aws.cloudwatch.LogGroup(name, name=log_group_name, retention_in_days=LOG_RETENTION_DAYS,
                                        kms_key_id=args.log_kms_key_arn, opts=pulumi.ResourceOptions(parent=self))
@@ -70,8 +86,8 @@ class PlatformFunction(pulumi.ComponentResource):
             description=args.description,
             runtime=RUNTIME,
             architectures=["arm64"],
-            handler=f"{args.module}.handler",
-            code=pulumi.AssetArchive({source.name: pulumi.FileAsset(str(source))}),
+            handler=handler_entry_point(args.module),
+            code=pulumi.AssetArchive({path: pulumi.FileAsset(str(source)) for path, source in files.items()}),
             role=role.arn,
             timeout=args.timeout_seconds,
             memory_size=args.memory_mb,

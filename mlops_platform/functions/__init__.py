@@ -1,2 +1,3 @@
-"""Lambda handlers. Each module is self-contained (standard library + boto3 only, no imports from the rest of
-`mlops_platform`): the module file alone is the function's deployment package, and its `handler` the entry point."""
+"""Lambda handlers. Each handler module imports only the standard library, boto3 and the shared `environment`
+module: its archive holds exactly `mlops_platform/__init__.py`, this package's `__init__.py`, `environment.py` and
+the handler's module (`components/function.py`), and its entry point is `mlops_platform.functions.<module>.handler`."""

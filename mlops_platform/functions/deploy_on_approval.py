@@ -39,7 +39,8 @@ the notices topic is told, and the function returns ``failed``; once the cause i
 dead-letter queue deploys it. Nothing is lost.
 
 Logs: one JSON object per line on stdout (request id, event id, package ARN, decision); no payloads or secrets.
-This module imports only the standard library and boto3: the file alone is the deployment package.
+This module imports only the standard library, boto3 and `environment` (packaged beside it, see
+`components/function.py`).
 """
 
 from __future__ import annotations
@@ -56,6 +57,8 @@ from typing import Any
 
 import boto3  # type: ignore[import-untyped]
 from botocore.exceptions import BotoCoreError, ClientError
+
+from mlops_platform.functions import environment
 
 EVENT_SOURCE = "aws.sagemaker"
 EVENT_DETAIL_TYPE = "SageMaker Model Package State Change"
@@ -85,22 +88,8 @@ MAX_EXECUTION_TIMEOUT_SECONDS = 28800
 MAX_ROLLBACK_ALARMS = 10
 MANAGED_BY = "deploy-on-approval"
 
-_SAGEMAKER_NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")
-_ROLE_ARN = re.compile(r"arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]{1,512}")
-_INSTANCE_TYPE = re.compile(r"ml\.[a-z0-9-]+\.[a-z0-9]+")
-_KMS_KEY_ARN = re.compile(r"arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:(key|alias)/[a-zA-Z0-9/_-]+")
-_S3_URI = re.compile(r"s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/\S*)?")
-_PARAMETER_NAME = re.compile(r"/[a-zA-Z0-9_.\-/]{1,1010}")
-_TOPIC_ARN = re.compile(r"arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[a-zA-Z0-9_-]{1,256}")
-_QUEUE_URL = re.compile(r"https://sqs\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/[0-9]{12}/[a-zA-Z0-9_-]{1,80}")
-_STACK_NAME = re.compile(r"[a-zA-Z0-9_.-]{1,100}")
-_UNSIGNED = re.compile(r"[0-9]+")
 _PACKAGE_ARN = re.compile(
     r"arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:[0-9]{12}:model-package/(?P<group>[^/]+)/(?P<version>[0-9]+)")
-
-
-class ConfigurationError(ValueError):
-    """An environment variable is missing or invalid; the message names it."""
 
 
 class DeploymentError(RuntimeError):
@@ -141,67 +130,37 @@ class Settings:
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
         return cls(
-            endpoint_name=_matching(env, "ENDPOINT_NAME", _SAGEMAKER_NAME,
-                                    "a SageMaker endpoint name (letters, digits, hyphens; at most 63)"),
-            model_package_group_name=_matching(env, "MODEL_PACKAGE_GROUP_NAME", _SAGEMAKER_NAME,
-                                               "a model package group name (letters, digits, hyphens; at most 63)"),
-            model_execution_role_arn=_matching(env, "MODEL_EXECUTION_ROLE_ARN", _ROLE_ARN, "an IAM role ARN"),
-            instance_type=_matching(env, "INSTANCE_TYPE", _INSTANCE_TYPE,
-                                    "a SageMaker instance type, e.g. ml.m5.large"),
-            initial_instance_count=_integer(env, "INITIAL_INSTANCE_COUNT", 1, None),
-            canary_percent=_integer(env, "CANARY_PERCENT", 1, 50),
-            canary_wait_seconds=_integer(env, "CANARY_WAIT_SECONDS", 0, 3600),
+            endpoint_name=environment.sagemaker_name(env, "ENDPOINT_NAME", "endpoint"),
+            model_package_group_name=environment.sagemaker_name(env, "MODEL_PACKAGE_GROUP_NAME",
+                                                                "model package group"),
+            model_execution_role_arn=environment.matching(env, "MODEL_EXECUTION_ROLE_ARN", environment.ROLE_ARN,
+                                                          "an IAM role ARN"),
+            instance_type=environment.matching(env, "INSTANCE_TYPE", environment.INSTANCE_TYPE,
+                                               "a SageMaker instance type, e.g. ml.m5.large"),
+            initial_instance_count=environment.integer(env, "INITIAL_INSTANCE_COUNT", 1, None),
+            canary_percent=environment.integer(env, "CANARY_PERCENT", 1, 50),
+            canary_wait_seconds=environment.integer(env, "CANARY_WAIT_SECONDS", 0, 3600),
             rollback_alarm_names=_alarm_names(env, "ROLLBACK_ALARM_NAMES"),
-            kms_key_arn=_matching(env, "KMS_KEY_ARN", _KMS_KEY_ARN, "a KMS key (or alias) ARN"),
-            served_model_parameter=_matching(env, "SERVED_MODEL_PARAMETER", _PARAMETER_NAME,
-                                             "an SSM parameter name starting with '/'"),
-            notices_topic_arn=_matching(env, "NOTICES_TOPIC_ARN", _TOPIC_ARN, "an SNS topic ARN"),
-            dead_letter_queue_url=_matching(env, "DEAD_LETTER_QUEUE_URL", _QUEUE_URL, "an SQS queue URL"),
-            stack_name=_matching(env, "STACK_NAME", _STACK_NAME, "a Pulumi stack name"),
-            data_capture_s3_uri=_optional_matching(env, "DATA_CAPTURE_S3_URI", _S3_URI, "an s3://bucket/prefix URI"),
+            kms_key_arn=environment.matching(env, "KMS_KEY_ARN", environment.KMS_KEY_ARN, "a KMS key (or alias) ARN"),
+            served_model_parameter=environment.matching(env, "SERVED_MODEL_PARAMETER", environment.PARAMETER_NAME,
+                                                        "an SSM parameter name starting with '/'"),
+            notices_topic_arn=environment.matching(env, "NOTICES_TOPIC_ARN", environment.TOPIC_ARN, "an SNS topic ARN"),
+            dead_letter_queue_url=environment.matching(env, "DEAD_LETTER_QUEUE_URL", environment.QUEUE_URL,
+                                                       "an SQS queue URL"),
+            stack_name=environment.matching(env, "STACK_NAME", environment.STACK_NAME, "a Pulumi stack name"),
+            data_capture_s3_uri=environment.optional_matching(env, "DATA_CAPTURE_S3_URI", environment.S3_URI,
+                                                             "an s3://bucket/prefix URI"),
         )
 
 
-def _invalid(name: str, value: str, rule: str) -> ConfigurationError:
-    return ConfigurationError(f"invalid environment variable {name}={value!r}: {rule}")
-
-
-def _required(env: Mapping[str, str], name: str) -> str:
-    value = env.get(name, "").strip()
-    if not value:
-        raise ConfigurationError(f"missing environment variable {name}")
-    return value
-
-
-def _matching(env: Mapping[str, str], name: str, pattern: re.Pattern[str], what: str) -> str:
-    value = _required(env, name)
-    if not pattern.fullmatch(value):
-        raise _invalid(name, value, f"must be {what}")
-    return value
-
-
-def _optional_matching(env: Mapping[str, str], name: str, pattern: re.Pattern[str], what: str) -> str | None:
-    return _matching(env, name, pattern, what) if env.get(name, "").strip() else None
-
-
-def _integer(env: Mapping[str, str], name: str, low: int, high: int | None) -> int:
-    value = _required(env, name)
-    rule = f"must be a whole number from {low} to {high}" if high is not None else f"must be a whole number >= {low}"
-    if not _UNSIGNED.fullmatch(value):
-        raise _invalid(name, value, rule)
-    number = int(value)
-    if number < low or (high is not None and number > high):
-        raise _invalid(name, value, rule)
-    return number
-
-
 def _alarm_names(env: Mapping[str, str], name: str) -> tuple[str, ...]:
-    value = _required(env, name)
+    value = environment.required(env, name)
     names = tuple(part.strip() for part in value.split(",") if part.strip())
     if not 1 <= len(names) <= MAX_ROLLBACK_ALARMS:
-        raise _invalid(name, value, f"must list 1 to {MAX_ROLLBACK_ALARMS} CloudWatch alarm names, comma-separated")
+        raise environment.invalid(name, value,
+                                  f"must list 1 to {MAX_ROLLBACK_ALARMS} CloudWatch alarm names, comma-separated")
     if any(len(alarm) > 255 for alarm in names):
-        raise _invalid(name, value, "an alarm name has at most 255 characters")
+        raise environment.invalid(name, value, "an alarm name has at most 255 characters")
     return names
 
 

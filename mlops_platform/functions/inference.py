@@ -18,7 +18,8 @@ the request id, outcome, error code, sizes and latency, never the payloads. A mo
 Lambda's 6 MB synchronous response (``MAX_RESPONSE_BYTES``, after base64 and the JSON envelope) is a 502 with
 an error log, never a failed invocation.
 
-This module imports only the standard library and boto3: the file alone is the deployment package.
+This module imports only the standard library, boto3 and `environment` (packaged beside it, see
+`components/function.py`).
 """
 
 from __future__ import annotations
@@ -38,6 +39,9 @@ import boto3  # type: ignore[import-untyped]
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from mlops_platform.functions import environment
+from mlops_platform.functions.environment import ConfigurationError
+
 RuntimeClient = Any
 """A boto3 ``sagemaker-runtime`` client (the project installs no boto3 type stubs)."""
 
@@ -52,9 +56,6 @@ DEFAULT_ALLOWED_CONTENT_TYPES = ("text/csv", "application/json")
 CLIENT_CONFIG = Config(connect_timeout=2, read_timeout=25, retries={"mode": "standard", "max_attempts": 2})
 """Answer within API Gateway's 30-second integration timeout, one retry on throttling or transient errors."""
 
-_SAGEMAKER_NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")
-_MEDIA_TYPE = re.compile(r"[a-z0-9!#$&^_.+-]+/[a-z0-9!#$&^_.+-]+")
-_UNSIGNED = re.compile(r"[0-9]+")
 
 _PUBLIC_MESSAGES = {
     400: "the model endpoint rejected the request",
@@ -67,10 +68,6 @@ _PUBLIC_MESSAGES = {
 NO_MODEL_MESSAGE = "no model is serving yet; retry later"
 TOO_LARGE_MESSAGE = "the model's answer is too large to return"
 _ENDPOINT_NOT_FOUND = re.compile(r"endpoint .* not found", re.IGNORECASE | re.DOTALL)
-
-
-class ConfigurationError(ValueError):
-    """An environment variable is missing or invalid; the message names it."""
 
 
 class RequestError(Exception):
@@ -95,41 +92,29 @@ class Settings:
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
         return cls(
-            endpoint_name=_endpoint_name(env, "ENDPOINT_NAME"),
+            endpoint_name=environment.sagemaker_name(env, "ENDPOINT_NAME", "endpoint"),
             max_payload_bytes=_payload_limit(env, "MAX_PAYLOAD_BYTES"),
             allowed_content_types=_content_types(env, "ALLOWED_CONTENT_TYPES"),
         )
 
 
-def _invalid(name: str, value: str, rule: str) -> ConfigurationError:
-    return ConfigurationError(f"invalid environment variable {name}={value!r}: {rule}")
-
-
-def _endpoint_name(env: Mapping[str, str], name: str) -> str:
-    value = env.get(name, "").strip()
-    if not value:
-        raise ConfigurationError(f"missing environment variable {name}")
-    if not _SAGEMAKER_NAME.fullmatch(value):
-        raise _invalid(name, value, "must be a SageMaker endpoint name (letters, digits, hyphens; at most 63)")
-    return value
-
-
 def _payload_limit(env: Mapping[str, str], name: str) -> int:
-    value = env.get(name, "").strip()
+    value = environment.given(env, name)
     if not value:
         return DEFAULT_MAX_PAYLOAD_BYTES
-    if not _UNSIGNED.fullmatch(value) or not 1 <= int(value) <= SAGEMAKER_MAX_PAYLOAD_BYTES:
-        raise _invalid(name, value, f"must be a whole number of bytes from 1 to {SAGEMAKER_MAX_PAYLOAD_BYTES}")
+    if not environment.UNSIGNED.fullmatch(value) or not 1 <= int(value) <= SAGEMAKER_MAX_PAYLOAD_BYTES:
+        raise environment.invalid(name, value,
+                                  f"must be a whole number of bytes from 1 to {SAGEMAKER_MAX_PAYLOAD_BYTES}")
     return int(value)
 
 
 def _content_types(env: Mapping[str, str], name: str) -> tuple[str, ...]:
-    value = env.get(name, "").strip()
+    value = environment.given(env, name)
     if not value:
         return DEFAULT_ALLOWED_CONTENT_TYPES
     types = tuple(part.strip().lower() for part in value.split(",") if part.strip())
-    if not types or not all(_MEDIA_TYPE.fullmatch(media) for media in types):
-        raise _invalid(name, value, "must be comma-separated media types, e.g. 'text/csv,application/json'")
+    if not types or not all(environment.MEDIA_TYPE.fullmatch(media) for media in types):
+        raise environment.invalid(name, value, "must be comma-separated media types, e.g. 'text/csv,application/json'")
     return types
 
 
