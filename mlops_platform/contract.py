@@ -174,6 +174,33 @@ def drift_pipeline_name(use_case: str) -> str:
     return f"{use_case}-drift"
 
 
+DRIFT_METRIC_NAMESPACE = f"{PROJECT}/drift"
+"""The CloudWatch namespace of the drift check's metrics (per feature, the drifted share, the drift flag)."""
+
+
+def drift_check_role_name(use_case: str) -> str:
+    """The ops tier's role the drift check of `use_case` runs as: it pulls the monitoring image."""
+    return role_name("ops", f"{use_case}-drift")
+
+
+def retraining_role_name(use_case: str) -> str:
+    """The ops tier's execution role of `use_case`'s retraining pipeline: its baseline step pulls the image too."""
+    return role_name("ops", f"{use_case}-pipeline")
+
+
+def monitoring_image_build_role_name() -> str:
+    """The cicd tier's CodeBuild role that builds the monitoring image and alone pushes it."""
+    return role_name("cicd", "image-build")
+
+
+def model_package_group_reference(region: str, account_id: str, registry_account_id: str, use_case: str) -> str:
+    """How a job in `account_id` names `use_case`'s model package group: a bare name resolves in the caller's own
+    account, so a registry in another account (large) is named by its ARN."""
+    if registry_account_id == account_id:
+        return model_package_group_name(use_case)
+    return model_package_group_arn(region, registry_account_id, use_case)
+
+
 def replicated_capture_prefix(use_case: str, source_tier: str) -> str:
     """Where one serving tier's captured traffic of one use case lands in the ops tier's capture bucket."""
     return f"{use_case}/{source_tier}/"

@@ -268,3 +268,13 @@ def scheduler_universal_target(partition: str, service: str, action: str) -> str
 def regional_hostname(service: str, region: str) -> str:
     """`<service>.<region>.<dns suffix>`: `sqs.cn-north-1.amazonaws.com.cn`."""
     return f"{service}.{region}.{dns_suffix(region)}"
+
+
+def ecr_registry_hostname(region: str, account: str) -> str:
+    """An account's private ECR registry: `<account>.dkr.ecr.<region>.<dns suffix>`."""
+    return f"{account}.{regional_hostname('dkr.ecr', region)}"
+
+
+def ecr_image_uri(region: str, account: str, repository: str, tag: str) -> str:
+    """An image by tag in an account's private ECR registry, as SageMaker jobs name their image."""
+    return f"{ecr_registry_hostname(region, account)}/{repository}:{tag}"

@@ -1,0 +1,1 @@
+"""The platform's drift engine: `python -m mlops_monitoring baseline|check`, run in SageMaker Processing jobs."""

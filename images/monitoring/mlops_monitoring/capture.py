@@ -1,0 +1,131 @@
+"""Served requests from SageMaker data-capture files.
+
+An endpoint with data capture writes JSON Lines files (`*.jsonl`), one record per request:
+`{"captureData": {"endpointInput": {"observedContentType", "mode": "INPUT", "data", "encoding"}, ...},
+"eventMetadata": {...}, "eventVersion": "0"}`. `encoding` says how `data` holds the request body: `CSV` and
+`JSON` as text, `BASE64` as base64 of a body whose content type is `observedContentType`. A body holds one or
+more rows of features in the model's column order: CSV lines, or JSON as one row (`[1, 2]`), rows
+(`[[1, 2], [3, 4]]`), or `{"instances": rows}` / `{"inputs": rows}` with rows as lists or `{"features": list}`.
+
+A record that cannot be read is counted with its reason, never fatal.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import csv
+import io
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+CAPTURE_FILE_PATTERN = "*.jsonl"
+Row = list[Any]
+
+
+class MalformedRecord(ValueError):
+    """One capture record that holds no readable feature rows; the message is the reason counted."""
+
+
+@dataclass
+class CapturedTraffic:
+    rows: list[Row] = field(default_factory=list)
+    records: int = 0
+    malformed: Counter[str] = field(default_factory=Counter)
+    files: int = 0
+
+    @property
+    def malformed_count(self) -> int:
+        return sum(self.malformed.values())
+
+
+def read_capture(capture_dir: Path, feature_count: int) -> CapturedTraffic:
+    traffic = CapturedTraffic()
+    for path in sorted(capture_dir.rglob(CAPTURE_FILE_PATTERN)):
+        traffic.files += 1
+        with path.open(encoding="utf-8", errors="replace") as lines:
+            for line in lines:
+                if not line.strip():
+                    continue
+                traffic.records += 1
+                try:
+                    traffic.rows.extend(record_rows(line, feature_count))
+                except MalformedRecord as problem:
+                    traffic.malformed[str(problem)] += 1
+    return traffic
+
+
+def record_rows(line: str, feature_count: int) -> list[Row]:
+    """The feature rows one capture record's request holds, each of `feature_count` values."""
+    endpoint_input = _endpoint_input(line)
+    body, content_type = _body(endpoint_input)
+    rows = _json_rows(body) if "json" in content_type else _csv_rows(body)
+    if not rows:
+        raise MalformedRecord("request holds no row")
+    if any(len(row) != feature_count for row in rows):
+        raise MalformedRecord(f"row width is not the baseline's {feature_count} features")
+    return rows
+
+
+def _endpoint_input(line: str) -> dict[str, Any]:
+    try:
+        record = json.loads(line)
+    except ValueError as error:
+        raise MalformedRecord("line is not JSON") from error
+    endpoint_input = record.get("captureData", {}).get("endpointInput") if isinstance(record, dict) else None
+    if not isinstance(endpoint_input, dict) or not isinstance(endpoint_input.get("data"), str):
+        raise MalformedRecord("no captureData.endpointInput.data")
+    return endpoint_input
+
+
+def _body(endpoint_input: dict[str, Any]) -> tuple[str, str]:
+    """The request body as text and the content type it is read as (`csv` or `json`)."""
+    encoding = str(endpoint_input.get("encoding", "")).upper()
+    content_type = str(endpoint_input.get("observedContentType", "")).lower()
+    data: str = endpoint_input["data"]
+    if encoding == "CSV":
+        return data, "csv"
+    if encoding == "JSON":
+        return data, "json"
+    if encoding != "BASE64":
+        raise MalformedRecord(f"unknown encoding {encoding or 'none'}")
+    try:
+        body = base64.b64decode(data, validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError) as error:
+        raise MalformedRecord("BASE64 data does not decode to UTF-8 text") from error
+    if "json" in content_type:
+        return body, "json"
+    if "csv" in content_type:
+        return body, "csv"
+    raise MalformedRecord(f"content type {content_type or 'none'} is neither CSV nor JSON")
+
+
+def _csv_rows(body: str) -> list[Row]:
+    try:
+        return [row for row in csv.reader(io.StringIO(body)) if row]
+    except csv.Error as error:
+        raise MalformedRecord("data is not CSV") from error
+
+
+def _json_rows(body: str) -> list[Row]:
+    try:
+        payload = json.loads(body)
+    except ValueError as error:
+        raise MalformedRecord("data is not JSON") from error
+    if isinstance(payload, dict):
+        payload = payload.get("instances", payload.get("inputs"))
+    if not isinstance(payload, list) or not payload:
+        raise MalformedRecord("JSON data is not a row, rows, or {instances: rows}")
+    rows = payload if all(isinstance(item, list | dict) for item in payload) else [payload]
+    return [_json_row(row) for row in rows]
+
+
+def _json_row(row: Any) -> Row:
+    if isinstance(row, dict):
+        row = row.get("features")
+    if not isinstance(row, list) or any(isinstance(value, list | dict) for value in row):
+        raise MalformedRecord("JSON row is not a flat list of values")
+    return row
