@@ -272,11 +272,6 @@ def monitoring_image_build_project_name() -> str:
     return "mlops-monitoring-image-build"
 
 
-def monitoring_image_build_role_name() -> str:
-    """The image build's role: pushes to the monitoring repository only (the artifact tier's ECR grant names it)."""
-    return role_name("cicd", "monitoring-image-build")
-
-
 def role_name(tier: str, purpose: str) -> str:
     """IAM role names are at most 64 characters: `mlops-<tier>-<purpose>`."""
     name = f"mlops-{tier}-{purpose}"

@@ -13,8 +13,8 @@ Failures of the call (throttling, a missing pipeline, access denied) are raised:
 asynchronous invocation and then parks the event in the function's dead-letter queue, where a redrive starts
 it once the cause is fixed.
 
-Configuration from environment variables, read on every call: PIPELINE_NAME, MODEL_PACKAGE_GROUP_NAME,
-PIPELINE_VARIABLE. Logs: one JSON object per line. Standard library and boto3 only: the file is the package.
+Configuration from environment variables, read on every call (`functions/environment.py`): PIPELINE_NAME,
+MODEL_PACKAGE_GROUP_NAME, PIPELINE_VARIABLE. Logs: one JSON object per line. Standard library and boto3 only.
 """
 
 from __future__ import annotations
@@ -28,20 +28,21 @@ from typing import Any
 
 import boto3  # type: ignore[import-untyped]
 
+from mlops_platform.functions import environment
+
 EVENT_SOURCE = "aws.sagemaker"
 DETAIL_TYPE = "SageMaker Model Package State Change"
 APPROVED = "Approved"
 _PACKAGE_ARN = re.compile(r"arn:[a-z-]+:sagemaker:[a-z0-9-]+:[0-9]{12}:model-package/(?P<group>[^/]+)/[0-9]+")
 _TOKEN_CHARACTERS = re.compile(r"[^a-zA-Z0-9-]")
+PIPELINE_NAME = re.compile(r"[A-Za-z0-9.@_-]{1,100}")
+"""CodePipeline's pipeline names (its API's PipelineName pattern)."""
+VARIABLE_NAME = re.compile(r"[A-Za-z0-9@\-_]{1,128}")
 TOKEN_MAX = 128
 
 
 class BadEvent(ValueError):
     """The event is not an approval this function can promote; the message says what is wrong."""
-
-
-class ConfigurationError(RuntimeError):
-    """An environment variable the function needs is missing; the message names it."""
 
 
 @dataclass(frozen=True)
@@ -53,13 +54,12 @@ class Settings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
-        values = {}
-        for variable in ("PIPELINE_NAME", "MODEL_PACKAGE_GROUP_NAME", "PIPELINE_VARIABLE"):
-            value = env.get(variable, "").strip()
-            if not value:
-                raise ConfigurationError(f"environment variable {variable} is not set")
-            values[variable] = value
-        return cls(values["PIPELINE_NAME"], values["MODEL_PACKAGE_GROUP_NAME"], values["PIPELINE_VARIABLE"])
+        return cls(
+            pipeline_name=environment.matching(env, "PIPELINE_NAME", PIPELINE_NAME,
+                                               "a CodePipeline name (letters, digits, '.@_-'; at most 100)"),
+            group_name=environment.sagemaker_name(env, "MODEL_PACKAGE_GROUP_NAME", "model package group"),
+            variable_name=environment.matching(env, "PIPELINE_VARIABLE", VARIABLE_NAME,
+                                               "a pipeline variable name (letters, digits, '@-_'; at most 128)"))
 
 
 def approved_package(event: Any, group_name: str) -> str | None:
