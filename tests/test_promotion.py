@@ -202,7 +202,6 @@ def test_large_forwards_approvals_from_the_registry_account_to_the_cicd_bus(
     (admit,) = json.loads(bus_policy.inputs["policy"])["Statement"]
     assert admit["Principal"] == {"AWS": naming.account_root_arn("aws", artifact_account)}
     assert admit["Condition"]["ArnEquals"] == {"aws:PrincipalArn": forwarder}
-    assert admit["Condition"]["StringEquals"]["events:source"] == "aws.sagemaker"
     assert admit["Resource"] == bus and admit["Action"] == "events:PutEvents"
 
 

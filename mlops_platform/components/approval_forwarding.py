@@ -2,7 +2,8 @@
 A rule on the artifact account's default bus forwards every approval of a served group to the cicd account's
 default bus, through a role of its own that may put events on that bus and nowhere else
 (`ApprovalForwarding`); the cicd bus admits exactly that role of the artifact account, and only SageMaker's model
-package state changes (`approvals_bus_policy`). In medium both live in the dev account: nothing is forwarded."""
+package state changes reach it because that role serves only the forwarding rule, whose pattern matches only
+approvals of the served groups (`approvals_bus_policy`). In medium both live in the dev account: nothing is forwarded."""
 
 from __future__ import annotations
 
@@ -49,8 +50,7 @@ class ApprovalForwarding(pulumi.ComponentResource):
 
 
 def approvals_bus_policy(placement: Placement, registry_account_id: str) -> dict[str, Any]:
-    """The cicd bus's policy: the artifact account's forwarding role may put SageMaker's model package state changes
-    on it, nothing else and no one else. The principal is that account's root, pinned to the role by
+    """The cicd bus's policy: the artifact account's forwarding role, and no one else, may put events on it. The principal is that account's root, pinned to the role by
     `aws:PrincipalArn` (IAM accepts it whichever stack deploys first)."""
     forwarder = contract.role_arn(placement.partition, registry_account_id, contract.approval_forwarder_role_name())
     return {"Version": "2012-10-17", "Statement": [{
@@ -58,9 +58,7 @@ def approvals_bus_policy(placement: Placement, registry_account_id: str) -> dict
         "Principal": {"AWS": naming.account_root_arn(placement.partition, registry_account_id)},
         "Action": "events:PutEvents",
         "Resource": naming.event_bus_arn(placement.region, placement.account_id),
-        "Condition": {"ArnEquals": {"aws:PrincipalArn": forwarder},
-                      "StringEquals": {"events:source": "aws.sagemaker",
-                                       "events:detail-type": events.MODEL_PACKAGE_STATE_CHANGE}}}]}
+        "Condition": {"ArnEquals": {"aws:PrincipalArn": forwarder}}}]}
 
 
 class ApprovalsBus(pulumi.ComponentResource):
