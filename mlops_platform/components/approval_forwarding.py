@@ -1,9 +1,11 @@
 """Large size: the model registry lives in the artifact account, the promotion pipelines in the cicd account.
 A rule on the artifact account's default bus forwards every approval of a served group to the cicd account's
 default bus, through a role of its own that may put events on that bus and nowhere else
-(`ApprovalForwarding`); the cicd bus admits exactly that role of the artifact account, and only SageMaker's model
-package state changes reach it because that role serves only the forwarding rule, whose pattern matches only
-approvals of the served groups (`approvals_bus_policy`). In medium both live in the dev account: nothing is forwarded."""
+(`ApprovalForwarding`); the cicd bus admits exactly that role of the artifact account (`approvals_bus_policy`).
+What reaches the bus is only what the forwarding rule's pattern matches (approvals of the served groups): the role
+serves that rule alone. The bus policy adds no `events:source` condition: the access matrix's IAM engine does not
+know EventBridge's condition keys, and a condition it cannot judge would leave the forwarding flow unproven.
+In medium both live in the dev account: nothing is forwarded."""
 
 from __future__ import annotations
 
@@ -50,8 +52,9 @@ class ApprovalForwarding(pulumi.ComponentResource):
 
 
 def approvals_bus_policy(placement: Placement, registry_account_id: str) -> dict[str, Any]:
-    """The cicd bus's policy: the artifact account's forwarding role, and no one else, may put events on it. The principal is that account's root, pinned to the role by
-    `aws:PrincipalArn` (IAM accepts it whichever stack deploys first)."""
+    """The cicd bus's policy: the artifact account's forwarding role, and no one else, may put events on it. The
+    principal is that account's root, pinned to the role by `aws:PrincipalArn` (IAM accepts it whichever stack
+    deploys first)."""
     forwarder = contract.role_arn(placement.partition, registry_account_id, contract.approval_forwarder_role_name())
     return {"Version": "2012-10-17", "Statement": [{
         "Sid": "ArtifactAccountForwardsApprovals", "Effect": "Allow",
