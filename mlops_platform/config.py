@@ -25,9 +25,11 @@ from mlops_platform.topology import Size
 FEATURES: tuple[str, ...] = ("featureStore", "clarify", "modelMonitor")
 FEATURE_DEFAULTS: Mapping[Size, Mapping[str, bool]] = {
     Size.SMALL: {"featureStore": False, "clarify": False, "modelMonitor": False},
-    Size.MEDIUM: {"featureStore": False, "clarify": False, "modelMonitor": False},
-    Size.LARGE: {"featureStore": True, "clarify": False, "modelMonitor": False},
+    Size.MEDIUM: {"featureStore": False, "clarify": False, "modelMonitor": True},
+    Size.LARGE: {"featureStore": True, "clarify": False, "modelMonitor": True},
 }
+"""`modelMonitor` means drift monitoring on (a drift baseline at every retraining, a drift check of the served
+traffic), with the engine `monitoring.engine` names; the default open engine needs no Model Monitor."""
 
 DEFAULT_SIZE = Size.LARGE
 DEFAULT_DEPLOY_ROLE = "mlops-platform-deploy"
@@ -227,6 +229,12 @@ class PlatformConfig:
     def account_id(self) -> str:
         """The account this stack deploys into."""
         return self.accounts[self.stack.account]
+
+    @property
+    def drift_engine(self) -> str | None:
+        """The engine of drift monitoring (`monitoring.engine`) where `features.modelMonitor` turns it on, else
+        None: what the retraining pipeline's baseline step and the drift check run."""
+        return self.monitoring.engine if self.features.model_monitor else None
 
     def account_of_tier(self, tier: str) -> str:
         return self.accounts[topology.stack_hosting(self.size, tier).account]

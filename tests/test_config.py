@@ -109,7 +109,7 @@ def test_defaults_without_optional_keys() -> None:
     cfg = parse(valid_raw("medium"), "staging")
     assert cfg.use_cases == ()
     assert cfg.data_scientists == ()
-    assert cfg.features == Features(feature_store=False, clarify=False, model_monitor=False)
+    assert cfg.features == Features(feature_store=False, clarify=False, model_monitor=True)
 
 
 def test_size_defaults_to_large() -> None:
@@ -377,8 +377,8 @@ def test_instance_count_not_a_positive_int(field: str, value: Any) -> None:
     ("size", "stack", "expected"),
     [
         ("small", "dev", Features(feature_store=False, clarify=False, model_monitor=False)),
-        ("medium", "dev", Features(feature_store=False, clarify=False, model_monitor=False)),
-        ("large", "ops", Features(feature_store=True, clarify=False, model_monitor=False)),
+        ("medium", "dev", Features(feature_store=False, clarify=False, model_monitor=True)),
+        ("large", "ops", Features(feature_store=True, clarify=False, model_monitor=True)),
     ],
 )
 def test_feature_defaults_per_size(size: str, stack: str, expected: Features) -> None:
@@ -388,8 +388,8 @@ def test_feature_defaults_per_size(size: str, stack: str, expected: Features) ->
 def test_feature_override() -> None:
     small = parse(valid_raw("small", features={"clarify": True}))
     assert small.features == Features(feature_store=False, clarify=True, model_monitor=False)
-    large = parse(valid_raw("large", features={"featureStore": False, "modelMonitor": True}), "ops")
-    assert large.features == Features(feature_store=False, clarify=False, model_monitor=True)
+    large = parse(valid_raw("large", features={"featureStore": False, "modelMonitor": False}), "ops")
+    assert large.features == Features(feature_store=False, clarify=False, model_monitor=False)
 
 
 def test_unknown_feature_flag() -> None:

@@ -34,8 +34,8 @@ def test_a_hit_returns_what_a_fresh_build_returns(cache: Path) -> None:
 
 def test_any_change_of_the_arguments_is_another_key() -> None:
     assert cache_key(ARGS) == cache_key(dataclasses.replace(ARGS))
-    for change in ({"metric_threshold": 0.8}, {"region": "us-east-1"}, {"data_quality_baseline": True},
-                   {"subnet_ids": ("subnet-0aaa",)}):
+    for change in ({"metric_threshold": 0.8}, {"region": "us-east-1"}, {"drift_baseline": "sagemaker"},
+                   {"subnet_ids": ("subnet-0aaa",)}, {"monitoring_image_uri": "1.dkr.ecr.eu-west-1.amazonaws.com/m:x"}):
         assert cache_key(dataclasses.replace(ARGS, **change)) != cache_key(ARGS), change  # type: ignore[arg-type]
 
 

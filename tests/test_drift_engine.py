@@ -350,3 +350,41 @@ def test_an_unreadable_baseline_is_one_error_line_and_a_failure(world: World,
     assert run.stderr.count("\n") == 1
     assert run.stderr.startswith("mlops_monitoring check: error: GetObject failed: NoSuchBucket")
     assert run.event is None
+
+
+def test_baseline_reads_what_the_preprocess_step_writes(tmp_path: Path) -> None:
+    """The real handover: preprocess's `baseline` and `schema` outputs are the baseline step's inputs."""
+    import pandas as pd
+
+    from mlops_platform.pipelines.steps import preprocess
+
+    rng = np.random.default_rng(11)
+    raw = tmp_path / "input"
+    raw.mkdir()
+    pd.DataFrame({"age": rng.normal(40, 10, 400), "plan": rng.choice(["basic", "premium"], 400),
+                  "label": rng.integers(0, 2, 400)}).to_csv(raw / "data.csv", index=False)
+    result = preprocess.preprocess(raw, tmp_path / "out", "label", 42)
+    assert preprocess.SCHEMA_FILE == monitoring_image.SCHEMA_FILE
+    schema = json.loads(result.files["schema"].read_text())
+    assert schema == {"features": result.feature_names, "target": "label"}
+    arguments = _relocated(monitoring_image.baseline_arguments(), {
+        "--data-dir": str(tmp_path / "out" / "baseline"), "--schema-dir": str(tmp_path / "out" / "schema"),
+        "--output-dir": str(tmp_path / "baseline")})
+    env = {**os.environ, "PYTHONPATH": str(monitoring_image.IMAGE_DIR)}
+    done = subprocess.run([sys.executable, *entry_point()[1:], *arguments], capture_output=True, text=True,
+                          env=env, check=False)
+    assert done.returncode == 0, done.stderr
+    baseline = json.loads((tmp_path / "baseline" / monitoring_image.BASELINE_FILE).read_text())
+    assert [(f["name"], f["type"]) for f in baseline["features"]] == [
+        ("age", "numeric"), ("plan_basic", "categorical"), ("plan_premium", "categorical")]
+
+
+def test_baseline_without_training_data_is_one_error_line(tmp_path: Path) -> None:
+    arguments = _relocated(monitoring_image.baseline_arguments(), {
+        "--data-dir": str(tmp_path / "empty"), "--schema-dir": str(tmp_path), "--output-dir": str(tmp_path / "o")})
+    (tmp_path / "empty").mkdir()
+    env = {**os.environ, "PYTHONPATH": str(monitoring_image.IMAGE_DIR)}
+    done = subprocess.run([sys.executable, *entry_point()[1:], *arguments], capture_output=True, text=True,
+                          env=env, check=False)
+    assert done.returncode == 2
+    assert done.stderr == f"mlops_monitoring baseline: error: no *.csv file under {tmp_path / 'empty'}\n"

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from mlops_platform import monitoring_image
 from mlops_platform.pipelines import _sdk, retraining, spec
 from mlops_platform.pipelines.retraining import RetrainingPipelineArgs, build_definition, step_scripts
 from mlops_platform.pipelines.steps import evaluate
@@ -43,7 +44,7 @@ VARIANT = dataclasses.replace(
     metric_threshold=0.55,
     processing_instance_type="ml.c5.xlarge",
     training_instance_type="ml.m5.2xlarge",
-    data_quality_baseline=True,
+    drift_baseline="sagemaker",
 )
 # AWS's built-in XGBoost 1.7-1 image for eu-west-1 (AWS's published registry account for the region).
 XGBOOST_EU_WEST_1 = "141502667606.dkr.ecr.eu-west-1.amazonaws.com/sagemaker-xgboost:1.7-1"
@@ -63,7 +64,18 @@ def definition(definition_text: str) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def monitored() -> dict[str, Any]:
     """With `features.modelMonitor`: Model Monitor's data-quality baseline before registering."""
-    parsed: dict[str, Any] = json.loads(build_definition(dataclasses.replace(ARGS, data_quality_baseline=True)))
+    parsed: dict[str, Any] = json.loads(build_definition(dataclasses.replace(ARGS, drift_baseline="sagemaker")))
+    return parsed
+
+
+MONITORING_IMAGE = monitoring_image.image_uri("eu-west-1", "111111111111")
+
+
+@pytest.fixture(scope="module")
+def open_engine() -> dict[str, Any]:
+    """With `features.modelMonitor` and `monitoring.engine: open`: the platform's own drift baseline."""
+    args = dataclasses.replace(ARGS, drift_baseline="open", monitoring_image_uri=MONITORING_IMAGE)
+    parsed: dict[str, Any] = json.loads(build_definition(args))
     return parsed
 
 
@@ -202,7 +214,7 @@ def test_preprocess_reads_the_input_parameter_and_writes_the_splits(definition: 
     }
     outputs = preprocess["ProcessingOutputConfig"]["Outputs"]
     assert [(o["OutputName"], o["S3Output"]["LocalPath"]) for o in outputs] == [
-        (name, f"/opt/ml/processing/{name}") for name in ("train", "validation", "test", "baseline")
+        (name, f"/opt/ml/processing/{name}") for name in ("train", "validation", "test", "baseline", "schema")
     ]
     train_destination = outputs[0]["S3Output"]["S3Uri"]["Std:Join"]
     assert train_destination["Values"] == [
@@ -601,3 +613,56 @@ def test_an_invalid_sdk_config_still_fails_inside_the_block() -> None:
 
     with _sdk.sdk_config_validated_once(), pytest.raises(jsonschema.ValidationError):
         sdk_utils.validate_sagemaker_config({"SchemaVersion": "1.0", "SageMaker": {"NoSuchKey": True}})
+
+
+# --- the open engine's drift baseline ----------------------------------------------------------------------------
+
+
+def test_the_open_engine_baseline_runs_before_registering_without_model_monitor(open_engine: dict[str, Any]) -> None:
+    condition = step(open_engine, "check-metric")["Arguments"]
+    assert [(s["Name"], s["Type"]) for s in condition["IfSteps"]] == [
+        ("drift-baseline", "Processing"),
+        ("register-RegisterModel", "RegisterModel"),
+    ]
+    assert "QualityCheck" not in {s["Type"] for s in all_steps(open_engine).values()}
+    assert not any("model-monitor" in text for text in strings(open_engine))
+
+
+def test_the_open_baseline_runs_the_monitoring_images_entry_point_on_the_train_features(
+        open_engine: dict[str, Any]) -> None:
+    arguments = step(open_engine, "drift-baseline")["Arguments"]
+    app = arguments["AppSpecification"]
+    assert app["ImageUri"] == MONITORING_IMAGE
+    assert "ContainerEntrypoint" not in app, "the image's own ENTRYPOINT runs"
+    assert app["ContainerArguments"] == monitoring_image.baseline_arguments()
+    data = processing_input(arguments, "baseline-data")
+    assert data["S3Uri"] == {"Get": output_ref("preprocess", "baseline")}
+    assert data["LocalPath"] == monitoring_image.BASELINE_DATA_DIR
+    schema = processing_input(arguments, "schema")
+    assert (schema["S3Uri"], schema["LocalPath"]) == ({"Get": output_ref("preprocess", "schema")},
+                                                       monitoring_image.BASELINE_SCHEMA_DIR)
+    [output] = arguments["ProcessingOutputConfig"]["Outputs"]
+    assert output["S3Output"]["LocalPath"] == monitoring_image.BASELINE_OUTPUT_DIR
+    assert arguments["ProcessingOutputConfig"]["KmsKeyId"] == KMS
+    network = arguments["NetworkConfig"]
+    assert network["EnableNetworkIsolation"] is True
+    assert network["VpcConfig"]["Subnets"] == list(ARGS.subnet_ids)
+
+
+def test_register_records_the_open_baseline_as_the_packages_drift_check_baseline(
+        open_engine: dict[str, Any]) -> None:
+    register = step(open_engine, "register-RegisterModel")["Arguments"]
+    baseline_json = {"Std:Join": {"On": "/", "Values": [{"Get": output_ref("drift-baseline", "baseline")},
+                                                        monitoring_image.BASELINE_FILE]}}
+    drift = register["DriftCheckBaselines"]["ModelDataQuality"]
+    assert drift["Statistics"] == {"ContentType": "application/json", "S3Uri": baseline_json}
+    assert register["ModelMetrics"]["ModelDataQuality"]["Statistics"]["S3Uri"] == baseline_json
+
+
+@pytest.mark.parametrize(("change", "problem"), [
+    ({"drift_baseline": "evidently"}, "drift_baseline 'evidently' is not one of open, sagemaker"),
+    ({"drift_baseline": "open"}, "monitoring_image_uri is required"),
+])
+def test_drift_baseline_arguments_are_validated(change: dict[str, Any], problem: str) -> None:
+    with pytest.raises(ValueError, match=problem):
+        build_definition(dataclasses.replace(ARGS, **change))

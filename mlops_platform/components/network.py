@@ -20,10 +20,12 @@ from mlops_platform import contract, naming
 from mlops_platform.components.iam import PlatformRole, PlatformRoleArgs, allow, trust
 
 INTERFACE_ENDPOINT_SERVICES: tuple[str, ...] = (
-    "sagemaker.api", "sagemaker.runtime", "sts", "logs", "monitoring", "kms", "ecr.api", "ecr.dkr",
+    "sagemaker.api", "sagemaker.runtime", "sts", "logs", "monitoring", "kms", "ecr.api", "ecr.dkr", "events",
 )
 """SageMaker API and runtime (Studio in VpcOnly mode cannot start without them), STS and CloudWatch Logs (the
-SageMaker SDK's remote jobs), CloudWatch metrics, KMS (the tiers' keys used from notebooks), ECR (images)."""
+SageMaker SDK's remote jobs), CloudWatch metrics, KMS (the tiers' keys used from notebooks), ECR (images),
+EventBridge (the open drift engine's check announces its verdict on the default bus; with CloudWatch metrics,
+the SageMaker API and S3 it is all the check job reaches)."""
 HTTPS = 443
 FLOW_LOG_RETENTION_DAYS = 365
 

@@ -1,5 +1,5 @@
 """Where trained models and their images are kept: an ECR repository and a model package group per use case,
-and the role that alone may approve or reject model packages."""
+the platform's monitoring image repository, and the role that alone may approve or reject model packages."""
 
 from __future__ import annotations
 
@@ -19,7 +19,8 @@ TAGGED_IMAGES_KEPT = 50
 
 @dataclass(frozen=True)
 class ContainerRepositoryArgs:
-    use_case: str
+    repository_name: str
+    """`contract.container_repository_name(use_case)`, or `contract.MONITORING_IMAGE_REPOSITORY`."""
     kms_key_arn: pulumi.Input[str]
     protect: bool
     policy: str | None = None
@@ -27,7 +28,8 @@ class ContainerRepositoryArgs:
 
 
 class ContainerRepository(pulumi.ComponentResource):
-    """Training and inference images of one use case: scanned on push, immutable tags, KMS-encrypted."""
+    """Images of one use case (training, inference) or of the platform (monitoring): scanned on push, immutable
+    tags, KMS-encrypted."""
 
     url: pulumi.Output[str]
     arn: pulumi.Output[str]
@@ -36,7 +38,7 @@ class ContainerRepository(pulumi.ComponentResource):
         super().__init__("mlops:registry:ContainerRepository", name, None, opts)
         repository = aws.ecr.Repository(
             name,
-            name=contract.container_repository_name(args.use_case),
+            name=args.repository_name,
             image_tag_mutability="IMMUTABLE",
             image_scanning_configuration={"scan_on_push": True},
             encryption_configurations=[{"encryption_type": "KMS", "kms_key": args.kms_key_arn}],

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from mlops_platform import contract, naming
+from mlops_platform import contract, monitoring_image, naming
 from mlops_platform.components.iam import PlatformRole, PlatformRoleArgs, Statement, allow, service_trust
 from mlops_platform.pipelines.definitions import retraining_definition
 from mlops_platform.pipelines.spec import RetrainingPipelineArgs, step_scripts
@@ -34,8 +34,9 @@ class RetrainingArgs:
     region: str
     schedule: str
     metric_threshold: float
-    data_quality_baseline: bool
-    """Model Monitor's baseline step (`features.modelMonitor`; Model Monitor is closed to new AWS customers)."""
+    drift_baseline: str | None
+    """The drift baseline step (`features.modelMonitor`): `open` runs the platform's drift engine in its monitoring
+    image (pulled from the registry account's ECR), `sagemaker` Model Monitor's analyzer; None, no baseline."""
     bucket_name: pulumi.Input[str]
     """The artifact bucket: step scripts, intermediate data and model artifacts."""
     bucket_arn: pulumi.Input[str]
@@ -75,7 +76,8 @@ class RetrainingPipeline(pulumi.ComponentResource):
                 code_prefix=f"s3://{values[1]}/{code_prefix}",
                 model_package_group_name=registry_group_reference(args),
                 kms_key_arn=values[2], subnet_ids=tuple(values[3]), security_group_ids=tuple(values[4]),
-                metric_threshold=args.metric_threshold, data_quality_baseline=args.data_quality_baseline,
+                metric_threshold=args.metric_threshold, drift_baseline=args.drift_baseline,
+                monitoring_image_uri=drift_engine_image(args),
                 input_data_url=f"s3://{values[5]}/{args.use_case}/input/")))
         pipeline = aws.sagemaker.Pipeline(
             name, pipeline_name=pipeline_name, pipeline_display_name=pipeline_name, role_arn=role.arn,
@@ -125,11 +127,26 @@ def pipeline_run_statements(region: str, account_id: str, use_cases: Sequence[st
 
 
 def registry_group_reference(args: RetrainingArgs) -> str:
-    """The model package group the pipeline registers into: a bare name resolves in the pipeline's own account,
-    so a registry in another account (large) is named by its ARN."""
-    if args.registry_account_id == args.account_id:
-        return contract.model_package_group_name(args.use_case)
-    return contract.model_package_group_arn(args.region, args.registry_account_id, args.use_case)
+    """The model package group the pipeline registers into (its ARN where the registry is in another account)."""
+    return contract.model_package_group_reference(args.region, args.account_id, args.registry_account_id,
+                                                  args.use_case)
+
+
+def drift_engine_image(args: RetrainingArgs) -> str | None:
+    """The monitoring image the open engine's baseline step runs, in the registry account's ECR."""
+    return monitoring_image.image_uri(args.region, args.registry_account_id) if args.drift_baseline == "open" else None
+
+
+def image_pull_statements(args: RetrainingArgs) -> list[Statement]:
+    repositories = [contract.container_repository_name(args.use_case)]
+    if args.drift_baseline == "open":
+        repositories.append(contract.MONITORING_IMAGE_REPOSITORY)
+    return [
+        allow(["ecr:GetAuthorizationToken"], "*", sid="LogInToEcr"),
+        allow(["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
+              [naming.ecr_repository_arn(args.region, args.registry_account_id, repository)
+               for repository in repositories], sid="PullUseCaseImages"),
+    ]
 
 
 def pipeline_statements(args: RetrainingArgs, role_name: str) -> list[Statement]:
@@ -158,10 +175,7 @@ def pipeline_statements(args: RetrainingArgs, role_name: str) -> list[Statement]
               sid="ReadOwnRegistry"),
         allow(["iam:PassRole"], [naming.role_arn(naming.partition_of(args.region), args.account_id, role_name)],
               {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}, sid="PassOwnRoleToJobs"),
-        allow(["ecr:GetAuthorizationToken"], "*", sid="LogInToEcr"),
-        allow(["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
-              [naming.ecr_repository_arn(args.region, args.registry_account_id,
-                                         contract.container_repository_name(args.use_case))], sid="PullUseCaseImages"),
+        *image_pull_statements(args),
         allow(NETWORK_INTERFACE_ACTIONS, "*", sid="RunJobsInTheVpc"),
         allow(["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
               [naming.log_group_arn(args.region, args.account_id, "/aws/sagemaker/*")], sid="WriteJobLogs"),

@@ -382,6 +382,32 @@ def serving_flows(cfg: PlatformConfig, world: World) -> Iterator[Flow]:
                        repository, True)
 
 
+def monitoring_image_flows(cfg: PlatformConfig, world: World) -> Iterator[Flow]:
+    """With the open drift engine, each retraining pipeline (its baseline step) and each drift check pulls the
+    monitoring image from the artifact tier; the image build role alone pushes it; data scientists cannot."""
+    if cfg.drift_engine != "open":
+        return
+    artifact_account = cfg.account_of_tier("artifact")
+    repository = naming.ecr_repository_arn(cfg.region, artifact_account, contract.MONITORING_IMAGE_REPOSITORY)
+    ops_account = cfg.account_of_tier("ops")
+    for use_case in cfg.use_cases:
+        retraining = contract.role_arn(cfg.partition, ops_account, contract.retraining_role_name(use_case.name))
+        yield Flow(f"{use_case.name}: retraining pulls the monitoring image", retraining, "ecr:BatchGetImage",
+                   repository, True)
+        drift_check = contract.role_arn(cfg.partition, ops_account, contract.drift_check_role_name(use_case.name))
+        if drift_check in world.roles:  # created with the drift check
+            yield Flow(f"{use_case.name}: the drift check pulls the monitoring image", drift_check,
+                       "ecr:BatchGetImage", repository, True)
+    cicd_account = cfg.account_of_tier("cicd")
+    build = contract.role_arn(cfg.partition, cicd_account, contract.monitoring_image_build_role_name())
+    if build in world.roles:  # created with the image build
+        yield Flow("the image build pushes the monitoring image", build, "ecr:PutImage", repository, True)
+    for who, principal in _data_scientist_principals(cfg, world):
+        yield Flow(f"{who} cannot push the monitoring image", principal, "ecr:PutImage", repository, False)
+        yield Flow(f"{who} cannot upload layers of the monitoring image", principal, "ecr:InitiateLayerUpload",
+                   repository, False)
+
+
 def inference_flows(cfg: PlatformConfig, world: World) -> Iterator[Flow]:
     """Each inference API's function invokes its endpoint and nothing more: it cannot redeploy it."""
     for tier in (t for t in topology.SERVING_TIERS if t in topology.tiers(cfg.size)):
@@ -763,7 +789,7 @@ def _pipeline_role_flows(cfg: PlatformConfig, world: World, pipeline_role: str) 
 
 
 FLOW_BUILDERS: tuple[FlowBuilder, ...] = (retraining_flows, step_script_flows, serving_flows, inference_flows,
-                                          deployer_flows, deploy_path_flows, experiment_flows,
+                                          monitoring_image_flows, deployer_flows, deploy_path_flows, experiment_flows,
                                           identity_center_flows, separation_flows, own_rights_flows,
                                           guardrail_flows, ci_flows, promotion_flows)
 

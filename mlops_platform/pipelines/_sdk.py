@@ -81,7 +81,7 @@ with _root_logging_kept(), quiet_sagemaker():
     from sagemaker.model_metrics import MetricsSource, ModelMetrics
     from sagemaker.model_monitor.dataset_format import DatasetFormat
     from sagemaker.network import NetworkConfig
-    from sagemaker.processing import ProcessingInput, ProcessingOutput, ScriptProcessor
+    from sagemaker.processing import ProcessingInput, ProcessingOutput, Processor, ScriptProcessor
     from sagemaker.sklearn.processing import SKLearnProcessor
     from sagemaker.workflow.check_job_config import CheckJobConfig
     from sagemaker.workflow.condition_step import ConditionStep
@@ -149,6 +149,7 @@ __all__ = [
     "ProcessingInput",
     "ProcessingOutput",
     "ProcessingStep",
+    "Processor",
     "PropertyFile",
     "QualityCheckStep",
     "SKLearnProcessor",

@@ -1,8 +1,9 @@
 """The retraining pipeline's JSON definition, built once per distinct input and kept on disk.
 
 Building a definition needs the sagemaker SDK (about a second and a half to import, half a second a build). The
-definition depends on nothing but the pipeline's arguments, the SDK's version and this package's code, so it is
-cached under a key made of exactly those three: a hit returns the stored definition without importing the SDK, and
+definition depends on nothing but the pipeline's arguments, the SDK's version and its code (this package's, and
+the monitoring image's interface: its drift baseline step's arguments and container paths), so it is cached under
+a key made of exactly those three: a hit returns the stored definition without importing the SDK, and
 any change to the arguments, the SDK or the code is a miss. The cache lives in `MLOPS_PLATFORM_CACHE_DIR`, else
 `$XDG_CACHE_HOME/mlops-platform`, else `~/.cache/mlops-platform`; a cache that cannot be written only costs time.
 """
@@ -22,6 +23,11 @@ from mlops_platform.pipelines.spec import RetrainingPipelineArgs
 
 CACHE_DIR_VARIABLE = "MLOPS_PLATFORM_CACHE_DIR"
 PACKAGE_DIR = Path(__file__).resolve().parent
+MONITORING_INTERFACE_FILES = (
+    PACKAGE_DIR.parent / "monitoring_image.py",
+    PACKAGE_DIR.parent.parent / "images" / "monitoring" / "mlops_monitoring" / "interface.py",
+)
+"""Code outside this package that the definition is built from: the drift baseline step's arguments and paths."""
 
 
 def cache_dir() -> Path:
@@ -34,10 +40,14 @@ def cache_dir() -> Path:
 
 @functools.cache
 def _code_digest() -> str:
-    """The pipelines package's code (step scripts included): a change of any file is a new key."""
+    """The pipelines package's code (step scripts included) and the monitoring interface: a change of any file is a
+    new key."""
     digest = hashlib.sha256()
     for path in sorted(PACKAGE_DIR.rglob("*.py")):
         digest.update(path.relative_to(PACKAGE_DIR).as_posix().encode())
+        digest.update(path.read_bytes())
+    for path in MONITORING_INTERFACE_FILES:
+        digest.update(path.name.encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()
 

@@ -1,7 +1,9 @@
 """The retraining pipeline of one use case, as a SageMaker Pipelines JSON definition built offline.
 
-preprocess → train → evaluate → check-metric → ([data-quality-baseline →] register) or metric-below-threshold; the
-Model Monitor baseline only with `features.modelMonitor` (closed to new AWS customers).
+preprocess → train → evaluate → check-metric → ([drift-baseline →] register) or metric-below-threshold; the drift
+baseline only with `features.modelMonitor`: with the open engine, `python -m mlops_monitoring baseline` in the
+platform's monitoring image (the engine the drift check runs, so baselines and checks always match); with the
+`sagemaker` engine, Model Monitor's data-quality baseline (closed to new AWS customers).
 
 The definition is generated with the sagemaker SDK under a ``PipelineSession`` that only records job requests.
 Building it makes no AWS call and no network connection (tests/test_pipeline_definition.py proves it in a fresh
@@ -26,9 +28,15 @@ from typing import Any
 import boto3  # type: ignore[import-untyped]
 import botocore.session
 
+from mlops_platform import monitoring_image
 from mlops_platform.contract import pipeline_name
 from mlops_platform.pipelines import _sdk as sm
-from mlops_platform.pipelines.spec import STEP_SCRIPT_NAMES, RetrainingPipelineArgs, step_scripts
+from mlops_platform.pipelines.spec import (
+    DRIFT_BASELINE_ENGINES,
+    STEP_SCRIPT_NAMES,
+    RetrainingPipelineArgs,
+    step_scripts,
+)
 
 __all__ = ["STEP_SCRIPT_NAMES", "RetrainingPipelineArgs", "build_definition", "step_scripts"]
 
@@ -41,7 +49,8 @@ STEP_PREPROCESS = "preprocess"
 STEP_TRAIN = "train"
 STEP_EVALUATE = "evaluate"
 STEP_CHECK_METRIC = "check-metric"
-STEP_BASELINE = "data-quality-baseline"
+STEP_BASELINE = "data-quality-baseline"  # Model Monitor's (engine `sagemaker`)
+STEP_DRIFT_BASELINE = "drift-baseline"  # the platform's drift engine (engine `open`)
 STEP_REGISTER = "register"  # ModelStep names its registration step "register-RegisterModel"
 STEP_FAIL = "metric-below-threshold"
 
@@ -157,6 +166,10 @@ def _validate(args: RetrainingPipelineArgs) -> None:
         problems.append(f"metric_name {args.metric_name!r} is not one of {', '.join(SUPPORTED_METRICS)}")
     if not args.subnet_ids or not args.security_group_ids:
         problems.append("subnet_ids and security_group_ids must be non-empty: every job runs in the VPC")
+    if args.drift_baseline is not None and args.drift_baseline not in DRIFT_BASELINE_ENGINES:
+        problems.append(f"drift_baseline {args.drift_baseline!r} is not one of {', '.join(DRIFT_BASELINE_ENGINES)}")
+    if args.drift_baseline == "open" and not args.monitoring_image_uri:
+        problems.append("drift_baseline 'open' runs in the monitoring image: monitoring_image_uri is required")
     if problems:
         raise ValueError("invalid retraining pipeline args: " + "; ".join(problems))
 
@@ -176,7 +189,7 @@ def _pipeline(args: RetrainingPipelineArgs, session: _OfflinePipelineSession) ->
     train = _train_step(args, session, preprocess, image_uri)
     report = sm.PropertyFile(name=EVALUATION_REPORT, output_name="evaluation", path=EVALUATION_FILE)
     evaluate = _evaluate_step(args, session, preprocess, train, image_uri, report)
-    baseline = _baseline_step(args, session, preprocess) if args.data_quality_baseline else None
+    baseline = _drift_baseline_step(args, session, preprocess)
     register = _register_step(args, session, train, evaluate, baseline, image_uri, params)
     metric = sm.JsonGet(step_name=evaluate.name, property_file=report, json_path=metric_json_path(args.metric_name))
     check = sm.ConditionStep(
@@ -260,7 +273,8 @@ def _preprocess_step(
             sm.ProcessingInput(input_name="input", source=params.input_data_url, destination=f"{CONTAINER_BASE}/input")
         ],
         outputs=[
-            _processing_output(args, STEP_PREPROCESS, name) for name in ("train", "validation", "test", "baseline")
+            _processing_output(args, STEP_PREPROCESS, name)
+            for name in ("train", "validation", "test", "baseline", "schema")
         ],
     )
     return sm.ProcessingStep(name=STEP_PREPROCESS, step_args=step_args)
@@ -330,6 +344,39 @@ def _evaluate_step(
     return sm.ProcessingStep(name=STEP_EVALUATE, step_args=step_args, property_files=[report])
 
 
+def _drift_baseline_step(
+    args: RetrainingPipelineArgs, session: _OfflinePipelineSession, preprocess: sm.ProcessingStep
+) -> sm.ProcessingStep | sm.QualityCheckStep | None:
+    if args.drift_baseline == "open":
+        return _open_baseline_step(args, session, preprocess)
+    if args.drift_baseline == "sagemaker":
+        return _baseline_step(args, session, preprocess)
+    return None
+
+
+def _open_baseline_step(
+    args: RetrainingPipelineArgs, session: _OfflinePipelineSession, preprocess: sm.ProcessingStep
+) -> sm.ProcessingStep:
+    """`python -m mlops_monitoring baseline` (the image's entry point) over the train split's features (the
+    preprocess step's ``baseline`` output, named by its ``schema`` output): what the drift check compares served
+    traffic with. The job needs no AWS API (SageMaker moves its inputs and outputs), so it keeps network isolation.
+    """
+    assert args.monitoring_image_uri is not None  # _validate
+    processor = sm.Processor(image_uri=args.monitoring_image_uri, **_processing_job(args, session))
+    step_args = processor.run(
+        inputs=[
+            sm.ProcessingInput(input_name="baseline-data", source=_output_property(preprocess, "baseline"),
+                               destination=monitoring_image.BASELINE_DATA_DIR),
+            sm.ProcessingInput(input_name="schema", source=_output_property(preprocess, "schema"),
+                               destination=monitoring_image.BASELINE_SCHEMA_DIR),
+        ],
+        outputs=[sm.ProcessingOutput(output_name="baseline", source=monitoring_image.BASELINE_OUTPUT_DIR,
+                                     destination=_output_uri(args, STEP_DRIFT_BASELINE, "baseline"))],
+        arguments=monitoring_image.baseline_arguments(),
+    )
+    return sm.ProcessingStep(name=STEP_DRIFT_BASELINE, step_args=step_args)
+
+
 def _baseline_step(
     args: RetrainingPipelineArgs, session: _OfflinePipelineSession, preprocess: sm.ProcessingStep
 ) -> sm.QualityCheckStep:
@@ -372,7 +419,7 @@ def _register_step(
     session: _OfflinePipelineSession,
     train: sm.TrainingStep,
     evaluate: sm.ProcessingStep,
-    baseline: sm.QualityCheckStep | None,
+    baseline: sm.ProcessingStep | sm.QualityCheckStep | None,
     image_uri: str,
     params: _Parameters,
 ) -> sm.ModelStep:
@@ -380,7 +427,12 @@ def _register_step(
     evaluation = _json_metrics(sm.Join(on="/", values=[evaluation_dir, EVALUATION_FILE]))
     model_metrics = sm.ModelMetrics(model_statistics=evaluation)
     drift_check_baselines = None
-    if baseline is not None:
+    if isinstance(baseline, sm.ProcessingStep):
+        statistics = _json_metrics(sm.Join(on="/", values=[_output_property(baseline, "baseline"),
+                                                           monitoring_image.BASELINE_FILE]))
+        model_metrics = sm.ModelMetrics(model_statistics=evaluation, model_data_statistics=statistics)
+        drift_check_baselines = sm.DriftCheckBaselines(model_data_statistics=statistics)
+    elif baseline is not None:
         model_metrics = sm.ModelMetrics(
             model_statistics=evaluation,
             model_data_statistics=_json_metrics(baseline.properties.CalculatedBaselineStatistics),

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 STEP_SCRIPTS_DIR = pathlib.Path(__file__).resolve().parent / "steps"
 STEP_SCRIPT_NAMES = ("preprocess.py", "evaluate.py")
+DRIFT_BASELINE_ENGINES = ("open", "sagemaker")
 
 
 @dataclass(frozen=True)
@@ -30,9 +31,12 @@ class RetrainingPipelineArgs:
     metric_name: str = "auc"
     metric_threshold: float = 0.7
     input_data_url: str | None = None  # None → s3://<artifact_bucket>/<use_case>/input/
-    data_quality_baseline: bool = False
-    """Model Monitor's data-quality baseline before registering (`features.modelMonitor`). Model Monitor is closed
-    to new AWS customers, so the default pipeline does without it."""
+    drift_baseline: str | None = None
+    """The drift baseline computed before registering and registered as the package's `DriftCheckBaselines`
+    (`features.modelMonitor`): `open`, the platform's drift engine in its monitoring image (`monitoring.engine:
+    open`); `sagemaker`, Model Monitor's data-quality baseline (closed to new AWS customers); None, no baseline."""
+    monitoring_image_uri: str | None = None
+    """The platform's monitoring image (`mlops_platform.monitoring_image.image_uri`), for `drift_baseline: open`."""
 
 
 def step_scripts() -> dict[str, pathlib.Path]:

@@ -1,4 +1,5 @@
-"""The artifact tier: where trained models live — model artifacts, container images, the model registry."""
+"""The artifact tier: where trained models live — model artifacts, container images, the model registry — and
+the platform's monitoring image, which the open drift engine's baseline and check jobs run."""
 
 from __future__ import annotations
 
@@ -21,10 +22,13 @@ def build(ctx: TierContext) -> None:
     models = ctx.bucket("model-artifacts", key, grants=grants.bucket_grants(readers, writers, uploaders))
     use_cases = [use_case.name for use_case in ctx.cfg.use_cases]
     for use_case in use_cases:
-        ContainerRepository(ctx.name(f"{use_case}-images"),
-                            ContainerRepositoryArgs(use_case=use_case, kms_key_arn=key.arn,
-                                                    protect=ctx.protects_state,
-                                                    policy=grants.repository_policy(ctx.cfg)), ctx.child())
+        ContainerRepository(ctx.name(f"{use_case}-images"), ContainerRepositoryArgs(
+            repository_name=contract.container_repository_name(use_case), kms_key_arn=key.arn,
+            protect=ctx.protects_state, policy=grants.repository_policy(ctx.cfg)), ctx.child())
+    if ctx.cfg.drift_engine == "open":
+        ContainerRepository(ctx.name("monitoring-images"), ContainerRepositoryArgs(
+            repository_name=contract.MONITORING_IMAGE_REPOSITORY, kms_key_arn=key.arn, protect=ctx.protects_state,
+            policy=grants.monitoring_repository_policy(ctx.cfg)), ctx.child())
     registry = ModelRegistry(ctx.name("model-registry"), ModelRegistryArgs(
         tier=ctx.tier, account_id=ctx.account_id, region=ctx.cfg.region, use_cases=use_cases,
         protect=ctx.protects_state, group_policy=lambda arn: grants.model_package_group_policy(ctx.cfg, arn)),

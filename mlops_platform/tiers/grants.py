@@ -149,6 +149,12 @@ def model_package_group_policy(cfg: PlatformConfig, group_arn: str) -> str | Non
     return json.dumps({"Version": "2012-10-17", "Statement": statements}) if statements else None
 
 
+PULL_ACTIONS = ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"]
+PUSH_ACTIONS = ["ecr:BatchCheckLayerAvailability", "ecr:InitiateLayerUpload", "ecr:UploadLayerPart",
+                "ecr:CompleteLayerUpload", "ecr:PutImage", "ecr:BatchGetImage"]
+"""What `docker push` of a new tag does (BatchGetImage: the client checks whether the manifest exists)."""
+
+
 def image_pullers(cfg: PlatformConfig) -> dict[str, list[str]]:
     """Roles of other accounts that pull a use case's images: its pipelines and its served models."""
     roles = [_role_arn(cfg, "ops", f"{use_case.name}-pipeline") for use_case in cfg.use_cases]
@@ -161,7 +167,34 @@ def repository_policy(cfg: PlatformConfig) -> str | None:
     pullers = image_pullers(cfg)
     if not pullers:
         return None
-    statement = _statement("OtherAccountsPull", ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer",
-                                                 "ecr:BatchCheckLayerAvailability"], "*", pullers)
+    statement = _statement("OtherAccountsPull", PULL_ACTIONS, "*", pullers)
     del statement["Resource"]  # a repository policy applies to its own repository
     return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+
+
+def monitoring_image_pullers(cfg: PlatformConfig) -> dict[str, list[str]]:
+    """Roles of other accounts that run the monitoring image: per use case, the ops tier's retraining pipeline
+    (its drift baseline step) and its drift check."""
+    account = cfg.account_of_tier("ops")
+    names = [name for use_case in cfg.use_cases
+             for name in (contract.retraining_role_name(use_case.name), contract.drift_check_role_name(use_case.name))]
+    return _foreign(cfg, "artifact", [(account, contract.role_arn(cfg.partition, account, name)) for name in names])
+
+
+def monitoring_image_pushers(cfg: PlatformConfig) -> dict[str, list[str]]:
+    """The cicd tier's image build role, where it lives in another account: the only principal that pushes."""
+    account = cfg.account_of_tier("cicd")
+    return _foreign(cfg, "artifact", [(account, contract.role_arn(cfg.partition, account,
+                                                                  contract.monitoring_image_build_role_name()))])
+
+
+def monitoring_repository_policy(cfg: PlatformConfig) -> str | None:
+    statements = []
+    pullers, pushers = monitoring_image_pullers(cfg), monitoring_image_pushers(cfg)
+    if pullers:
+        statements.append(_statement("OtherAccountsPull", PULL_ACTIONS, "*", pullers))
+    if pushers:
+        statements.append(_statement("ImageBuildPushes", PUSH_ACTIONS, "*", pushers))
+    for statement in statements:
+        del statement["Resource"]  # a repository policy applies to its own repository
+    return json.dumps({"Version": "2012-10-17", "Statement": statements}) if statements else None

@@ -21,7 +21,7 @@ def build(ctx: TierContext) -> None:
             pipeline = RetrainingPipeline(ctx.name(f"{use_case.name}-retraining"), RetrainingArgs(
                 use_case=use_case.name, tier=ctx.tier, account_id=ctx.account_id, region=cfg.region,
                 schedule=use_case.schedule, metric_threshold=use_case.metric_threshold,
-                data_quality_baseline=cfg.features.model_monitor,
+                drift_baseline=cfg.drift_engine,
                 bucket_name=ctx.refs.get("artifact", "modelBucketName"),
                 bucket_arn=ctx.refs.get("artifact", "modelBucketArn"),
                 key_arn=ctx.refs.get("artifact", "keyArn"),

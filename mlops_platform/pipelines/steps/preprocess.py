@@ -13,7 +13,8 @@ only). Paths default to the container's; the flags override them for local runs 
    unseen in train encode as all zeros).
 5. Writes ``train/train.csv``, ``validation/validation.csv`` and ``test/test.csv``: target first, no header,
    no index, as built-in XGBoost reads CSV; and ``baseline/baseline.csv``: the train features without the target,
-   the shape of the requests the endpoint serves, for the Model Monitor data-quality baseline.
+   the shape of the requests the endpoint serves, for the drift baseline; and ``schema/features.json``: the
+   feature names of those columns, in order (``{"features": [...], "target": ...}``), so the baseline names them.
 
 Every problem with the data exits with status 2 and one line on stderr.
 """
@@ -21,6 +22,7 @@ Every problem with the data exits with status 2 and one line on stderr.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +32,7 @@ from sklearn.model_selection import train_test_split  # type: ignore[import-unty
 
 CONTAINER_BASE = "/opt/ml/processing"
 SPLITS = ("train", "validation", "test")
+SCHEMA_FILE = "features.json"
 MISSING_CATEGORY = "__missing__"
 MIN_ROWS_PER_CLASS_TO_STRATIFY = 10
 
@@ -139,7 +142,17 @@ def write_outputs(splits: dict[str, pd.DataFrame], target: str, output_dir: Path
         path.parent.mkdir(parents=True, exist_ok=True)
         frame.to_csv(path, header=False, index=False)
         written[name] = path
+    written["schema"] = write_schema(list(frames["baseline"].columns), target, output_dir)
     return written
+
+
+def write_schema(feature_names: list[str], target: str, output_dir: Path) -> Path:
+    """A file of its own output, apart from ``baseline/``: a baseline job reads every file of that directory."""
+    path = output_dir / "schema" / SCHEMA_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"features": [str(name) for name in feature_names], "target": target}),
+                    encoding="utf-8")
+    return path
 
 
 @dataclass(frozen=True)
