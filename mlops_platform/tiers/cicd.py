@@ -11,6 +11,7 @@ from mlops_platform import ci, contract, topology
 from mlops_platform.components.approval_forwarding import ApprovalsBus
 from mlops_platform.components.ci_identity import CiAccount, CiAccountArgs
 from mlops_platform.components.code_repository import CodeRepository, CodeRepositoryArgs
+from mlops_platform.components.image_build import MonitoringImageBuild, MonitoringImageBuildArgs
 from mlops_platform.components.kms_key import PlatformKey, cloudwatch_alarms_grant, cloudwatch_logs_grant
 from mlops_platform.components.promotion_pipeline import (
     KEY_ACTIONS,
@@ -22,6 +23,7 @@ from mlops_platform.components.promotion_pipeline import (
     StateAccess,
 )
 from mlops_platform.components.promotion_starter import PromotionStarter, PromotionStarterArgs
+from mlops_platform.components.secure_bucket import SecureBucket
 from mlops_platform.components.state_backend import StateBackend, StateBackendArgs
 from mlops_platform.config import UseCase
 from mlops_platform.tiers.context import TierContext
@@ -42,9 +44,14 @@ def build(ctx: TierContext) -> None:
             config=cfg.state_backend, placement=ctx.placement, protect=ctx.protects_state, tier_key_arn=key.arn,
             access_log_bucket=ctx.access_log_bucket()), ctx.child())
         backend_url = state.backend_url
-        if promoted:
-            _promotion(ctx, promoted, key, repository.source_location,
+        builds_image = cfg.drift_engine == "open" and cfg.promotion.repository is not None
+        artifacts = ctx.bucket("pipeline-artifacts", key, grants=_artifact_grants(ctx)) \
+            if promoted or builds_image else None
+        if promoted and artifacts is not None:
+            _promotion(ctx, promoted, key, artifacts, repository.source_location,
                        StateAccess(state.backend_url, state.token_secret_arn))
+        if builds_image and artifacts is not None:
+            _image_build(ctx, key, artifacts, repository.source_location)
     ctx.refs.publish("cicd", {"codeSourceLocation": repository.source_location, "stateBackendUrl": backend_url})
     _small_size_ci_identities(ctx)
 
@@ -84,11 +91,21 @@ def _target(ctx: TierContext, tier: str) -> ServingTarget:
                          account_id=cfg.account_of_tier(tier))
 
 
-def _promotion(ctx: TierContext, use_cases: list[UseCase], key: PlatformKey, connection_arn: pulumi.Output[str],
-               state: StateAccess) -> None:
+def _image_build(ctx: TierContext, key: PlatformKey, artifacts: SecureBucket,
+                 connection_arn: pulumi.Output[str]) -> None:
     cfg = ctx.cfg
     assert cfg.promotion.repository is not None
-    artifacts = ctx.bucket("pipeline-artifacts", key, grants=_artifact_grants(ctx))
+    MonitoringImageBuild(ctx.name("monitoring-image"), MonitoringImageBuildArgs(
+        placement=ctx.placement, registry_account_id=cfg.account_of_tier("artifact"),
+        repository=cfg.promotion.repository, branch=cfg.promotion.branch, connection_arn=connection_arn,
+        artifact_bucket=artifacts.bucket, artifact_bucket_arn=artifacts.arn, key_arn=key.arn,
+        fail_severity=cfg.promotion.image_scan_fail_severity), ctx.child())
+
+
+def _promotion(ctx: TierContext, use_cases: list[UseCase], key: PlatformKey, artifacts: SecureBucket,
+               connection_arn: pulumi.Output[str], state: StateAccess) -> None:
+    cfg = ctx.cfg
+    assert cfg.promotion.repository is not None
     builds = PromotionBuilds(ctx.name("promotion-builds"), PromotionBuildsArgs(
         placement=ctx.placement, key_arn=key.arn, state=state), ctx.child())
     registry_account = cfg.account_of_tier("artifact")
