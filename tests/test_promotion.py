@@ -69,7 +69,7 @@ def test_each_served_use_case_gets_a_v2_pipeline_with_the_package_variable(
         size: str, shipped_preview: Callable[..., Preview]) -> None:
     preview = shipped_preview(size)
     cicd = stack_of(preview, topology.stack_hosting(topology.Size(size), "cicd").name)
-    (pipeline,) = of_type(cicd, PIPELINE)
+    (pipeline,) = [p for p in of_type(cicd, PIPELINE) if p.inputs["name"] != contract.MONITORING_IMAGE_PIPELINE]
     assert pipeline.inputs["name"] == contract.promotion_pipeline_name("churn")
     assert pipeline.inputs["pipelineType"] == "V2"
     assert pipeline.inputs["executionMode"] == "QUEUED"
@@ -85,7 +85,7 @@ def test_the_stages_carry_one_version_from_staging_to_prod(size: str, shipped_pr
     preview = shipped_preview(size)
     sized = topology.Size(size)
     organization = stack_of(preview, "staging").config.stack_organization
-    (pipeline,) = every(preview, PIPELINE)
+    (pipeline,) = [p for p in every(preview, PIPELINE) if p.inputs["name"] == contract.promotion_pipeline_name("churn")]
     actions = stages(pipeline)
     source = actions["Source"]["configuration"]
     assert source["FullRepositoryId"] == "example-org/mlops-platform" and source["BranchName"] == "main"
@@ -440,3 +440,171 @@ def test_the_test_session_may_only_invoke_the_staging_api() -> None:
     (statement,) = json.loads(staging_test.invoke_only_policy(url, "eu-west-1", "777777777777"))["Statement"]
     assert statement["Action"] == "execute-api:Invoke"
     assert statement["Resource"] == "arn:aws:execute-api:eu-west-1:777777777777:a1b2c3/*/POST/invocations"
+
+
+# --- config ------------------------------------------------------------------------------------------------
+
+from mlops_platform.config import ConfigError, parse_config  # noqa: E402
+from tests.test_config import valid_raw  # noqa: E402
+
+
+def config_error(raw: dict[str, Any], stack: str = "dev") -> ConfigError:
+    with pytest.raises(ConfigError) as info:
+        parse_config(raw, stack, "organization")
+    return info.value
+
+
+def test_the_promotion_repository_defaults_to_ci_and_may_be_its_own() -> None:
+    ci = {"github": {"repository": "acme/platform"}}
+    assert parse_config(valid_raw("medium", ci=ci), "dev", "o").promotion.repository == "acme/platform"
+    own = parse_config(valid_raw("medium", ci=ci, promotion={"repository": "acme/mlops", "branch": "release"}),
+                       "dev", "o").promotion
+    assert (own.repository, own.branch, own.image_scan_fail_severity) == ("acme/mlops", "release", "HIGH")
+    assert parse_config(valid_raw("medium"), "dev", "o").state_backend.kind == "s3"
+
+
+@pytest.mark.parametrize("raw, key, fragment", [
+    (valid_raw("medium", useCases=["churn"]), "promotion.repository", "required where use cases are served"),
+    (valid_raw("medium", promotion={"repository": "acme/*"}), "promotion.repository", "owner/repo"),
+    (valid_raw("medium", promotion={"branch": "../main"}), "promotion.branch", "git branch name"),
+    (valid_raw("medium", promotion={"imageScanFailSeverity": "SEVERE"}), "promotion.imageScanFailSeverity",
+     "one of: CRITICAL, HIGH, MEDIUM, LOW"),
+    (valid_raw("medium", promotion={"repo": "acme/x"}), "promotion.repo", "unknown field"),
+    (valid_raw("medium", stateBackend={"kind": "local"}), "stateBackend.kind", "one of: s3, pulumi-cloud"),
+    (valid_raw("medium", useCases=["churn"], promotion={"repository": "acme/x"},
+               codeRepository={"provider": "CodeCommit"}), "codeRepository.provider", "CodeConnections connection"),
+], ids=["no-repository", "wildcard", "bad-branch", "bad-severity", "unknown-field", "bad-backend", "codecommit"])
+def test_bad_promotion_config_is_one_clear_error(raw: dict[str, Any], key: str, fragment: str) -> None:
+    error = config_error(raw)
+    assert error.key == key and fragment in str(error)
+
+
+def test_the_small_size_needs_no_promotion_repository() -> None:
+    assert parse_config(valid_raw("small", useCases=["churn"]), "dev", "o").promotion.repository is None
+
+
+# --- the state backend -------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("size", ["medium", "large"])
+def test_the_state_bucket_is_versioned_encrypted_private_logged_protected_and_admits_the_pipeline_role(
+        size: str, shipped_preview: Callable[..., Preview]) -> None:
+    preview = shipped_preview(size)
+    cicd = stack_of(preview, topology.stack_hosting(topology.Size(size), "cicd").name)
+    bucket = next(b for b in of_type(cicd, "aws:s3/bucket:Bucket") if b.name == "cicd-state")
+    assert bucket.protect
+    key = next(k for k in of_type(cicd, "aws:kms/key:Key") if k.name == "cicd-state-key")
+    assert key.protect and key.inputs["enableKeyRotation"] is True
+    alias = next(a for a in of_type(cicd, "aws:kms/alias:Alias") if a.name == "cicd-state-key")
+    assert alias.inputs["name"] == f"alias/{contract.STATE_SECRETS_KEY_ALIAS}"
+    for type_token in ("aws:s3/bucketVersioning:BucketVersioning", "aws:s3/bucketLogging:BucketLogging",
+                       "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"):
+        assert [r for r in of_type(cicd, type_token) if r.name == "cicd-state"], type_token
+    encryption = next(r for r in of_type(cicd, "aws:s3/bucketServerSideEncryptionConfiguration:"
+                                               "BucketServerSideEncryptionConfiguration") if r.name == "cicd-state")
+    assert encryption.inputs["rules"][0]["applyServerSideEncryptionByDefault"]["kmsMasterKeyId"] == key.outputs["arn"]
+    policy = next(p for p in of_type(cicd, "aws:s3/bucketPolicy:BucketPolicy") if p.name == "cicd-state")
+    grants = {s["Sid"]: s for s in json.loads(policy.inputs["policy"])["Statement"]}
+    role = contract.deploy_pipeline_role_arn("aws", cicd.config.account_of_tier("cicd"))
+    assert grants["PipelineKeepsState"]["Principal"] == {"AWS": role}
+    assert set(grants["PipelineKeepsState"]["Action"]) == {"s3:GetObject", "s3:PutObject", "s3:DeleteObject"}
+    assert cicd.captured.outputs[contract.export_key("cicd", "stateBackendUrl")].startswith(
+        f"s3://{bucket.outputs['bucket']}?region=")
+
+
+def medium_with(tmp_path: Path, body: str) -> Preview:
+    from mlops_platform.offline.preview import run_preview
+    from mlops_platform.offline.stack_config import load_project_config
+
+    override = tmp_path / "Pulumi.override.yaml"
+    override.write_text("config:\n" + body)
+    return run_preview(load_project_config(ROOT, "medium", override), only_stack="dev", evaluate_policies=False)
+
+
+def test_with_pulumi_cloud_the_builds_read_the_token_from_secrets_manager(tmp_path: Path) -> None:
+    dev = stack_of(medium_with(tmp_path, "  mlops-platform:stateBackend: {kind: pulumi-cloud}\n"), "dev")
+    assert not [b for b in of_type(dev, "aws:s3/bucket:Bucket") if b.name == "cicd-state"]
+    (secret,) = of_type(dev, "aws:secretsmanager/secret:Secret")
+    assert secret.inputs["name"] == contract.PULUMI_ACCESS_TOKEN_SECRET and secret.inputs["kmsKeyId"]
+    (policy,) = of_type(dev, "aws:secretsmanager/secretPolicy:SecretPolicy")
+    (statement,) = json.loads(policy.inputs["policy"])["Statement"]
+    assert statement["Action"] == "secretsmanager:GetSecretValue"
+    assert statement["Principal"]["AWS"].endswith(f":role/{contract.DEPLOY_PIPELINE_ROLE_NAME}")
+    for project in of_type(dev, PROJECT):
+        if project.inputs["name"] == contract.monitoring_image_build_project_name():
+            continue
+        variables = {v["name"]: v for v in project.inputs["environment"]["environmentVariables"]}
+        assert variables["PULUMI_ACCESS_TOKEN"] == {"name": "PULUMI_ACCESS_TOKEN", "value": secret.outputs["arn"],
+                                                    "type": "SECRETS_MANAGER"}
+        assert variables["PULUMI_BACKEND_URL"]["value"] == "https://api.pulumi.com"
+
+
+# --- the monitoring image build ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("size", ["medium", "large"])
+def test_the_image_build_is_the_one_privileged_project_and_pushes_only_the_monitoring_image(
+        size: str, shipped_preview: Callable[..., Preview]) -> None:
+    preview = shipped_preview(size)
+    privileged = [p for p in every(preview, PROJECT) if p.inputs["environment"]["privilegedMode"]]
+    assert [p.inputs["name"] for p in privileged] == [contract.monitoring_image_build_project_name()]
+    (build,) = privileged
+    assert build.inputs["source"] == {"type": "CODEPIPELINE", "buildspec": "buildspecs/monitoring-image.yml"}
+    assert build.inputs["serviceRole"].endswith(f":role/{contract.monitoring_image_build_role_name()}")
+    policy = next(p for p in every(preview, "aws:iam/rolePolicy:RolePolicy")
+                  if p.name == "cicd-monitoring-image-build")
+    push = next(s for s in json.loads(policy.inputs["policy"])["Statement"] if s["Sid"] == "PushTheMonitoringImageOnly")
+    artifact = stack_of(preview, "staging").config.account_of_tier("artifact")
+    assert push["Resource"] == [naming.ecr_repository_arn("eu-west-1", artifact, contract.MONITORING_IMAGE_REPOSITORY)]
+    pipeline = next(p for p in every(preview, PIPELINE) if p.inputs["name"] == contract.MONITORING_IMAGE_PIPELINE)
+    assert pipeline.inputs["executionMode"] == "SUPERSEDED" and pipeline.inputs["pipelineType"] == "V2"
+    (trigger,) = pipeline.inputs["triggers"]
+    (push_filter,) = trigger["gitConfiguration"]["pushes"]
+    assert push_filter["filePaths"]["includes"] == [contract.MONITORING_IMAGE_SOURCE_PATH]
+    assert push_filter["branches"]["includes"] == ["main"]
+
+
+def test_the_image_buildspec_tags_skips_existing_tags_and_gates_on_the_scan() -> None:
+    run = commands("buildspecs/monitoring-image.yml")
+    assert 'TAG="$(python3 -m uv run --locked python -m mlops_platform.monitoring_image tag)"' in run
+    build = next(c for c in run if "docker build" in c)
+    assert "aws ecr describe-images" in build and build.index("describe-images") < build.index("docker push")
+    assert "images/monitoring" in build
+    assert run[-1] == 'python3 -m uv run --locked python -m mlops_platform.promotion.scan_gate "$TAG"'
+
+
+from mlops_platform.promotion import scan_gate  # noqa: E402
+
+
+@pytest.mark.parametrize("counts, severity, blocked", [
+    ({"HIGH": 2, "LOW": 5}, "HIGH", {"HIGH": 2}),
+    ({"MEDIUM": 1, "LOW": 5}, "HIGH", {}),
+    ({"CRITICAL": 1}, "CRITICAL", {"CRITICAL": 1}),
+    ({"LOW": 1, "INFORMATIONAL": 3}, "LOW", {"LOW": 1}),
+    ({}, "LOW", {}),
+])
+def test_findings_at_or_above_the_severity_block_the_image(counts: dict[str, int], severity: str,
+                                                           blocked: dict[str, int]) -> None:
+    assert scan_gate.blocking(counts, severity) == blocked
+
+
+def test_the_scan_gate_judges_the_scan_ecr_reports_against_moto(monkeypatch: pytest.MonkeyPatch,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    with mock_aws():
+        ecr = boto3.client("ecr", region_name="eu-west-1")
+        registry = ecr.create_repository(repositoryName=contract.MONITORING_IMAGE_REPOSITORY,
+                                         imageScanningConfiguration={"scanOnPush": True})["repository"]["registryId"]
+        ecr.put_image(repositoryName=contract.MONITORING_IMAGE_REPOSITORY, imageTag="sha256-abc",
+                      imageManifest=json.dumps({"schemaVersion": 2, "layers": [], "mediaType":
+                                                "application/vnd.docker.distribution.manifest.v2+json"}))
+        ecr.start_image_scan(repositoryName=contract.MONITORING_IMAGE_REPOSITORY, imageId={"imageTag": "sha256-abc"})
+        monkeypatch.setenv("REGISTRY_ACCOUNT", registry)
+        monkeypatch.setenv("REPOSITORY_NAME", contract.MONITORING_IMAGE_REPOSITORY)
+        monkeypatch.setenv("FAIL_SEVERITY", "CRITICAL")
+        counts = scan_gate.finding_counts(ecr, registry, contract.MONITORING_IMAGE_REPOSITORY, "sha256-abc")
+        critical = scan_gate.main(["sha256-abc"], ecr)
+        monkeypatch.setenv("FAIL_SEVERITY", "LOW")
+        low = scan_gate.main(["sha256-abc"], ecr)
+    output = capsys.readouterr()
+    assert critical == (1 if counts.get("CRITICAL") else 0)
+    assert low == (1 if scan_gate.blocking(counts, "LOW") else 0)
+    assert ("blocked by scan findings" in output.err) == bool(scan_gate.blocking(counts, "LOW"))
