@@ -608,3 +608,9 @@ def test_the_scan_gate_judges_the_scan_ecr_reports_against_moto(monkeypatch: pyt
     assert critical == (1 if counts.get("CRITICAL") else 0)
     assert low == (1 if scan_gate.blocking(counts, "LOW") else 0)
     assert ("blocked by scan findings" in output.err) == bool(scan_gate.blocking(counts, "LOW"))
+
+
+def test_the_event_id_is_the_request_token_so_a_duplicate_delivery_is_one_start() -> None:
+    event = sample("model-package-approved")
+    assert start_promotion.request_token(event) == event["id"]
+    assert start_promotion.request_token({**event, "id": "a/b:c"}) == "a-b-c"
