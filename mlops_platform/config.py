@@ -185,7 +185,7 @@ class Promotion:
 
     repository: str | None = None
     """This platform's repository (`owner/repo`), checked out through the CodeConnections connection; by default
-    `ci.github.repository`. None: no repository, so no promotion pipelines (only where nothing is served)."""
+    `ci.github.repository`. None: no promotion pipelines (the cicd tier warns where use cases are served)."""
     branch: str = "main"
     image_scan_fail_severity: str = DEFAULT_SCAN_FAIL_SEVERITY
     """The monitoring image build fails on a scan finding at or above this severity."""
@@ -606,14 +606,8 @@ def _promotion(value: Any, ci_config: Ci) -> Promotion:
 
 
 def _require_promotion_source(promotion: Promotion, code_repository: CodeRepository) -> None:
-    """Served use cases of the sizes with an organization reach staging and prod only through their promotion
-    pipeline, which checks this platform's repository out through the CodeConnections connection."""
-    if promotion.repository is None:
-        raise ConfigError("promotion.repository", None,
-                          "required where use cases are served in the medium and large sizes (or set "
-                          "ci.github.repository): this platform's repository as owner/repo, which the promotion "
-                          "pipelines deploy staging and prod from")
-    if code_repository.is_codecommit:
+    """The promotion pipelines check this platform's repository out through the CodeConnections connection."""
+    if promotion.repository is not None and code_repository.is_codecommit:
         raise ConfigError("codeRepository.provider", code_repository.provider,
                           "the promotion pipelines check promotion.repository out through a CodeConnections "
                           f"connection: one of {', '.join(p for p in CODE_REPOSITORY_PROVIDERS if p != 'CodeCommit')}"

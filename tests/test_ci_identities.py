@@ -108,9 +108,7 @@ def test_each_deploy_role_trusts_its_environments_role_besides_the_deploy_path(
 
 def test_without_ci_no_oidc_resource_exists(tmp_path: Path) -> None:
     override = tmp_path / "no-ci.yaml"
-    # Promotion needs this platform's repository whether or not CI has identities (`promotion.repository`).
-    override.write_text("config:\n  mlops-platform:ci: {}\n"
-                        "  mlops-platform:promotion: {repository: example-org/mlops-platform}\n")
+    override.write_text("config:\n  mlops-platform:ci: {}\n")
     for size in ("small", "medium"):
         captured = capture_size(load_project_config(ROOT, size, override_file=override))
         types = {r.type for stack in captured.stacks for r in stack.resources}

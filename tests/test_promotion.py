@@ -463,7 +463,6 @@ def test_the_promotion_repository_defaults_to_ci_and_may_be_its_own() -> None:
 
 
 @pytest.mark.parametrize("raw, key, fragment", [
-    (valid_raw("medium", useCases=["churn"]), "promotion.repository", "required where use cases are served"),
     (valid_raw("medium", promotion={"repository": "acme/*"}), "promotion.repository", "owner/repo"),
     (valid_raw("medium", promotion={"branch": "../main"}), "promotion.branch", "git branch name"),
     (valid_raw("medium", promotion={"imageScanFailSeverity": "SEVERE"}), "promotion.imageScanFailSeverity",
@@ -472,14 +471,15 @@ def test_the_promotion_repository_defaults_to_ci_and_may_be_its_own() -> None:
     (valid_raw("medium", stateBackend={"kind": "local"}), "stateBackend.kind", "one of: s3, pulumi-cloud"),
     (valid_raw("medium", useCases=["churn"], promotion={"repository": "acme/x"},
                codeRepository={"provider": "CodeCommit"}), "codeRepository.provider", "CodeConnections connection"),
-], ids=["no-repository", "wildcard", "bad-branch", "bad-severity", "unknown-field", "bad-backend", "codecommit"])
+], ids=["wildcard", "bad-branch", "bad-severity", "unknown-field", "bad-backend", "codecommit"])
 def test_bad_promotion_config_is_one_clear_error(raw: dict[str, Any], key: str, fragment: str) -> None:
     error = config_error(raw)
     assert error.key == key and fragment in str(error)
 
 
-def test_the_small_size_needs_no_promotion_repository() -> None:
+def test_without_a_repository_there_is_no_promotion_repository() -> None:
     assert parse_config(valid_raw("small", useCases=["churn"]), "dev", "o").promotion.repository is None
+    assert parse_config(valid_raw("medium", useCases=["churn"]), "dev", "o").promotion.repository is None
 
 
 # --- the state backend -------------------------------------------------------------------------------------

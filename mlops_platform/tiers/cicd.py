@@ -59,9 +59,15 @@ def build(ctx: TierContext) -> None:
 def promoted_use_cases(ctx: TierContext) -> list[UseCase]:
     """The served use cases, in the sizes where staging and prod are reached only through promotion."""
     cfg = ctx.cfg
-    if not topology.has_organization(cfg.size) or cfg.promotion.repository is None:
+    served = [use_case for use_case in cfg.use_cases if use_case.serve]
+    if not topology.has_organization(cfg.size) or not served:
         return []
-    return [use_case for use_case in cfg.use_cases if use_case.serve]
+    if cfg.promotion.repository is None:
+        pulumi.log.warn("no promotion pipelines: set mlops-platform:promotion.repository (or ci.github.repository) "
+                        "to this platform's repository as owner/repo; until then approved models reach staging and "
+                        "prod only by hand (README: from notebook to prod)")
+        return []
+    return served
 
 
 def _key_grants(ctx: TierContext) -> tuple[dict[str, Any], ...]:
