@@ -64,9 +64,11 @@ KNOWN_KEYS: tuple[str, ...] = (
     "organization",
     "ci",
     "monitoring",
+    "promotion",
+    "stateBackend",
 )
 OBJECT_KEYS = frozenset({"accounts", "useCases", "dataScientists", "features", "codeRepository", "studio",
-                         "organization", "ci", "monitoring"})
+                         "organization", "ci", "monitoring", "promotion", "stateBackend"})
 PERMISSION_SETS: tuple[str, ...] = tuple(topology.PERMISSION_SET_TIERS)
 
 _ACCOUNT_ID = re.compile(r"[0-9]{12}")
@@ -168,6 +170,35 @@ class Monitoring:
     engine: str = "open"
 
 
+SCAN_SEVERITIES: tuple[str, ...] = ("CRITICAL", "HIGH", "MEDIUM", "LOW")
+"""ECR basic scanning's finding severities, most severe first."""
+DEFAULT_SCAN_FAIL_SEVERITY = "HIGH"
+STATE_BACKENDS: tuple[str, ...] = ("s3", "pulumi-cloud")
+"""Where the pipelines' `pulumi up` keeps stack state: `s3` (default) a bucket of the cicd tier with an `awskms://`
+secrets key; `pulumi-cloud` Pulumi Cloud, its access token in Secrets Manager."""
+
+
+@dataclass(frozen=True)
+class Promotion:
+    """The medium and large sizes' promotion pipelines: approval → staging → test → manual gate → prod."""
+
+    repository: str | None = None
+    """This platform's repository (`owner/repo`), checked out through the CodeConnections connection; by default
+    `ci.github.repository`. None: no promotion pipelines (the cicd tier warns where use cases are served)."""
+    branch: str = "main"
+    image_scan_fail_severity: str = DEFAULT_SCAN_FAIL_SEVERITY
+    """The monitoring image build fails on a scan finding at or above this severity."""
+
+
+@dataclass(frozen=True)
+class StateBackend:
+    kind: str = "s3"
+
+    @property
+    def is_s3(self) -> bool:
+        return self.kind == "s3"
+
+
 @dataclass(frozen=True)
 class PlatformConfig:
     size: Size
@@ -185,6 +216,8 @@ class PlatformConfig:
     organization: Organization
     ci: Ci = Ci()
     monitoring: Monitoring = Monitoring()
+    promotion: Promotion = Promotion()
+    state_backend: StateBackend = StateBackend()
 
     @property
     def partition(self) -> str:
@@ -218,6 +251,11 @@ def parse_config(raw: Mapping[str, Any], stack_name: str, default_organization: 
     use_cases = _use_cases(raw.get("useCases", []))
     if any(stack.hosts(tier) for tier in topology.SERVING_TIERS):
         _require_redundant_serving(use_cases)
+    code_repository = _code_repository(raw.get("codeRepository", {}))
+    ci_config = parse_ci(raw.get("ci", {}))
+    promotion = _promotion(raw.get("promotion", {}), ci_config)
+    if topology.has_organization(size) and any(use_case.serve for use_case in use_cases):
+        _require_promotion_source(promotion, code_repository)
     return PlatformConfig(
         size=size,
         stack=stack,
@@ -230,11 +268,13 @@ def parse_config(raw: Mapping[str, Any], stack_name: str, default_organization: 
         use_cases=use_cases,
         data_scientists=_data_scientists(raw.get("dataScientists", [])),
         features=_features(size, raw.get("features", {})),
-        code_repository=_code_repository(raw.get("codeRepository", {})),
+        code_repository=code_repository,
         studio=_studio(raw.get("studio", {})),
         organization=_organization(size, raw.get("organization", {}), region),
-        ci=parse_ci(raw.get("ci", {})),
+        ci=ci_config,
         monitoring=_monitoring(raw.get("monitoring", {})),
+        promotion=promotion,
+        state_backend=_state_backend(raw.get("stateBackend", {})),
     )
 
 
@@ -542,6 +582,45 @@ def _monitoring(value: Any) -> Monitoring:
         raise ConfigError("monitoring", value, f"a map {{engine: {' | '.join(MONITORING_ENGINES)}}}")
     _reject_unknown_fields("monitoring", value, ("engine",))
     return Monitoring(engine=_choice("monitoring.engine", value.get("engine", "open"), MONITORING_ENGINES))
+
+
+_PROMOTION_FIELDS = ("repository", "branch", "imageScanFailSeverity")
+_BRANCH = re.compile(r"[A-Za-z0-9._/-]{1,100}")
+
+
+def _promotion(value: Any, ci_config: Ci) -> Promotion:
+    if not isinstance(value, Mapping):
+        raise ConfigError("promotion", value, f"a map with: {', '.join(_PROMOTION_FIELDS)}")
+    _reject_unknown_fields("promotion", value, _PROMOTION_FIELDS)
+    repository = value.get("repository", ci_config.github_repository)
+    if repository is not None:
+        repository = _pattern("promotion.repository", repository, _GITHUB_REPOSITORY,
+                              "this platform's repository as owner/repo (letters, digits, '.', '_' and '-'; no "
+                              "wildcard), checked out by the promotion pipelines through the CodeConnections "
+                              "connection")
+    branch = _pattern("promotion.branch", value.get("branch", "main"), _BRANCH,
+                      "a branch name: letters, digits, '.', '_', '/' and '-'")
+    if branch.startswith(("/", "-")) or ".." in branch:
+        raise ConfigError("promotion.branch", branch, "a git branch name (no leading '/' or '-', no '..')")
+    return Promotion(repository=repository, branch=branch, image_scan_fail_severity=_choice(
+        "promotion.imageScanFailSeverity", value.get("imageScanFailSeverity", DEFAULT_SCAN_FAIL_SEVERITY),
+        SCAN_SEVERITIES))
+
+
+def _require_promotion_source(promotion: Promotion, code_repository: CodeRepository) -> None:
+    """The promotion pipelines check this platform's repository out through the CodeConnections connection."""
+    if promotion.repository is not None and code_repository.is_codecommit:
+        raise ConfigError("codeRepository.provider", code_repository.provider,
+                          "the promotion pipelines check promotion.repository out through a CodeConnections "
+                          f"connection: one of {', '.join(p for p in CODE_REPOSITORY_PROVIDERS if p != 'CodeCommit')}"
+                          " where use cases are served in the medium and large sizes")
+
+
+def _state_backend(value: Any) -> StateBackend:
+    if not isinstance(value, Mapping):
+        raise ConfigError("stateBackend", value, f"a map {{kind: {' | '.join(STATE_BACKENDS)}}}")
+    _reject_unknown_fields("stateBackend", value, ("kind",))
+    return StateBackend(kind=_choice("stateBackend.kind", value.get("kind", "s3"), STATE_BACKENDS))
 
 
 def _identity_center_region(value: Any, region: str) -> str:

@@ -28,7 +28,7 @@ TIER_EXPORTS: Mapping[str, tuple[str, ...]] = {
     "org": (),
     "data": ("keyArn", "datasetBucketName", "datasetBucketArn"),
     "artifact": ("keyArn", "modelBucketName", "modelBucketArn", "modelApproverRoleArn"),
-    "cicd": ("codeSourceLocation",),
+    "cicd": ("codeSourceLocation", "stateBackendUrl"),
     "ops": ("retrainingTriggers", "captureBucketName", "captureBucketArn", "keyArn"),
     "dev": ("workspaceBucketName", "studioDomainId"),
     "staging": ("inferenceUrls",),
@@ -248,6 +248,72 @@ def model_package_group_reference(region: str, account_id: str, registry_account
 def replicated_capture_prefix(use_case: str, source_tier: str) -> str:
     """Where one serving tier's captured traffic of one use case lands in the ops tier's capture bucket."""
     return f"{use_case}/{source_tier}/"
+
+
+# Promotion (medium, large): an approval of a use case's group starts its pipeline in the cicd tier, which
+# records the version in staging's SSM state, runs `pulumi up` of staging, tests its API, waits at a manual gate
+# and then does the same for prod with the very version that passed staging.
+
+PROMOTION_VARIABLE = "MODEL_PACKAGE_ARN"
+"""The promotion pipelines' variable: the versioned ARN of the approved model package they promote."""
+PROMOTION_DEPLOY_PROJECT = "mlops-promotion-deploy"
+"""The CodeBuild project that records a version as a serving tier's desired state and runs its `pulumi up`."""
+PROMOTION_TEST_PROJECT = "mlops-promotion-staging-test"
+"""The CodeBuild project that calls the staging inference API (SigV4) before the manual gate."""
+APPROVAL_FORWARDING_RULE = "mlops-model-approvals-to-cicd"
+"""Large size: the artifact account's rule that forwards model package approvals to the cicd account's bus."""
+STATE_SECRETS_KEY_ALIAS = f"{PROJECT}/state"
+"""The cicd tier's KMS key behind the stacks' `awskms://` secrets provider (`alias/mlops-platform/state`)."""
+PULUMI_ACCESS_TOKEN_SECRET = f"{PROJECT}/pulumi-access-token"
+"""With `stateBackend.kind: pulumi-cloud`, the Secrets Manager secret holding the pipelines' Pulumi access token."""
+MONITORING_IMAGE_PIPELINE = "mlops-monitoring-image"
+MONITORING_IMAGE_SOURCE_PATH = "images/monitoring/**"
+"""Pushes to the promotion branch touching these files rebuild the monitoring image."""
+
+
+def promotion_pipeline_name(use_case: str) -> str:
+    return f"{use_case}-promotion"
+
+
+def promotion_approval_topic_name(use_case: str) -> str:
+    """The SNS topic the pipeline's manual gate announces a version waiting for prod on."""
+    return f"{use_case}-promotion-approvals"
+
+
+def promotion_starter_function_name(use_case: str) -> str:
+    return f"{use_case}-promotion-starter"
+
+
+def promotion_dead_letter_queue_name(use_case: str) -> str:
+    """Where the starter's failed approvals (and EventBridge's undeliverable ones) wait for a redrive."""
+    return f"{use_case}-promotion-dlq"
+
+
+def promotion_rule_name(use_case: str) -> str:
+    return f"{use_case}-promotion-on-approval"
+
+
+def promotion_pipeline_role_name(use_case: str) -> str:
+    """CodePipeline's service role of one promotion pipeline (its builds run as the deploy path's pipeline role)."""
+    return role_name("cicd", f"{use_case}-promotion")
+
+
+def promotion_starter_role_name(use_case: str) -> str:
+    return role_name("cicd", f"{use_case}-promotion-starter")
+
+
+def monitoring_image_pipeline_role_name() -> str:
+    return role_name("cicd", "monitoring-image-pipeline")
+
+
+def approval_forwarder_role_name() -> str:
+    return role_name("artifact", "approval-forwarder")
+
+
+def monitoring_image_build_project_name() -> str:
+    """The one CodeBuild project that runs privileged: it builds the monitoring image with Docker (the policy
+    pack's `codebuild-privileged-mode` names it as its only exception)."""
+    return "mlops-monitoring-image-build"
 
 
 def role_name(tier: str, purpose: str) -> str:

@@ -47,3 +47,27 @@ def drift_retrain_pattern(use_case: str) -> dict[str, Any]:
             "retrain": [True],
         },
     }
+
+
+def model_package_approved_pattern(model_package_group_name: str) -> dict[str, Any]:
+    """A model package of this group was Approved: what starts its promotion (medium, large)."""
+    return {
+        "source": ["aws.sagemaker"],
+        "detail-type": [MODEL_PACKAGE_STATE_CHANGE],
+        "detail": {
+            "ModelPackageGroupName": [model_package_group_name],
+            "ModelApprovalStatus": ["Approved"],
+        },
+    }
+
+
+def model_packages_approved_pattern(model_package_group_names: list[str]) -> dict[str, Any]:
+    """A model package of any of these groups was Approved: what the registry's account forwards to cicd's."""
+    return {
+        "source": ["aws.sagemaker"],
+        "detail-type": [MODEL_PACKAGE_STATE_CHANGE],
+        "detail": {
+            "ModelPackageGroupName": sorted(model_package_group_names),
+            "ModelApprovalStatus": ["Approved"],
+        },
+    }

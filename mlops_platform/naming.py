@@ -214,6 +214,11 @@ def event_rule_arn(region: str, account: str, rule: str) -> str:
     return regional_arn(region, "events", account, f"rule/{rule}")
 
 
+def secret_arn(region: str, account: str, secret: str) -> str:
+    """A Secrets Manager secret; `secret` may end in `*` (AWS appends six random characters to the name)."""
+    return regional_arn(region, "secretsmanager", account, f"secret:{secret}")
+
+
 def kms_arn(partition: str, region: str, account: str, resource: str) -> str:
     """`key/<id>` or `alias/<name>`; `region` may be ANY."""
     return arn(partition, "kms", region, account, resource)

@@ -97,7 +97,7 @@ def test_small_draws_its_two_stacks_and_the_deploy_on_approval_path(
         chart.edge_labels()
 
 
-def test_medium_draws_its_four_accounts_and_no_deploy_flow_without_a_deployer(
+def test_medium_draws_its_four_accounts_and_the_approval_to_promotion_flow(
         shipped_capture: Callable[[str], CapturedSize]) -> None:
     chart = chart_of(shipped_capture("medium"))
     assert [label.split(" ·")[0] for label in chart.boxes.values()] == [
@@ -105,10 +105,11 @@ def test_medium_draws_its_four_accounts_and_no_deploy_flow_without_a_deployer(
     assert "dev account · 666666666666 · stack dev" in chart.boxes.values()
     assert chart.kinds_in("management account") == {"organization", "identity", "trail"}
     assert chart.kinds_in("staging account") == chart.kinds_in("prod account") == {"api", "endpoint", "replication"}
-    # The registry exists, but neither a deployer nor a promotion pipeline does yet: no approve → deploy arrow.
+    # No approval deployer in medium: an approval starts the promotion pipeline of the cicd tier (dev account).
     assert "registry" in chart.kinds_in("dev account")
-    assert not chart.edge("registry", "deployer") and not chart.edge("registry", "promotion")
-    assert arch.APPROVE_DEPLOY not in architecture(shipped_capture("medium")).flows()
+    assert not chart.edge("registry", "deployer")
+    assert chart.edge("registry", "promotion") == [("account_dev__registry", "approve → deploy",
+                                                    "account_dev__promotion")]
 
 
 def test_large_draws_one_box_per_account_and_the_cross_account_retraining_flow(
@@ -122,7 +123,9 @@ def test_large_draws_one_box_per_account_and_the_cross_account_retraining_flow(
     assert chart.edge("pipeline", "registry") == [("account_ops__pipeline", "register (pending approval)",
                                                    "account_artifact__registry")]
     assert chart.edge("studio", "pipeline") == [("account_dev__studio", "start retraining", "account_ops__pipeline")]
-    assert not chart.edge("registry", "deployer") and not chart.edge("registry", "promotion")
+    assert not chart.edge("registry", "deployer")
+    assert chart.edge("registry", "promotion") == [("account_artifact__registry", "approve → deploy",
+                                                    "account_cicd__promotion")]
 
 
 def _resource(stack: CapturedStack, type_token: str, name: str, tier: str, inputs: dict[str, Any] | None = None

@@ -129,9 +129,11 @@ def test_every_action_and_condition_key_is_in_current_iam_data(name: str, statem
 # Services of the resource types the workload tiers create (module → IAM prefixes); every one must be in the boundary.
 MODULE_SERVICES: Mapping[str, tuple[str, ...]] = {
     "apigatewayv2": ("apigateway",), "appautoscaling": ("application-autoscaling",),
-    "cloudwatch": ("cloudwatch", "events", "logs"), "codeconnections": ("codeconnections",), "ec2": ("ec2",),
+    "cloudwatch": ("cloudwatch", "events", "logs"), "codebuild": ("codebuild",),
+    "codeconnections": ("codeconnections",), "codepipeline": ("codepipeline",), "ec2": ("ec2",),
     "ecr": ("ecr",), "iam": (), "kms": (), "lambda": ("lambda",), "s3": ("s3",), "sagemaker": ("sagemaker",),
     "scheduler": ("scheduler",), "sns": ("sns",), "sqs": ("sqs",), "vpc": ("ec2",),
+    "secretsmanager": (),  # only the Pulumi Cloud token's secret: the boundary's PipelineAccessToken statement
 }
 
 
@@ -209,3 +211,12 @@ def test_every_action_a_workload_role_is_granted_fits_inside_the_boundary(
     boundary_allows = [a for s in BOUNDARY if s["Effect"] == "Allow" for a in _as_list(s["Action"])]
     outside = {a for a in granted if not any(fnmatch.fnmatchcase(a.lower(), b.lower()) for b in boundary_allows)}
     assert granted and not outside, f"granted but cut off by the boundary: {sorted(outside)}"
+
+
+def test_the_boundary_lets_the_deploy_roles_record_served_versions_and_nothing_else_in_ssm() -> None:
+    """The promotion pipeline records a serving tier's desired version through that tier's deploy role."""
+    record = next(s for s in BOUNDARY if s["Sid"] == "RecordServedVersions")
+    assert record["Action"] == ["ssm:PutParameter"]
+    assert record["Resource"].endswith(f":parameter{contract.SERVING_STATE_PREFIX}/*")
+    token = next(s for s in BOUNDARY if s["Sid"] == "PipelineAccessToken")
+    assert token["Resource"].endswith(f":secret:{contract.PULUMI_ACCESS_TOKEN_SECRET}-*")

@@ -242,3 +242,70 @@ def test_privileged_mode_with_a_buildspec_in_the_repository_is_undecided() -> No
 def test_a_star_principal_is_public_even_with_a_source_arn() -> None:
     verdicts = judge(permission(principal="*", source_arn="arn:aws:s3:::uploads"))
     assert "lambda-no-public-invoke" in verdicts.mandatory
+
+
+# --- the named image build, encrypted builds, pipelines and topics ---------------------------------------
+
+IMAGE_BUILD = "mlops-monitoring-image-build"
+
+
+def image_build(name: str = IMAGE_BUILD, source_type: str = "CODEPIPELINE", pull: str = "CODEBUILD",
+                encryption_key: str | None = "arn:aws:kms:eu-west-1:444444444444:key/k") -> Any:
+    def program(at: At) -> None:
+        aws.codebuild.Project("image", name=name, service_role="arn:aws:iam::444444444444:role/mlops-cicd-image-build",
+                              opts=at("cicd"), artifacts={"type": "CODEPIPELINE"}, encryption_key=encryption_key,
+                              environment={"compute_type": "BUILD_GENERAL1_MEDIUM", "type": "LINUX_CONTAINER",
+                                           "image": "aws/codebuild/standard:7.0", "privileged_mode": True,
+                                           "image_pull_credentials_type": pull},
+                              source={"type": source_type, "buildspec": "buildspecs/monitoring-image.yml",
+                                      "location": "https://github.com/o/r" if source_type == "GITHUB" else None})
+    return program
+
+
+def test_the_named_image_build_may_run_privileged_with_its_buildspec_in_the_repository() -> None:
+    verdicts = judge(image_build(), stack="cicd")
+    assert not {"codebuild-privileged-mode", "codebuild-kms-encryption"} & (verdicts.mandatory | verdicts.undecided)
+
+
+@pytest.mark.parametrize("program", [
+    image_build(source_type="GITHUB"), image_build(pull="SERVICE_ROLE"), image_build(name="another-image-build"),
+], ids=["webhook-source", "foreign-build-image", "another-name"])
+def test_privilege_outside_the_named_plain_image_build_is_not_excepted(program: Any) -> None:
+    verdicts = judge(program, stack="cicd")
+    assert "codebuild-privileged-mode" in verdicts.mandatory | verdicts.undecided
+
+
+def test_builds_without_a_customer_managed_key_are_blocked() -> None:
+    assert "codebuild-kms-encryption" in judge(image_build(encryption_key=None), stack="cicd").mandatory
+
+
+def pipeline(encryption_key: aws.codepipeline.PipelineArtifactStoreEncryptionKeyArgsDict | None) -> Any:
+    def program(at: At) -> None:
+        store: aws.codepipeline.PipelineArtifactStoreArgsDict = {"location": "artifacts", "type": "S3"}
+        if encryption_key is not None:
+            store["encryption_key"] = encryption_key
+        aws.codepipeline.Pipeline("promotion", name="churn-promotion", pipeline_type="V2",
+                                  role_arn="arn:aws:iam::444444444444:role/mlops-cicd-churn-promotion",
+                                  artifact_stores=[store], opts=at("cicd"), stages=[
+                                      {"name": "Source", "actions": [{
+                                          "name": "S", "category": "Source", "owner": "AWS", "provider": "S3",
+                                          "version": "1", "output_artifacts": ["source"],
+                                          "configuration": {"S3Bucket": "b", "S3ObjectKey": "k"}}]}])
+    return program
+
+
+@pytest.mark.parametrize("key, violates", [
+    ({"id": "arn:aws:kms:eu-west-1:444444444444:key/k", "type": "KMS"}, False), (None, True),
+], ids=["kms", "aws-managed"])
+def test_pipeline_artifact_stores_are_encrypted_with_a_customer_key(
+        key: aws.codepipeline.PipelineArtifactStoreEncryptionKeyArgsDict | None, violates: bool) -> None:
+    assert ("codepipeline-artifacts-encrypted" in judge(pipeline(key), stack="cicd").mandatory) == violates
+
+
+@pytest.mark.parametrize("key, violates", [
+    ("arn:aws:kms:eu-west-1:444444444444:key/k", False), (None, True), ("alias/aws/sns", True),
+], ids=["customer-key", "unencrypted", "aws-managed"])
+def test_topics_are_encrypted_with_a_customer_key(key: str | None, violates: bool) -> None:
+    def program(at: At) -> None:
+        aws.sns.Topic("approvals", name="churn-promotion-approvals", kms_master_key_id=key, opts=at("cicd"))
+    assert ("sns-topic-kms-encryption" in judge(program, stack="cicd").mandatory) == violates

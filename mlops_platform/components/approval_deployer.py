@@ -22,9 +22,8 @@ import pulumi_aws as aws
 
 from mlops_platform import contract, events, naming
 from mlops_platform.components.function import PlatformFunction, PlatformFunctionArgs
-from mlops_platform.components.iam import Statement, allow, document
+from mlops_platform.components.iam import Statement, allow, eventbridge_delivers_to
 from mlops_platform.components.serving import ServingEndpoint
-from mlops_platform.iam_policy import grant
 
 RETRY_AFTER_SECONDS = 900
 """A failed approval returns to the queue after 15 minutes (and the function's timeout is far below that)."""
@@ -110,9 +109,8 @@ class ApprovalDeployer(pulumi.ComponentResource):
             rules.append(rule)
         for queue, sid in ((approvals, "EventBridgeQueuesDeploymentEvents"),
                            (dlq, "EventBridgeParksUndeliverableEvents")):
-            aws.sqs.QueuePolicy(f"{name}-{sid}", queue_url=queue.url, policy=document([grant(
-                sid, {"Service": "events.amazonaws.com"}, "sqs:SendMessage", queue.arn,
-                {"ArnEquals": {"aws:SourceArn": [rule.arn for rule in rules]}})]), opts=child)
+            aws.sqs.QueuePolicy(f"{name}-{sid}", queue_url=queue.url, opts=child,
+                                policy=eventbridge_delivers_to(sid, queue.arn, [rule.arn for rule in rules]))
         aws.lambda_.EventSourceMapping(name, event_source_arn=approvals.arn, function_name=function.arn,
                                        batch_size=1, enabled=True, opts=child)
         aws.cloudwatch.MetricAlarm(

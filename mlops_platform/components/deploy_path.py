@@ -59,6 +59,19 @@ def pipeline_trust(cicd_account_id: str, region: str) -> str:
         for service, source in sources.items()])
 
 
+PIPELINE_BUILD_LOG_GROUPS = "/aws/codebuild/mlops-*"
+"""The cicd tier's CodeBuild projects that run as the pipeline role log here (`components/promotion_pipeline.py`)."""
+
+
+def pipeline_statements(partition: str, region: str, cicd_account_id: str,
+                        deploy_role_arns: list[str]) -> list[Statement]:
+    """The pipeline role assumes the deploy roles and writes its builds' logs; everything else it touches (the
+    pipeline artifacts, the state bucket and keys) is the cicd tier's and admits it on the resource side."""
+    logs = naming.log_group_arn(region, cicd_account_id, PIPELINE_BUILD_LOG_GROUPS)
+    return [allow(["sts:AssumeRole", "sts:TagSession"], deploy_role_arns, sid="AssumeDeployRoles"),
+            allow(["logs:CreateLogStream", "logs:PutLogEvents"], [f"{logs}:*"], sid="WriteBuildLogs")]
+
+
 @dataclass(frozen=True)
 class DeployPathArgs:
     management_account_id: str
@@ -98,7 +111,7 @@ class DeployPath(pulumi.ComponentResource):
             role_name=contract.DEPLOY_PIPELINE_ROLE_NAME,
             description="CI/CD: CodePipeline and CodeBuild deploy the tiers through the deploy roles",
             trust_policy=pipeline_trust(args.cicd_account_id, args.region),
-            statements=[allow(["sts:AssumeRole", "sts:TagSession"], deploy_role_arns, sid="AssumeDeployRoles")],
+            statements=pipeline_statements(partition, args.region, args.cicd_account_id, deploy_role_arns),
             permissions_boundary=boundaries[args.cicd_account_id].arn),
             pulumi.ResourceOptions(parent=self, provider=self._member_provider(name, args.cicd_account_id, args),
                                    depends_on=[boundaries[args.cicd_account_id]]))

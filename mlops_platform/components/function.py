@@ -53,6 +53,8 @@ class PlatformFunctionArgs:
     """Encrypts the function's environment variables."""
     log_kms_key_arn: pulumi.Input[str] | None = None
     """Encrypts the function's log group; the key policy must admit CloudWatch Logs (`cloudwatch_logs_grant`)."""
+    dead_letter_queue_arn: pulumi.Input[str] | None = None
+    """Where an asynchronously invoked function's failed events are parked (its role may send there)."""
 
 
 class PlatformFunction(pulumi.ComponentResource):
@@ -72,6 +74,8 @@ class PlatformFunction(pulumi.ComponentResource):
             allow(["xray:PutTelemetryRecords", "xray:PutTraceSegments"], "*", sid="WriteTraces"),
             *args.statements,
         ]
+        if args.dead_letter_queue_arn is not None:
+            statements.append(allow(["sqs:SendMessage"], [args.dead_letter_queue_arn], sid="ParkFailedEvents"))
         role = PlatformRole(name, PlatformRoleArgs(
             role_name=args.role_name, description=args.description,
             trust_policy=service_trust("lambda.amazonaws.com", args.account_id), statements=statements),
@@ -91,6 +95,8 @@ class PlatformFunction(pulumi.ComponentResource):
             environment={"variables": dict(args.environment)} if args.environment else None,
             logging_config={"log_format": "JSON", "log_group": logs.name},
             tracing_config={"mode": "Active"},
+            dead_letter_config=({"target_arn": args.dead_letter_queue_arn}
+                                if args.dead_letter_queue_arn is not None else None),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[logs]),
         )
         self.arn = function.arn

@@ -18,12 +18,29 @@ import pulumi_aws as aws
 from mlops_platform import iam_policy
 from mlops_platform.iam_policy import Conditions, Statement, allow, deny, trusting
 
-__all__ = ["PlatformRole", "PlatformRoleArgs", "Statement", "allow", "deny", "document", "permissions_boundary",
-           "service_trust", "trust"]
+__all__ = [
+    "PlatformRole",
+    "PlatformRoleArgs",
+    "Statement",
+    "allow",
+    "deny",
+    "document",
+    "eventbridge_delivers_to",
+    "permissions_boundary",
+    "service_trust",
+    "trust",
+]
 
 def document(statements: Sequence[Statement]) -> pulumi.Output[str]:
     """The policy document of `statements`, their Input values resolved."""
     return pulumi.Output.json_dumps(iam_policy.document(statements))
+
+
+def eventbridge_delivers_to(sid: str, queue_arn: pulumi.Input[str],
+                            rule_arns: Sequence[pulumi.Input[str]]) -> pulumi.Output[str]:
+    """A queue's policy: EventBridge may send it messages on behalf of exactly these rules."""
+    return document([iam_policy.grant(sid, {"Service": "events.amazonaws.com"}, "sqs:SendMessage", queue_arn,
+                                      {"ArnEquals": {"aws:SourceArn": list(rule_arns)}})])
 
 
 CONFUSED_DEPUTY_GUARDED_SERVICES = frozenset({"scheduler.amazonaws.com"})

@@ -15,7 +15,7 @@ import pulumi
 import pulumi_aws as aws
 
 from mlops_platform import contract, events
-from mlops_platform.components.iam import PlatformRole, PlatformRoleArgs, allow, service_trust
+from mlops_platform.components.iam import PlatformRole, PlatformRoleArgs, allow, eventbridge_delivers_to, service_trust
 from mlops_platform.config import UseCase
 from mlops_platform.placement import Placement
 
@@ -59,12 +59,8 @@ class RetrainOnDrift(pulumi.ComponentResource):
             retry_policy={"maximum_retry_attempts": MAXIMUM_RETRY_ATTEMPTS,
                           "maximum_event_age_in_seconds": MAXIMUM_EVENT_AGE_SECONDS},
             dead_letter_config={"arn": dlq.arn}, opts=child)
-        aws.sqs.QueuePolicy(name, queue_url=dlq.url, policy=pulumi.Output.json_dumps({
-            "Version": "2012-10-17",
-            "Statement": [{"Sid": "EventBridgeParksUndeliverableDriftEvents", "Effect": "Allow",
-                           "Principal": {"Service": "events.amazonaws.com"}, "Action": "sqs:SendMessage",
-                           "Resource": dlq.arn, "Condition": {"ArnEquals": {"aws:SourceArn": rule.arn}}}],
-        }), opts=child)
+        aws.sqs.QueuePolicy(name, queue_url=dlq.url, policy=eventbridge_delivers_to(
+            "EventBridgeParksUndeliverableDriftEvents", dlq.arn, [rule.arn]), opts=child)
         self.rule_arn = rule.arn
         self.dead_letter_queue_arn = dlq.arn
         self.register_outputs({"ruleArn": rule.arn})

@@ -122,6 +122,9 @@ class World(SizeResources):
                                for r in self.of_type("aws:sagemaker/modelPackageGroupPolicy:ModelPackageGroupPolicy")}
         self.repository_policies = {(self.account_of(r), str(r.inputs["repository"])): _json(r.inputs.get("policy"))
                                     for r in self.of_type("aws:ecr/repositoryPolicy:RepositoryPolicy")}
+        self.event_bus_policies = {(self.account_of(r), str(r.inputs.get("eventBusName") or "default")):
+                                   _json(r.inputs.get("policy"))
+                                   for r in self.of_type("aws:cloudwatch/eventBusPolicy:EventBusPolicy")}
         self._role_policies = self._by_role("aws:iam/rolePolicy:RolePolicy")
         self._role_attachments = self._by_role("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
         self._scps = {p.id: (str(p.inputs.get("name", p.name)), _json(p.inputs.get("content")))
@@ -208,6 +211,9 @@ class World(SizeResources):
         if ":model-package-group/" in resource or ":model-package/" in resource:
             account, path = resource.split(":")[4], resource.split(":", 5)[5]
             return self.group_policies.get((account, path.split("/")[1]))
+        if naming.service_in(resource) == "events" and ":event-bus/" in resource:
+            account, bus = resource.split(":")[4], resource.split(":event-bus/", 1)[1]
+            return self.event_bus_policies.get((account, bus))
         if naming.service_in(resource) == "ecr":
             account, repository = resource.split(":")[4], resource.split(":repository/", 1)[1]
             return self.repository_policies.get((account, repository))
@@ -720,7 +726,7 @@ def capture_replication_flows(cfg: PlatformConfig, world: World) -> Iterator[Flo
     """Each serving tier's replication role reads its captured versions, replicates them into its own prefixes of the
     ops capture bucket, hands them over and encrypts them with the ops key (across accounts in medium and large); it
     cannot write another tier's prefix nor read back with the ops key."""
-    serving = [t for t in topology.SERVING_TIERS if t in topology.tiers(cfg.size)]
+    serving = list(topology.serving_tiers(cfg.size))
     replicators = {tier: contract.role_arn(cfg.partition, cfg.account_of_tier(tier),
                                            contract.capture_replication_role_name(tier)) for tier in serving}
     replicators = {tier: role for tier, role in replicators.items() if role in world.roles}
@@ -829,11 +835,84 @@ def drift_flows(cfg: PlatformConfig, world: World) -> Iterator[Flow]:
                                action, captured, False)
 
 
+def promotion_flows(cfg: PlatformConfig, world: World) -> Iterator[Flow]:
+    """Promotion (medium, large): the starter starts exactly its pipeline; approvals reach the cicd bus from the
+    registry's account; the pipeline role keeps the stacks' state and reads its artifacts; the deploy roles record
+    served versions. Data scientists can neither record a served version nor start or approve a promotion, and the
+    staging deploy role cannot reach prod's."""
+    served = [u for u in cfg.use_cases if u.serve]
+    cicd = cfg.account_of_tier("cicd")
+    pipeline_role = contract.deploy_pipeline_role_arn(cfg.partition, cicd)
+    if not topology.has_organization(cfg.size) or not served or pipeline_role not in world.roles:
+        return
+    for use_case in served:
+        starter = contract.role_arn(cfg.partition, cicd, contract.promotion_starter_role_name(use_case.name))
+        pipeline = naming.codepipeline_arn(cfg.region, cicd, contract.promotion_pipeline_name(use_case.name))
+        yield Flow(f"{use_case.name}: the starter starts its promotion pipeline", starter,
+                   "codepipeline:StartPipelineExecution", pipeline, True)
+        yield Flow(f"{use_case.name}: the starter starts no other pipeline", starter,
+                   "codepipeline:StartPipelineExecution",
+                   naming.codepipeline_arn(cfg.region, cicd, contract.pipeline_name(use_case.name)), False)
+        for who, scientist in _data_scientist_principals(cfg, world):
+            yield Flow(f"{use_case.name}: {who} cannot start the promotion pipeline", scientist,
+                       "codepipeline:StartPipelineExecution", pipeline, False)
+            yield Flow(f"{use_case.name}: {who} cannot approve the promotion's prod gate", scientist,
+                       "codepipeline:PutApprovalResult", f"{pipeline}/Approve/PromoteToProd", False)
+            for tier in topology.SERVING_TIERS:
+                parameter = naming.ssm_parameter_arn(cfg.region, cfg.account_of_tier(tier),
+                                                     contract.served_model_parameter(tier, use_case.name))
+                yield Flow(f"{use_case.name}: {who} cannot record the {tier} served version", scientist,
+                           "ssm:PutParameter", parameter, False)
+        for tier in topology.SERVING_TIERS:
+            account = cfg.account_of_tier(tier)
+            yield Flow(f"{use_case.name}: the {tier} deploy role records the promoted version",
+                       contract.deploy_role_arn(cfg.partition, account, cfg.deploy_role_name), "ssm:PutParameter",
+                       naming.ssm_parameter_arn(cfg.region, account,
+                                                contract.served_model_parameter(tier, use_case.name)), True)
+    yield from _pipeline_role_flows(cfg, world, pipeline_role)
+    staging, prod = (contract.deploy_role_arn(cfg.partition, cfg.account_of_tier(t), cfg.deploy_role_name)
+                     for t in topology.SERVING_TIERS)
+    yield Flow("the staging deploy role cannot assume the prod deploy role", staging, "sts:AssumeRole", prod, False)
+    registry = cfg.account_of_tier("artifact")
+    if registry != cicd:
+        forwarder = contract.role_arn(cfg.partition, registry, contract.approval_forwarder_role_name())
+        bus = naming.event_bus_arn(cfg.region, cicd)
+        yield Flow("the artifact account forwards approvals to the cicd bus", forwarder, "events:PutEvents", bus,
+                   True)
+        yield Flow("another role of the artifact account cannot put events on the cicd bus",
+                   contract.role_arn(cfg.partition, registry, contract.model_approver_role_name("artifact")),
+                   "events:PutEvents", bus, False)
+
+
+def _pipeline_role_flows(cfg: PlatformConfig, world: World, pipeline_role: str) -> Iterator[Flow]:
+    """The builds (as the deploy path's pipeline role) read their artifacts and keep the state and its secrets."""
+    artifacts = _bucket_arn(world, "cicd-pipeline-artifacts")
+    yield Flow("the pipeline role reads the source artifact", pipeline_role, "s3:GetObject",
+               f"{artifacts}/churn-promotion/source/abc.zip", True)
+    yield Flow("the pipeline role decrypts the artifacts", pipeline_role, "kms:Decrypt", _key_arn(world, "cicd"),
+               True)
+    yield Flow("the pipeline role writes its build logs", pipeline_role, "logs:PutLogEvents", naming.log_group_arn(
+        cfg.region, cfg.account_of_tier("cicd"), f"/aws/codebuild/{contract.PROMOTION_DEPLOY_PROJECT}")
+        + ":log-stream:x", True)
+    if not cfg.state_backend.is_s3:
+        return
+    state = _bucket_arn(world, "cicd-state")
+    state_key = next(str(k.outputs["arn"]) for k in world.keys.values() if k.name == "cicd-state-key")
+    for action in ("s3:GetObject", "s3:PutObject", "s3:DeleteObject"):
+        yield Flow(f"the pipeline role keeps stack state ({action})", pipeline_role, action,
+                   f"{state}/.pulumi/stacks/mlops-platform/staging.json", True)
+    yield Flow("the pipeline role lists stack state", pipeline_role, "s3:ListBucket", state, True)
+    for action in ("kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey"):
+        yield Flow(f"the pipeline role uses the secrets key ({action})", pipeline_role, action, state_key, True)
+    yield Flow("data scientists cannot read stack state", _data_scientists(cfg), "s3:GetObject",
+               f"{state}/.pulumi/stacks/mlops-platform/prod.json", False)
+
+
 FLOW_BUILDERS: tuple[FlowBuilder, ...] = (retraining_flows, step_script_flows, serving_flows, inference_flows,
                                           monitoring_image_flows, deployer_flows, deploy_path_flows,
                                           capture_replication_flows, drift_flows, experiment_flows,
                                           identity_center_flows, separation_flows, own_rights_flows,
-                                          guardrail_flows, ci_flows)
+                                          guardrail_flows, ci_flows, promotion_flows)
 
 
 def designed_flows(cfg: PlatformConfig, world: World) -> list[Flow]:

@@ -205,6 +205,8 @@ SYNTHESIZERS: Mapping[str, Synthesizer] = {
     "aws:codeconnections/connection:Connection": _connection,
     "aws:codecommit/repository:Repository": _codecommit,
     "aws:scheduler/schedule:Schedule": _by_name("scheduler", "schedule/default"),
+    "aws:codepipeline/pipeline:Pipeline": _by_name("codepipeline", "", separator=""),
+    "aws:codebuild/project:Project": _by_name("codebuild", "project"),
     "aws:ec2/vpc:Vpc": _ec2("vpc"),
     "aws:ec2/subnet:Subnet": _ec2("subnet"),
     "aws:ec2/securityGroup:SecurityGroup": _ec2("sg"),

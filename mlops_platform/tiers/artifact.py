@@ -3,7 +3,8 @@ the platform's monitoring image, which the open drift engine's baseline and chec
 
 from __future__ import annotations
 
-from mlops_platform import contract
+from mlops_platform import contract, topology
+from mlops_platform.components.approval_forwarding import ApprovalForwarding, ApprovalForwardingArgs
 from mlops_platform.components.registry import (
     ContainerRepository,
     ContainerRepositoryArgs,
@@ -32,9 +33,22 @@ def build(ctx: TierContext) -> None:
         tier=ctx.tier, account_id=ctx.account_id, region=ctx.cfg.region, use_cases=use_cases,
         protect=ctx.protects_state, group_policy=lambda arn: grants.model_package_group_policy(ctx.cfg, arn)),
         ctx.child()) if use_cases else None
+    _forward_approvals(ctx)
     ctx.refs.publish("artifact", {
         "keyArn": key.arn,
         "modelBucketName": models.bucket,
         "modelBucketArn": models.arn,
         "modelApproverRoleArn": registry.approver_role_arn if registry else "",
     })
+
+
+def _forward_approvals(ctx: TierContext) -> None:
+    """Where the promotion pipelines live in another account (large), approvals of served groups are forwarded there."""
+    cfg = ctx.cfg
+    cicd_account = cfg.account_of_tier("cicd")
+    served = [contract.model_package_group_name(u.name) for u in cfg.use_cases if u.serve]
+    if not topology.has_organization(cfg.size) or cicd_account == ctx.account_id or not served \
+            or cfg.promotion.repository is None:
+        return
+    ApprovalForwarding(ctx.name("approval-forwarding"), ApprovalForwardingArgs(
+        placement=ctx.placement, cicd_account_id=cicd_account, groups=served), ctx.child())

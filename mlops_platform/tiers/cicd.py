@@ -1,20 +1,134 @@
-"""The cicd tier: where the ML code is versioned (and, in the larger sizes, built and deployed from)."""
+"""The cicd tier: where the ML code is versioned and, in the sizes with an organization, where served models are
+promoted from (approval → staging → test → manual gate → prod) and the stacks' state is kept."""
 
 from __future__ import annotations
 
-from mlops_platform import ci, topology
+from collections.abc import Callable
+
+import pulumi
+
+from mlops_platform import ci, contract, topology
+from mlops_platform.components.approval_forwarding import ApprovalsBus
 from mlops_platform.components.ci_identity import CiAccount, CiAccountArgs
 from mlops_platform.components.code_repository import CodeRepository, CodeRepositoryArgs
+from mlops_platform.components.image_build import MonitoringImageBuild, MonitoringImageBuildArgs
+from mlops_platform.components.kms_key import PlatformKey, cloudwatch_alarms_grant, cloudwatch_logs_grant
+from mlops_platform.components.promotion_pipeline import (
+    KEY_ACTIONS,
+    PromotionBuilds,
+    PromotionBuildsArgs,
+    PromotionPipeline,
+    PromotionPipelineArgs,
+    ServingTarget,
+    StateAccess,
+)
+from mlops_platform.components.promotion_starter import PromotionStarter, PromotionStarterArgs
+from mlops_platform.components.secure_bucket import SecureBucket
+from mlops_platform.components.state_backend import StateBackend, StateBackendArgs
+from mlops_platform.config import UseCase
+from mlops_platform.iam_policy import Statement, grant
 from mlops_platform.tiers.context import TierContext
 
 
 def build(ctx: TierContext) -> None:
-    code = ctx.cfg.code_repository
-    key = ctx.key("code repository") if code.is_codecommit else None
+    cfg = ctx.cfg
+    code = cfg.code_repository
+    promoted = promoted_use_cases(ctx)
+    delivers = topology.has_organization(cfg.size)
+    key = ctx.key("code repository, pipeline artifacts, build logs", grants=_key_grants(ctx)) \
+        if code.is_codecommit or delivers else None
     repository = CodeRepository(ctx.name("code"), CodeRepositoryArgs(
         config=code, kms_key_arn=key.arn if key else None, protect=ctx.protects_state), ctx.child())
-    ctx.refs.publish("cicd", {"codeSourceLocation": repository.source_location})
+    backend_url: pulumi.Input[str] = ""
+    if delivers and key is not None:
+        state = StateBackend(ctx.name("state"), StateBackendArgs(
+            config=cfg.state_backend, placement=ctx.placement, protect=ctx.protects_state, tier_key_arn=key.arn,
+            access_log_bucket=ctx.access_log_bucket()), ctx.child())
+        backend_url = state.backend_url
+        builds_image = cfg.drift_engine == "open" and cfg.promotion.repository is not None
+        artifacts = ctx.bucket("pipeline-artifacts", key, grants=_artifact_grants(ctx)) \
+            if promoted or builds_image else None
+        if promoted and artifacts is not None:
+            _promotion(ctx, promoted, key, artifacts, repository.source_location,
+                       StateAccess(state.backend_url, state.token_secret_arn))
+        if builds_image and artifacts is not None:
+            _image_build(ctx, key, artifacts, repository.source_location)
+    ctx.refs.publish("cicd", {"codeSourceLocation": repository.source_location, "stateBackendUrl": backend_url})
     _small_size_ci_identities(ctx)
+
+
+def promoted_use_cases(ctx: TierContext) -> list[UseCase]:
+    """The served use cases, in the sizes where staging and prod are reached only through promotion."""
+    cfg = ctx.cfg
+    served = [use_case for use_case in cfg.use_cases if use_case.serve]
+    if not topology.has_organization(cfg.size) or not served:
+        return []
+    if cfg.promotion.repository is None:
+        pulumi.log.warn("no promotion pipelines: set mlops-platform:promotion.repository (or ci.github.repository) "
+                        "to this platform's repository as owner/repo; until then approved models reach staging and "
+                        "prod only by hand (README: from notebook to prod)")
+        return []
+    return served
+
+
+def _key_grants(ctx: TierContext) -> tuple[Statement, ...]:
+    """CloudWatch Logs (build and function logs), CloudWatch alarms (notices), and the deploy path's pipeline role,
+    which the builds run as: its own policies are the org stack's, so the key admits it by exact ARN."""
+    grants = [cloudwatch_logs_grant(ctx.account_id, ctx.cfg.region), cloudwatch_alarms_grant(ctx.account_id)]
+    if topology.has_organization(ctx.cfg.size):
+        grants.append(grant("PipelineRoleUsesArtifacts",
+                            {"AWS": contract.deploy_pipeline_role_arn(ctx.cfg.partition, ctx.account_id)},
+                            list(KEY_ACTIONS), "*"))
+    return tuple(grants)
+
+
+def _artifact_grants(ctx: TierContext) -> Callable[[str], list[Statement]]:
+    role = contract.deploy_pipeline_role_arn(ctx.cfg.partition, ctx.account_id)
+
+    def grants(bucket_arn: str) -> list[Statement]:
+        return [grant("PipelineRoleUsesArtifacts", {"AWS": role},
+                      ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"], f"{bucket_arn}/*")]
+    return grants
+
+
+def _target(ctx: TierContext, tier: str) -> ServingTarget:
+    cfg = ctx.cfg
+    stack = topology.stack_hosting(cfg.size, tier).name
+    return ServingTarget(tier=tier, stack=contract.stack_reference_name(cfg.stack_organization, stack),
+                         account_id=cfg.account_of_tier(tier))
+
+
+def _image_build(ctx: TierContext, key: PlatformKey, artifacts: SecureBucket,
+                 connection_arn: pulumi.Output[str]) -> None:
+    cfg = ctx.cfg
+    assert cfg.promotion.repository is not None
+    MonitoringImageBuild(ctx.name("monitoring-image"), MonitoringImageBuildArgs(
+        placement=ctx.placement, registry_account_id=cfg.account_of_tier("artifact"),
+        repository=cfg.promotion.repository, branch=cfg.promotion.branch, connection_arn=connection_arn,
+        artifact_bucket=artifacts.bucket, artifact_bucket_arn=artifacts.arn, key_arn=key.arn,
+        fail_severity=cfg.promotion.image_scan_fail_severity), ctx.child())
+
+
+def _promotion(ctx: TierContext, use_cases: list[UseCase], key: PlatformKey, artifacts: SecureBucket,
+               connection_arn: pulumi.Output[str], state: StateAccess) -> None:
+    cfg = ctx.cfg
+    assert cfg.promotion.repository is not None
+    builds = PromotionBuilds(ctx.name("promotion-builds"), PromotionBuildsArgs(
+        placement=ctx.placement, key_arn=key.arn, state=state), ctx.child())
+    registry_account = cfg.account_of_tier("artifact")
+    if registry_account != ctx.account_id:
+        ApprovalsBus(ctx.name("approvals-bus"), ctx.placement, registry_account, ctx.child())
+    staging, prod = (_target(ctx, tier) for tier in topology.SERVING_TIERS)
+    for use_case in use_cases:
+        pipeline = PromotionPipeline(ctx.name(f"{use_case.name}-promotion"), PromotionPipelineArgs(
+            use_case=use_case, placement=ctx.placement, repository=cfg.promotion.repository,
+            branch=cfg.promotion.branch, connection_arn=connection_arn, artifact_bucket=artifacts.bucket,
+            artifact_bucket_arn=artifacts.arn, key_arn=key.arn, registry_account_id=registry_account,
+            deploy_role_name=cfg.deploy_role_name, staging=staging, prod=prod, project_arns=builds.project_arns),
+            ctx.child())
+        PromotionStarter(ctx.name(f"{use_case.name}-promotion-starter"), PromotionStarterArgs(
+            use_case=use_case, placement=ctx.placement, pipeline_arn=pipeline.pipeline_arn, kms_key_arn=key.arn,
+            notices_topic_arn=pipeline.approval_topic_arn), ctx.child())
 
 
 def _small_size_ci_identities(ctx: TierContext) -> None:

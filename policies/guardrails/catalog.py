@@ -6,6 +6,7 @@ from guardrails.framework import Rule
 from guardrails.rules import (
     apigateway,
     codebuild,
+    codepipeline,
     data_safety,
     ecr,
     github_oidc,
@@ -16,6 +17,7 @@ from guardrails.rules import (
     s3,
     sagemaker,
     separation,
+    sns,
     supply_chain,
     tags,
 )
@@ -31,6 +33,8 @@ RULES: tuple[Rule, ...] = (
     *lambdas.RULES,
     *apigateway.RULES,
     *codebuild.RULES,
+    *codepipeline.RULES,
+    *sns.RULES,
     *iam.RULES,
     *public_access.RULES,
     *data_safety.RULES,

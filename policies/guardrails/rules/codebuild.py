@@ -1,5 +1,6 @@
-"""CodeBuild guardrails: no credentials in plain text, and privileged (Docker-in-Docker) mode only for
-projects that build container images."""
+"""CodeBuild guardrails: no credentials in plain text; privileged (Docker-in-Docker) mode only for the one named
+image build (`contract.monitoring_image_build_project_name`), with nothing else risky about it, or for projects
+whose inline buildspec builds container images; build output encrypted with a customer-managed KMS key."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from collections.abc import Iterator, Mapping
 from pulumi_policy import Severity
 
 from guardrails.framework import Rule, Subject, Undecided
+from mlops_platform import contract
 
 PROJECT = frozenset({"aws:codebuild/project:Project"})
 SECRET_NAME = re.compile(r"PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|ACCESS_?KEY|PRIVATE_?KEY|CREDENTIAL", re.IGNORECASE)
@@ -36,6 +38,9 @@ def check_privileged_mode(subject: Subject) -> Iterator[str]:
     environment = subject.props.get("environment") or {}
     if environment.get("privilegedMode") is not True:
         return
+    if subject.props.get("name") == contract.monitoring_image_build_project_name():
+        yield from _image_build_exception(subject)
+        return
     buildspec = str((subject.props.get("source") or {}).get("buildspec") or "")
     if "\n" not in buildspec and "phases" not in buildspec:
         raise Undecided(f"privileged mode is on and the buildspec ({buildspec or 'buildspec.yml'}) lives in the "
@@ -45,12 +50,39 @@ def check_privileged_mode(subject: Subject) -> Iterator[str]:
                "(it gives the build root on the Docker daemon)")
 
 
+def _image_build_exception(subject: Subject) -> Iterator[str]:
+    """The named image build may run privileged only as a plain build: its source from the pipeline (no webhook
+    or public repository to build from), no credentials to pull its build image with, no secondary sources."""
+    project = contract.monitoring_image_build_project_name()
+    source = subject.props.get("source") or {}
+    if source.get("type") != "CODEPIPELINE":
+        yield (f"{project} runs privileged: its source must be its pipeline's artifact (type CODEPIPELINE), "
+               f"not {source.get('type')!r}")
+    if subject.props.get("secondarySources"):
+        yield f"{project} runs privileged: it takes no secondary sources"
+    environment = subject.props.get("environment") or {}
+    if (environment.get("imagePullCredentialsType") or "CODEBUILD") != "CODEBUILD":
+        yield f"{project} runs privileged: its build image must be CodeBuild's own (imagePullCredentialsType CODEBUILD)"
+    if environment.get("registryCredential"):
+        yield f"{project} runs privileged: it takes no registry credential"
+
+
+def check_encrypted(subject: Subject) -> Iterator[str]:
+    if not subject.props.get("encryptionKey"):
+        yield ("no encryptionKey: build artifacts are encrypted with the AWS-managed key; name a customer-managed "
+               "KMS key")
+
+
 RULES: tuple[Rule, ...] = (
     Rule("codebuild-no-plaintext-secrets", "CodeBuild projects hold no credentials in plain text",
          Severity.CRITICAL, "Reference secrets with environment variables of type SECRETS_MANAGER or "
          "PARAMETER_STORE; connect sources through CodeConnections.", "CodeBuild.1, CodeBuild.2", PROJECT,
          check=check_no_plaintext_secrets),
     Rule("codebuild-privileged-mode", "CodeBuild projects run privileged only to build container images",
-         Severity.HIGH, "Set environment.privileged_mode only for projects whose buildspec builds images "
+         Severity.HIGH, "Set environment.privileged_mode only on the named monitoring image build (source from "
+         "its pipeline, CodeBuild's own build image), or for projects whose inline buildspec builds images "
          "(docker/podman/buildah build).", "CodeBuild.5", PROJECT, check=check_privileged_mode),
+    Rule("codebuild-kms-encryption", "CodeBuild projects encrypt their output with a customer-managed KMS key",
+         Severity.MEDIUM, "Set encryption_key to a customer-managed KMS key the build's role may use.",
+         None, PROJECT, check=check_encrypted),
 )
