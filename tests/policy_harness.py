@@ -131,8 +131,8 @@ class Verdicts:
     def messages(self, policy: str) -> list[str]:
         return [v.message for v in self.violations if v.policy == policy]
 
-    def urns(self, policy: str) -> set[str]:
-        return {v.urn for v in self.violations if v.policy == policy}
+    def urns(self, policy: str, level: str | None = None) -> set[str]:
+        return {v.urn for v in self.violations if v.policy == policy and level in (None, v.level)}
 
 
 Program = Callable[[At], None]
