@@ -136,15 +136,26 @@ StackWideCheck = Callable[["StackView"], Iterable[tuple[PolicyResource, str]]]
 
 
 class StackView:
-    """A stack's resources (their outputs, as AnalyzeStack hands them) with lookups the stack checks share."""
+    """A stack's resources (their outputs, as AnalyzeStack hands them) with lookups the stack checks share.
+
+    Lookups by type and by reference are indexed once per stack, so a check run for every subject costs what
+    the subject's own referrers cost, not a scan of the stack: a preview stays linear in its resources."""
 
     def __init__(self, resources: list[PolicyResource]) -> None:
         self.resources = resources
         self._placements: dict[str, Placement] = {}
         self.undecided: list[tuple[PolicyResource, str]] = []
+        self._position = {resource.urn: index for index, resource in enumerate(resources)}
+        self._by_type: dict[str, list[PolicyResource]] = {}
+        for resource in resources:
+            self._by_type.setdefault(resource.resource_type, []).append(resource)
+        self._references: dict[tuple[str, str], _References] = {}
 
     def of_type(self, *types: str) -> list[PolicyResource]:
-        return [resource for resource in self.resources if resource.resource_type in types]
+        """The resources of `types`, in stack order."""
+        if len(types) == 1:
+            return list(self._by_type.get(types[0], ()))
+        return self._in_stack_order(r for kind in set(types) for r in self._by_type.get(kind, ()))
 
     def placement(self, resource: PolicyResource) -> Placement:
         if resource.urn not in self._placements:
@@ -156,10 +167,31 @@ class StackView:
                   identities: Iterable[str] = ()) -> list[PolicyResource]:
         """Resources of `types` whose `key` input refers to `target`: by property dependency, or (when the value
         is known) by equalling one of the target's `identities` (its name, id or ARN)."""
-        wanted = set(types)
         names = {identity for identity in identities if identity}
-        return [resource for resource in self.resources if resource.resource_type in wanted
-                and refers_to(resource, key, target, names)]
+        found: dict[str, PolicyResource] = {}
+        for kind in set(types):
+            references = self._references_of(kind, key)
+            for resource in references.by_dependency.get(target.urn, ()):
+                found[resource.urn] = resource
+            for name in names:
+                for resource in references.by_value.get(name, ()):
+                    found[resource.urn] = resource
+        return self._in_stack_order(found.values())
+
+    def _references_of(self, kind: str, key: str) -> _References:
+        if (kind, key) not in self._references:
+            references = _References()
+            for resource in self._by_type.get(kind, ()):
+                for dependency in {d.urn for d in resource.property_dependencies.get(key, [])}:
+                    references.by_dependency.setdefault(dependency, []).append(resource)
+                value = known(resource.props, key)
+                if isinstance(value, str):
+                    references.by_value.setdefault(value, []).append(resource)
+            self._references[kind, key] = references
+        return self._references[kind, key]
+
+    def _in_stack_order(self, resources: Iterable[PolicyResource]) -> list[PolicyResource]:
+        return sorted(resources, key=lambda resource: self._position[resource.urn])
 
     def guard(self, resource: PolicyResource,
               check: Callable[[], Iterable[str]]) -> Iterator[tuple[PolicyResource, str]]:
@@ -169,6 +201,14 @@ class StackView:
                 yield resource, message
         except UnknownValueError as err:
             self.undecided.append((resource, err.message))
+
+
+@dataclass
+class _References:
+    """The resources of one type, by what their one input refers to: a resource's URN, or a known string."""
+
+    by_dependency: dict[str, list[PolicyResource]] = field(default_factory=dict)
+    by_value: dict[str, list[PolicyResource]] = field(default_factory=dict)
 
 
 def refers_to(resource: PolicyResource, key: str, target: PolicyResource, identities: set[str]) -> bool:
