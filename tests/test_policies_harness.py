@@ -120,3 +120,32 @@ def test_the_readme_table_lists_every_rule_in_catalog_order_with_its_controls_an
         assert hub == (rule.security_hub or "—"), rule.name
         expected = {DevMode.ADVISORY: "advisory", DevMode.MANDATORY: "mandatory"}
         assert dev.startswith(expected.get(rule.dev, "not checked")), rule.name
+
+
+def test_stack_lookups_by_index_equal_a_scan_of_the_stack() -> None:
+    """The stack view indexes resources by type and reference once; its answers are a full scan's, in stack order."""
+    from guardrails.framework import StackView, refers_to
+    from pulumi_policy import PolicyResource, PolicyResourceOptions
+
+    def resource(kind: str, name: str, **props: Any) -> PolicyResource:
+        options = PolicyResourceOptions(False, [], None, [], None, [], None)
+        return PolicyResource(kind, props, f"urn:pulumi:prod::p::{kind}::{name}", name, options, None, None, [], {})
+
+    bucket_type, policy_type, logging_type = ("aws:s3/bucket:Bucket", "aws:s3/bucketPolicy:BucketPolicy",
+                                              "aws:s3/bucketLogging:BucketLogging")
+    buckets = [resource(bucket_type, f"b{index}", bucket=f"bucket-{index}") for index in range(6)]
+    by_value = [resource(policy_type, f"p{index}", bucket=f"bucket-{index % 3}") for index in range(6)]
+    by_dependency = [resource(logging_type, f"l{index}") for index in range(4)]
+    for index, logging in enumerate(by_dependency):
+        logging.property_dependencies["bucket"] = [buckets[index % 2]]
+    stack = StackView([item for group in zip(buckets, by_value, strict=True) for item in group] + by_dependency)
+    for bucket in buckets:
+        for types in ([policy_type], [logging_type], [policy_type, logging_type], [bucket_type]):
+            names = {bucket.props["bucket"]}
+            scanned = [r for r in stack.resources if r.resource_type in types and refers_to(r, "bucket", bucket, names)]
+            assert stack.referrers(types, "bucket", bucket, names) == scanned
+            assert stack.referrers(types, "bucket", bucket) == [
+                r for r in stack.resources if r.resource_type in types and refers_to(r, "bucket", bucket, set())]
+    assert stack.of_type(policy_type, bucket_type) == [r for r in stack.resources
+                                                       if r.resource_type in (policy_type, bucket_type)]
+    assert stack.referrers([policy_type], "bucket", buckets[0], {"bucket-0"}) == [by_value[0], by_value[3]]
