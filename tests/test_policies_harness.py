@@ -4,6 +4,7 @@ real analyzer protocol, on small programs captured by the mock engine."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -125,10 +126,10 @@ def test_the_readme_table_lists_every_rule_in_catalog_order_with_its_controls_an
 def test_stack_lookups_by_index_equal_a_scan_of_the_stack() -> None:
     """The stack view indexes resources by type and reference once; its answers are a full scan's, in stack order."""
     from guardrails.framework import StackView, refers_to
-    from pulumi_policy import PolicyResource, PolicyResourceOptions
+    from pulumi_policy import PolicyCustomTimeouts, PolicyResource, PolicyResourceOptions
 
     def resource(kind: str, name: str, **props: Any) -> PolicyResource:
-        options = PolicyResourceOptions(False, [], None, [], None, [], None)
+        options = PolicyResourceOptions(False, [], None, [], PolicyCustomTimeouts(0, 0, 0), [], None)
         return PolicyResource(kind, props, f"urn:pulumi:prod::p::{kind}::{name}", name, options, None, None, [], {})
 
     bucket_type, policy_type, logging_type = ("aws:s3/bucket:Bucket", "aws:s3/bucketPolicy:BucketPolicy",
