@@ -697,18 +697,19 @@ def _positive_int(key: str, value: Any) -> int:
 def _data_scientists(value: Any) -> tuple[str, ...]:
     if not isinstance(value, Sequence) or isinstance(value, str):
         raise ConfigError("dataScientists", value, "a list of Studio user names")
-    names: list[str] = []
+    names: dict[str, str] = {}
+    """Each name listed so far, by its lower-case spelling (one look-up per name, not a scan of all before it)."""
     for index, name in enumerate(value):
         key = f"dataScientists[{index}]"
         if not isinstance(name, str) or not _SAGEMAKER_NAME.fullmatch(name):
             raise ConfigError(key, name, "a Studio user name: letters, digits and hyphens, at most 63 characters")
-        same = next((earlier for earlier in names if earlier.lower() == name.lower()), None)
+        same = names.get(name.lower())
         if same is not None:
             raise ConfigError(key, name, "duplicated: each data scientist is listed once"
                               + ("" if same == name else f" (SageMaker compares user profile names ignoring case: "
                                  f"{same!r} is listed already)"))
-        names.append(name)
-    return tuple(names)
+        names[name.lower()] = name
+    return tuple(names.values())
 
 
 UNBUILT_FEATURES: Mapping[str, str] = {

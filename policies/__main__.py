@@ -1,5 +1,5 @@
-"""Builds the mlops-platform policy pack; the policies live in the `guardrails` package beside this file."""
+"""Serves the mlops-platform policy pack; the policies live in the `guardrails` package beside this file."""
 
-from guardrails.pack import build_pack
+from guardrails.pack import serve_pack
 
-build_pack()
+serve_pack()

@@ -9,7 +9,6 @@ the platform's default tags), runs the pack over it, and returns the verdicts.
 from __future__ import annotations
 
 import asyncio
-import atexit
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -62,9 +61,15 @@ def analyzer(config: str = "large") -> PolicyAnalyzer:
     if config not in _running:
         running = PolicyAnalyzer(ROOT / "policies", config=platform_config(config))
         running.start()
-        atexit.register(running.close)
         _running[config] = running
     return _running[config]
+
+
+def close_all() -> None:
+    """End every pack the session started (conftest's session fixture calls it: an xdist worker ends without
+    running atexit handlers, which would leave its packs running)."""
+    while _running:
+        _running.popitem()[1].close()
 
 
 def account_of(size: str, tier: str) -> str:
@@ -131,8 +136,8 @@ class Verdicts:
     def messages(self, policy: str) -> list[str]:
         return [v.message for v in self.violations if v.policy == policy]
 
-    def urns(self, policy: str) -> set[str]:
-        return {v.urn for v in self.violations if v.policy == policy}
+    def urns(self, policy: str, level: str | None = None) -> set[str]:
+        return {v.urn for v in self.violations if v.policy == policy and level in (None, v.level)}
 
 
 Program = Callable[[At], None]

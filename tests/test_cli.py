@@ -78,7 +78,7 @@ def test_json_document_keeps_its_documented_fields() -> None:
                and r["type"].endswith(":BucketServerSideEncryptionConfiguration"))
     assert sse["propertyDependencies"]["bucket"] == [bucket["urn"]]
     assert "applyServerSideEncryptionByDefault" in sse["inputs"]["rules"][0], "inputs are camelCase, as sent"
-    assert {p["name"] for p in parsed["policies"]} >= {"s3-bucket-kms-encryption", "s3-bucket-kms-encryption-dev"}
+    assert {p["name"] for p in parsed["policies"]} >= {"s3-bucket-kms-encryption", "kms-key-rotation"}
 
 
 def test_a_noncompliant_bucket_makes_preview_exit_1(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -177,16 +177,16 @@ class PolicyAnalyzer:
         analyzer.Configure(analyzer_pb2.ConfigureAnalyzerRequest(policyConfig=_policy_config(policy_config or {})))
         analyzer.ConfigureStack(analyzer_pb2.AnalyzerStackConfigureRequest(
             stack=stack.name, project=PROJECT, organization=self._organization, dry_run=True))
-        by_urn = stack.by_urn()
+        providers = _Providers(stack.by_urn())
         judged = [r for r in stack.resources if r.type != STACK_REFERENCE_TYPE]
         diagnostics: list[Any] = []
         for resource in judged:
             response = analyzer.Analyze(analyzer_pb2.AnalyzeRequest(
                 type=resource.type, properties=_struct(resource.inputs), urn=resource.urn, name=resource.name,
-                options=_options(resource), provider=_provider(resource, by_urn)))
+                options=_options(resource), provider=providers.of(resource)))
             diagnostics.extend(response.diagnostics)
         response = analyzer.AnalyzeStack(analyzer_pb2.AnalyzeStackRequest(
-            resources=[_analyzer_resource(resource, by_urn) for resource in judged]))
+            resources=[_analyzer_resource(resource, providers) for resource in judged]))
         diagnostics.extend(response.diagnostics)
         return [Violation(d.policyName, _level(d.enforcementLevel), d.urn, d.message) for d in diagnostics]
 
@@ -219,21 +219,26 @@ def _options(resource: CapturedResource) -> analyzer_pb2.AnalyzerResourceOptions
                                                 ignoreChanges=list(resource.ignore_changes))
 
 
-def _provider(resource: CapturedResource,
-              by_urn: Mapping[str, CapturedResource]) -> analyzer_pb2.AnalyzerProviderResource | None:
-    provider_urn = resource.provider.rsplit("::", 1)[0] if resource.provider else ""
-    provider = by_urn.get(provider_urn)
-    if provider is None:
-        return None
-    return analyzer_pb2.AnalyzerProviderResource(
-        type=provider.type, properties=_struct(provider.inputs), urn=provider.urn, name=provider.name)
+class _Providers:
+    """Each provider of a stack as the analyzer protocol sends it, encoded once for all its resources."""
+
+    def __init__(self, by_urn: Mapping[str, CapturedResource]) -> None:
+        self._by_urn = by_urn
+        self._encoded: dict[str, analyzer_pb2.AnalyzerProviderResource | None] = {}
+
+    def of(self, resource: CapturedResource) -> analyzer_pb2.AnalyzerProviderResource | None:
+        provider_urn = resource.provider.rsplit("::", 1)[0] if resource.provider else ""
+        if provider_urn not in self._encoded:
+            provider = self._by_urn.get(provider_urn)
+            self._encoded[provider_urn] = None if provider is None else analyzer_pb2.AnalyzerProviderResource(
+                type=provider.type, properties=_struct(provider.inputs), urn=provider.urn, name=provider.name)
+        return self._encoded[provider_urn]
 
 
-def _analyzer_resource(resource: CapturedResource,
-                       by_urn: Mapping[str, CapturedResource]) -> analyzer_pb2.AnalyzerResource:
+def _analyzer_resource(resource: CapturedResource, providers: _Providers) -> analyzer_pb2.AnalyzerResource:
     return analyzer_pb2.AnalyzerResource(
         type=resource.type, properties=_struct(resource.outputs), urn=resource.urn, name=resource.name,
-        options=_options(resource), provider=_provider(resource, by_urn), parent=resource.parent,
+        options=_options(resource), provider=providers.of(resource), parent=resource.parent,
         dependencies=list(resource.dependencies),
         propertyDependencies={key: analyzer_pb2.AnalyzerPropertyDependencies(urns=list(urns))
                               for key, urns in resource.property_dependencies.items()})

@@ -3,6 +3,7 @@ and judge each with the policy pack through the analyzer protocol."""
 
 from __future__ import annotations
 
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from mlops_platform import topology
@@ -61,36 +62,57 @@ class Preview:
 def run_preview(project: ProjectConfig, only_stack: str | None = None, evaluate_policies: bool = True,
                 progress: Progress | None = None, serving: bool = False) -> Preview:
     """Preview every stack (or `only_stack` and the stacks it reads from) as `pulumi up` would build them in a new
-    account, or — `serving` — once the first version of every served use case is approved."""
+    account, or — `serving` — once the first version of every served use case is approved.
+
+    The policy pack and the IAM engine are processes of their own, kept busy on the second core: the pack boots
+    while the first stack is captured and judges each stack as soon as it is captured, and the engine judges the
+    access matrix's flows while the pack finishes."""
     configs = validate_stacks(project)
     wanted = _wanted_stacks(project.size, only_stack)
+    config_of = {config.stack.name: config for config in configs}
+    previews: dict[str, StackPreview] = {}
     analyzer = (PolicyAnalyzer(project.root / "policies", PREVIEW_ORGANIZATION,
                                shared_policy_config(project)) if evaluate_policies else None)
-    if analyzer is not None:
-        analyzer.start()  # boots while the stacks are captured
-    try:
-        last = max(wanted, key=lambda name: topology.deploy_position(project.size, name))
-        captured = {stack.name: stack for stack in capture_size(project, progress, serving, through=last,
-                                                                configs=configs).stacks}
-        previews = [StackPreview(config, captured[config.stack.name])
-                    for config in configs if config.stack.name in wanted]
-        policies: list[PolicyInfo] = []
+    with ThreadPoolExecutor(1, "policy-pack") as pack, ThreadPoolExecutor(1, "access-matrix") as engine:
+        judged: list[Future[None]] = []
+
+        def on_captured(stack: CapturedStack) -> None:
+            if stack.name not in wanted:
+                return
+            previews[stack.name] = StackPreview(config_of[stack.name], stack)
+            if analyzer is not None:
+                judged.append(pack.submit(_judge, analyzer, previews[stack.name], progress))
+
         if analyzer is not None:
-            policies = analyzer.info()
-            for stack in previews:
-                _report(progress, f"evaluating policies on {stack.name}")
-                stack.violations = analyzer.analyze(stack.captured)
-    finally:
-        if analyzer is not None:
-            analyzer.close()
-    network_paths = check_network_paths(configs[0], [stack.captured for stack in previews])
-    access = reachability = None
-    if only_stack is None:
-        _report(progress, "evaluating the access matrix")
-        access = access_matrix.check(configs[0], list(captured.values()))
-        reachability = prove(configs[0], list(captured.values()), access)
-    return Preview(size=project.size, stacks=previews, policies=policies, reachability=reachability,
-                   network_paths=network_paths, access=access, serving=serving)
+            analyzer.start()
+        try:
+            policies = pack.submit(analyzer.info) if analyzer is not None else None
+            last = max(wanted, key=lambda name: topology.deploy_position(project.size, name))
+            captured = {stack.name: stack for stack in capture_size(project, progress, serving, through=last,
+                                                                    configs=configs, on_captured=on_captured).stacks}
+            access: Future[AccessMatrix] | None = None
+            if only_stack is None:
+                _report(progress, "evaluating the access matrix")
+                access = engine.submit(access_matrix.check, configs[0], list(captured.values()))
+            for verdicts in judged:
+                verdicts.result()
+            infos = policies.result() if policies is not None else []
+        finally:
+            for pending in judged:
+                pending.cancel()
+            if analyzer is not None:
+                analyzer.close()
+        matrix = access.result() if access is not None else None
+    stacks = list(previews.values())
+    network_paths = check_network_paths(configs[0], [stack.captured for stack in stacks])
+    reachability = prove(configs[0], list(captured.values()), matrix) if matrix is not None else None
+    return Preview(size=project.size, stacks=stacks, policies=infos, reachability=reachability,
+                   network_paths=network_paths, access=matrix, serving=serving)
+
+
+def _judge(analyzer: PolicyAnalyzer, stack: StackPreview, progress: Progress | None) -> None:
+    _report(progress, f"evaluating policies on {stack.name}")
+    stack.violations = analyzer.analyze(stack.captured)
 
 
 def shared_policy_config(project: ProjectConfig) -> dict[str, str]:

@@ -60,9 +60,11 @@ def first_approval_state(config: PlatformConfig) -> dict[str, str]:
 
 
 def capture_size(project: ProjectConfig, progress: Progress | None = None, serving: bool = False,
-                 through: str | None = None, configs: list[PlatformConfig] | None = None) -> CapturedSize:
+                 through: str | None = None, configs: list[PlatformConfig] | None = None,
+                 on_captured: Callable[[CapturedStack], None] | None = None) -> CapturedSize:
     """Validate every stack's config (ConfigError on the first problem) unless `configs` are given, then capture
-    the stacks in deploy order, up to and including `through` (default: all)."""
+    the stacks in deploy order, up to and including `through` (default: all); `on_captured` is handed each stack
+    as soon as it is captured."""
     configs = configs if configs is not None else validate_stacks(project)
     last = topology.deploy_position(project.size, through) if through is not None else len(configs) - 1
     captured: dict[str, CapturedStack] = {}
@@ -75,4 +77,6 @@ def capture_size(project: ProjectConfig, progress: Progress | None = None, servi
             stack_outputs={stack: c.outputs for stack, c in captured.items()},
             default_region=config.region, organization=PREVIEW_ORGANIZATION,
             parameters=first_approval_state(config) if serving else None)
+        if on_captured is not None:
+            on_captured(captured[name])
     return CapturedSize(size=project.size, configs=tuple(configs[: last + 1]), stacks=tuple(captured.values()))

@@ -1,9 +1,13 @@
-"""Rules, and how each becomes policies judged per resource tier.
+"""Rules, and how each becomes one policy whose verdicts take their level from the resource's tier.
 
 A resource's tier comes, in order, from the tier component it is built under (`mlops:tier:<Tier>` in its
 URN), from the `mlops:tier` default tag of the provider it deploys through, and from the stack's name
 (stacks are named after tiers). A resource whose tier cannot be told is judged as enforced: forgetting
 something never weakens production.
+
+A rule is one policy, evaluated once per resource (or stack). Each verdict is mandatory, or advisory where the
+rule only advises (a resource of the dev tier, per `topology.tier_is_enforced`): the pack's analyzer service
+(`guardrails.service`) carries the level on each diagnostic.
 
 A rule is written once, as one of three kinds of check:
 - a resource check: the inputs of one resource (`Analyze`), yielding a message per violation;
@@ -39,10 +43,10 @@ from pulumi_policy import (
 from pulumi_policy.proxy import UnknownValueError
 
 from guardrails.platform import Platform
+from guardrails.service import TieredReport
 from mlops_platform import contract, topology
 from mlops_platform.iam_policy import account_of, strings
 
-DEV_SUFFIX = "-dev"
 UNDECIDED_SHOWN = 5
 """How many undecided subjects one advisory names before it summarises the rest."""
 
@@ -51,11 +55,11 @@ class DevMode(enum.Enum):
     """How a rule treats resources of the dev tier."""
 
     ADVISORY = "advisory"
-    """`<rule>` blocks outside dev; its twin `<rule>-dev` advises in dev."""
+    """`<rule>` blocks outside dev and advises in dev."""
     MANDATORY = "mandatory"
-    """One policy that blocks in every tier, dev included (separation of production)."""
+    """`<rule>` blocks in every tier, dev included (separation of production)."""
     NOT_CHECKED = "not checked"
-    """One policy that blocks outside dev; dev is not judged (e.g. state that dev lets go on purpose)."""
+    """`<rule>` blocks outside dev; dev is not judged (e.g. state that dev lets go on purpose)."""
 
 
 class Undecided(UnknownValueError):
@@ -132,15 +136,26 @@ StackWideCheck = Callable[["StackView"], Iterable[tuple[PolicyResource, str]]]
 
 
 class StackView:
-    """A stack's resources (their outputs, as AnalyzeStack hands them) with lookups the stack checks share."""
+    """A stack's resources (their outputs, as AnalyzeStack hands them) with lookups the stack checks share.
+
+    Lookups by type and by reference are indexed once per stack, so a check run for every subject costs what
+    the subject's own referrers cost, not a scan of the stack: a preview stays linear in its resources."""
 
     def __init__(self, resources: list[PolicyResource]) -> None:
         self.resources = resources
         self._placements: dict[str, Placement] = {}
         self.undecided: list[tuple[PolicyResource, str]] = []
+        self._position = {resource.urn: index for index, resource in enumerate(resources)}
+        self._by_type: dict[str, list[PolicyResource]] = {}
+        for resource in resources:
+            self._by_type.setdefault(resource.resource_type, []).append(resource)
+        self._references: dict[tuple[str, str], _References] = {}
 
     def of_type(self, *types: str) -> list[PolicyResource]:
-        return [resource for resource in self.resources if resource.resource_type in types]
+        """The resources of `types`, in stack order."""
+        if len(types) == 1:
+            return list(self._by_type.get(types[0], ()))
+        return self._in_stack_order(r for kind in set(types) for r in self._by_type.get(kind, ()))
 
     def placement(self, resource: PolicyResource) -> Placement:
         if resource.urn not in self._placements:
@@ -152,10 +167,31 @@ class StackView:
                   identities: Iterable[str] = ()) -> list[PolicyResource]:
         """Resources of `types` whose `key` input refers to `target`: by property dependency, or (when the value
         is known) by equalling one of the target's `identities` (its name, id or ARN)."""
-        wanted = set(types)
         names = {identity for identity in identities if identity}
-        return [resource for resource in self.resources if resource.resource_type in wanted
-                and refers_to(resource, key, target, names)]
+        found: dict[str, PolicyResource] = {}
+        for kind in set(types):
+            references = self._references_of(kind, key)
+            for resource in references.by_dependency.get(target.urn, ()):
+                found[resource.urn] = resource
+            for name in names:
+                for resource in references.by_value.get(name, ()):
+                    found[resource.urn] = resource
+        return self._in_stack_order(found.values())
+
+    def _references_of(self, kind: str, key: str) -> _References:
+        if (kind, key) not in self._references:
+            references = _References()
+            for resource in self._by_type.get(kind, ()):
+                for dependency in {d.urn for d in resource.property_dependencies.get(key, [])}:
+                    references.by_dependency.setdefault(dependency, []).append(resource)
+                value = known(resource.props, key)
+                if isinstance(value, str):
+                    references.by_value.setdefault(value, []).append(resource)
+            self._references[kind, key] = references
+        return self._references[kind, key]
+
+    def _in_stack_order(self, resources: Iterable[PolicyResource]) -> list[PolicyResource]:
+        return sorted(resources, key=lambda resource: self._position[resource.urn])
 
     def guard(self, resource: PolicyResource,
               check: Callable[[], Iterable[str]]) -> Iterator[tuple[PolicyResource, str]]:
@@ -165,6 +201,14 @@ class StackView:
                 yield resource, message
         except UnknownValueError as err:
             self.undecided.append((resource, err.message))
+
+
+@dataclass
+class _References:
+    """The resources of one type, by what their one input refers to: a resource's URN, or a known string."""
+
+    by_dependency: dict[str, list[PolicyResource]] = field(default_factory=dict)
+    by_value: dict[str, list[PolicyResource]] = field(default_factory=dict)
 
 
 def refers_to(resource: PolicyResource, key: str, target: PolicyResource, identities: set[str]) -> bool:
@@ -189,6 +233,23 @@ def identities(resource: PolicyResource, *keys: str) -> set[str]:
     return {value for key in keys if isinstance(value := known(resource.props, key), str) and value}
 
 
+class Verdict(enum.Enum):
+    """How a rule judges one resource."""
+
+    BLOCKS = "at the policy's level"
+    ADVISES = "advisory"
+    SKIPS = "not judged"
+
+
+def reporter(report_violation: ReportViolation, verdict: Verdict) -> Callable[[str, str | None], None]:
+    """The report function for a verdict: advice goes through the pack service's `TieredReport.advise`."""
+    if verdict is not Verdict.ADVISES:
+        return report_violation
+    if not isinstance(report_violation, TieredReport):
+        raise TypeError("the guardrails pack reports advice per verdict: serve it with guardrails.service.serve")
+    return report_violation.advise
+
+
 @dataclass(frozen=True)
 class Rule:
     name: str
@@ -208,36 +269,31 @@ class Rule:
         if not kinds or (self.check is not None and len(kinds) > 1):
             raise ValueError(f"rule {self.name}: give a resource check, or stack checks, not both or neither")
 
-    def policies(self) -> list[ResourceValidationPolicy | StackValidationPolicy]:
-        """The rule as policies: `<name>` blocks where the rule applies; `<name>-dev` advises in dev."""
-        if self.dev is DevMode.ADVISORY:
-            return [self._policy(twin=False), self._policy(twin=True)]
-        return [self._policy(twin=False)]
-
-    @property
-    def security_hub_ids(self) -> list[str]:
-        return [control.strip() for control in (self.security_hub or "").split(",") if control.strip()]
-
-    def _judges(self, placement: Placement, twin: bool) -> bool:
-        if self.dev is DevMode.MANDATORY:
-            return True
-        return placement.enforced != twin
-
-    def _policy(self, twin: bool) -> ResourceValidationPolicy | StackValidationPolicy:
-        """`twin`: the advisory `<name>-dev` policy, which judges the dev tier alone."""
+    def policy(self) -> ResourceValidationPolicy | StackValidationPolicy:
+        """The rule as one mandatory policy; its verdicts on resources the rule only advises on are advisory."""
         common: dict[str, Any] = {
-            "name": self.name + DEV_SUFFIX if twin else self.name,
-            "description": f"{self.description} (advice for the dev tier)" if twin else self.description,
-            "enforcement_level": EnforcementLevel.ADVISORY if twin else EnforcementLevel.MANDATORY,
+            "name": self.name,
+            "description": self.description,
+            "enforcement_level": EnforcementLevel.MANDATORY,
             "severity": self.severity,
             "remediation_steps": self.remediation,
             "tags": [f"security-hub:{control}" for control in self.security_hub_ids] or None,
         }
         if self.check is not None:
-            return ResourceValidationPolicy(validate=self._resource_validator(twin), **common)
-        return StackValidationPolicy(validate=self._stack_validator(twin), **common)
+            return ResourceValidationPolicy(validate=self._resource_validator(), **common)
+        return StackValidationPolicy(validate=self._stack_validator(), **common)
 
-    def _resource_validator(self, twin: bool) -> Callable[[ResourceValidationArgs, ReportViolation], None]:
+    @property
+    def security_hub_ids(self) -> list[str]:
+        return [control.strip() for control in (self.security_hub or "").split(",") if control.strip()]
+
+    def verdict(self, placement: Placement) -> Verdict:
+        """How the rule judges a resource placed so: at the policy's level, as advice, or not at all."""
+        if self.dev is DevMode.MANDATORY or placement.enforced:
+            return Verdict.BLOCKS
+        return Verdict.ADVISES if self.dev is DevMode.ADVISORY else Verdict.SKIPS
+
+    def _resource_validator(self) -> Callable[[ResourceValidationArgs, ReportViolation], None]:
         check = self.check
         types = self.resource_types
         assert check is not None
@@ -247,22 +303,26 @@ class Rule:
                 return
             provider_props = args.provider.props if args.provider is not None else None
             placement = placement_of(args.urn, provider_props)
-            if not self._judges(placement, twin):
+            verdict = self.verdict(placement)
+            if verdict is Verdict.SKIPS:
                 return
             subject = Subject(args.resource_type, args.urn, args.name, args.props, bool(args.opts.protect),
                               placement, provider_props)
+            report = reporter(report_violation, verdict)
             for message in check(subject):
-                report_violation(message, args.urn)
+                report(message, args.urn)
 
         return validate
 
-    def _stack_validator(self, twin: bool) -> Callable[[StackValidationArgs, ReportViolation], None]:
+    def _stack_validator(self) -> Callable[[StackValidationArgs, ReportViolation], None]:
         def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
             stack = StackView(list(args.resources))
             for resource, message in self._stack_findings(stack):
-                if self._judges(stack.placement(resource), twin):
-                    report_violation(message, resource.urn)
-            undecided = [(r, m) for r, m in stack.undecided if self._judges(stack.placement(r), twin)]
+                verdict = self.verdict(stack.placement(resource))
+                if verdict is not Verdict.SKIPS:
+                    reporter(report_violation, verdict)(message, resource.urn)
+            undecided = [(r, m) for r, m in stack.undecided
+                         if self.verdict(stack.placement(r)) is not Verdict.SKIPS]
             if undecided:
                 raise Undecided(undecided_message(undecided))
 

@@ -1,18 +1,23 @@
-"""The policy pack: every rule of the catalog, as a mandatory policy and (where it applies) a dev advisory twin."""
+"""The policy pack: every rule of the catalog as one policy, served with a level per verdict."""
 
 from __future__ import annotations
 
-from pulumi_policy import EnforcementLevel, Policy, PolicyPack
+from pulumi_policy import EnforcementLevel, Policy
 
 from guardrails.catalog import RULES
+from guardrails.service import serve
 
 PACK_NAME = "mlops-platform-guardrails"
 
 
-def build_pack() -> PolicyPack:
+def policies() -> list[Policy]:
     names = [rule.name for rule in RULES]
     duplicates = sorted({name for name in names if names.count(name) > 1})
     if duplicates:
         raise ValueError(f"rules declared twice: {', '.join(duplicates)}")
-    policies: list[Policy] = [policy for rule in RULES for policy in rule.policies()]
-    return PolicyPack(name=PACK_NAME, policies=policies, enforcement_level=EnforcementLevel.MANDATORY)
+    return [rule.policy() for rule in RULES]
+
+
+def serve_pack() -> None:
+    """Answer the analyzer protocol until interrupted (as `pulumi_policy.PolicyPack(...)` does)."""
+    serve(PACK_NAME, policies(), EnforcementLevel.MANDATORY)
