@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -12,15 +12,6 @@ from mlops_platform.offline.size_capture import CapturedSize, capture_size
 from mlops_platform.offline.stack_config import load_project_config
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture(scope="session", autouse=True)
-def policy_packs_closed() -> Iterator[None]:
-    """The policy packs the policy tests share are ended with the session (in every xdist worker)."""
-    yield
-    from tests import policy_harness
-
-    policy_harness.close_all()
 
 
 @pytest.fixture(scope="session")

@@ -37,10 +37,10 @@ def document(statements: Sequence[Statement]) -> pulumi.Output[str]:
 
 
 def eventbridge_delivers_to(sid: str, queue_arn: pulumi.Input[str],
-                            rule_arns: Sequence[pulumi.Input[str]]) -> pulumi.Output[str]:
-    """A queue's policy: EventBridge may send it messages on behalf of exactly these rules."""
+                            rule_arns: pulumi.Input[str] | Sequence[pulumi.Input[str]]) -> pulumi.Output[str]:
+    """A queue's policy: EventBridge may send it messages on behalf of exactly this rule (or these rules)."""
     return document([iam_policy.grant(sid, {"Service": "events.amazonaws.com"}, "sqs:SendMessage", queue_arn,
-                                      {"ArnEquals": {"aws:SourceArn": list(rule_arns)}})])
+                                      {"ArnEquals": {"aws:SourceArn": rule_arns}})])
 
 
 CONFUSED_DEPUTY_GUARDED_SERVICES = frozenset({"scheduler.amazonaws.com"})

@@ -18,6 +18,7 @@ import pulumi_aws as aws
 
 from mlops_platform import contract, naming
 from mlops_platform.components.iam import PlatformRole, PlatformRoleArgs, allow, trust
+from mlops_platform.placement import Placement
 
 INTERFACE_ENDPOINT_SERVICES: tuple[str, ...] = (
     "sagemaker.api", "sagemaker.runtime", "sts", "logs", "monitoring", "kms", "ecr.api", "ecr.dkr",
@@ -30,9 +31,7 @@ FLOW_LOG_RETENTION_DAYS = 365
 
 @dataclass(frozen=True)
 class PrivateNetworkArgs:
-    tier: str
-    account_id: str
-    region: str
+    placement: Placement
     cidr: str
     nat_gateway: bool = False
     extra_interface_services: tuple[str, ...] = ()
@@ -90,7 +89,7 @@ class PrivateNetwork(pulumi.ComponentResource):
         aws.vpc.SecurityGroupIngressRule(f"{name}-endpoints-https", security_group_id=endpoint_group.id,
                                          cidr_ipv4=args.cidr, ip_protocol="tcp", from_port=HTTPS, to_port=HTTPS,
                                          description="HTTPS from inside the VPC", opts=child)
-        s3 = aws.ec2.VpcEndpoint(f"{name}-s3", vpc_id=vpc.id, service_name=f"com.amazonaws.{args.region}.s3",
+        s3 = aws.ec2.VpcEndpoint(f"{name}-s3", vpc_id=vpc.id, service_name=f"com.amazonaws.{args.placement.region}.s3",
                                  vpc_endpoint_type="Gateway", route_table_ids=[routes.id], opts=child)
         aws.vpc.SecurityGroupEgressRule(f"{name}-members-to-s3-https", security_group_id=members.id,
                                         prefix_list_id=s3.prefix_list_id, ip_protocol="tcp", from_port=HTTPS,
@@ -98,7 +97,7 @@ class PrivateNetwork(pulumi.ComponentResource):
                                         opts=child)
         for service in interface_services(args):
             aws.ec2.VpcEndpoint(f"{name}-{service.replace('.', '-')}", vpc_id=vpc.id,
-                                service_name=f"com.amazonaws.{args.region}.{service}",
+                                service_name=f"com.amazonaws.{args.placement.region}.{service}",
                                 vpc_endpoint_type="Interface", private_dns_enabled=True,
                                 subnet_ids=[subnet.id for subnet in subnets],
                                 security_group_ids=[endpoint_group.id], opts=child)
@@ -115,21 +114,22 @@ class PrivateNetwork(pulumi.ComponentResource):
     def _flow_logs(self, name: str, args: PrivateNetworkArgs, vpc: aws.ec2.Vpc) -> None:
         """Every accepted and rejected flow of the VPC, to a log group the network owns."""
         child = pulumi.ResourceOptions(parent=self)
+        region, account = args.placement.region, args.placement.account_id
         log_group_name = f"/{contract.PROJECT}/vpc-flow-logs/{name}"
         log_group = aws.cloudwatch.LogGroup(f"{name}-flow-logs", name=log_group_name,
                                             retention_in_days=FLOW_LOG_RETENTION_DAYS,
                                             kms_key_id=args.flow_log_key_arn, opts=child)
         role = PlatformRole(f"{name}-flow-logs", PlatformRoleArgs(
-            role_name=contract.flow_logs_role_name(args.tier),
+            role_name=contract.flow_logs_role_name(args.placement.tier),
             description=f"Lets VPC Flow Logs write the flows of {name}",
             trust_policy=trust({"Service": "vpc-flow-logs.amazonaws.com"}, condition={
-                "StringEquals": {"aws:SourceAccount": args.account_id},
-                "ArnLike": {"aws:SourceArn": naming.ec2_arn(args.region, args.account_id, "vpc-flow-log/*")}}),
+                "StringEquals": {"aws:SourceAccount": account},
+                "ArnLike": {"aws:SourceArn": naming.ec2_arn(region, account, "vpc-flow-log/*")}}),
             statements=[
                 allow(["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
-                      [naming.log_group_arn(args.region, args.account_id, log_group_name),
-                       naming.log_group_arn(args.region, args.account_id, f"{log_group_name}:*")], sid="WriteFlowLogs"),
-                allow(["logs:DescribeLogGroups"], [naming.log_group_arn(args.region, args.account_id, "*")],
+                      [naming.log_group_arn(region, account, log_group_name),
+                       naming.log_group_arn(region, account, f"{log_group_name}:*")], sid="WriteFlowLogs"),
+                allow(["logs:DescribeLogGroups"], [naming.log_group_arn(region, account, "*")],
                       sid="FindFlowLogGroup"),
             ]), child)
         aws.ec2.FlowLog(f"{name}-flows", vpc_id=vpc.id, traffic_type="ALL", log_destination_type="cloud-watch-logs",

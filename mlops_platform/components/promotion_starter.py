@@ -64,7 +64,7 @@ class PromotionStarter(pulumi.ComponentResource):
             retry_policy={"maximum_retry_attempts": 185, "maximum_event_age_in_seconds": 86400},
             dead_letter_config={"arn": dlq.arn}, opts=child)
         aws.sqs.QueuePolicy(name, queue_url=dlq.url, policy=eventbridge_delivers_to(
-            "EventBridgeParksUndeliverableApprovals", dlq.arn, [rule.arn]), opts=child)
+            "EventBridgeParksUndeliverableApprovals", dlq.arn, rule.arn), opts=child)
         aws.cloudwatch.MetricAlarm(
             f"{name}-dlq", name=f"{pipeline}-not-started", namespace="AWS/SQS",
             metric_name="ApproximateNumberOfMessagesVisible", dimensions={"QueueName": dlq.name},

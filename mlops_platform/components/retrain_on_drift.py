@@ -60,7 +60,7 @@ class RetrainOnDrift(pulumi.ComponentResource):
                           "maximum_event_age_in_seconds": MAXIMUM_EVENT_AGE_SECONDS},
             dead_letter_config={"arn": dlq.arn}, opts=child)
         aws.sqs.QueuePolicy(name, queue_url=dlq.url, policy=eventbridge_delivers_to(
-            "EventBridgeParksUndeliverableDriftEvents", dlq.arn, [rule.arn]), opts=child)
+            "EventBridgeParksUndeliverableDriftEvents", dlq.arn, rule.arn), opts=child)
         self.rule_arn = rule.arn
         self.dead_letter_queue_arn = dlq.arn
         self.register_outputs({"ruleArn": rule.arn})

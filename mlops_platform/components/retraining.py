@@ -16,8 +16,10 @@ import pulumi_aws as aws
 
 from mlops_platform import contract, monitoring_image, naming
 from mlops_platform.components.iam import PlatformRole, PlatformRoleArgs, Statement, allow, service_trust
+from mlops_platform.config import UseCase
 from mlops_platform.pipelines.definitions import retraining_definition
 from mlops_platform.pipelines.spec import RetrainingPipelineArgs, step_scripts
+from mlops_platform.placement import Placement
 
 NETWORK_INTERFACE_ACTIONS: tuple[str, ...] = (
     "ec2:CreateNetworkInterface", "ec2:CreateNetworkInterfacePermission", "ec2:DeleteNetworkInterface",
@@ -28,12 +30,9 @@ NETWORK_INTERFACE_ACTIONS: tuple[str, ...] = (
 
 @dataclass(frozen=True)
 class RetrainingArgs:
-    use_case: str
-    tier: str
-    account_id: str
-    region: str
-    schedule: str
-    metric_threshold: float
+    placement: Placement
+    use_case: UseCase
+    """Its schedule and the metric threshold a model must meet to be registered."""
     drift_baseline: str | None
     """The drift baseline step (`features.modelMonitor`): `open` runs the platform's drift engine in its monitoring
     image (pulled from the registry account's ECR), `sagemaker` Model Monitor's analyzer; None, no baseline."""
@@ -56,13 +55,13 @@ class RetrainingPipeline(pulumi.ComponentResource):
     def __init__(self, name: str, args: RetrainingArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mlops:pipelines:RetrainingPipeline", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        pipeline_name = contract.pipeline_name(args.use_case)
-        role_name = contract.retraining_role_name(args.use_case)
+        pipeline_name = contract.pipeline_name(args.use_case.name)
+        role_name = contract.retraining_role_name(args.use_case.name)
         role = PlatformRole(f"{name}-execution", PlatformRoleArgs(
             role_name=role_name, description=f"Runs the {pipeline_name} pipeline's jobs",
-            trust_policy=service_trust("sagemaker.amazonaws.com", args.account_id),
+            trust_policy=service_trust("sagemaker.amazonaws.com", args.placement.account_id),
             statements=pipeline_statements(args, role_name)), child)
-        code_prefix = contract.step_script_prefix(args.use_case)
+        code_prefix = contract.step_script_prefix(args.use_case.name)
         scripts = [
             aws.s3.BucketObjectv2(f"{name}-{file_name}", bucket=args.bucket_name, key=f"{code_prefix}/{file_name}",
                                   source=pulumi.FileAsset(str(path)), server_side_encryption="aws:kms",
@@ -72,35 +71,36 @@ class RetrainingPipeline(pulumi.ComponentResource):
         definition = pulumi.Output.all(role.arn, args.bucket_name, args.key_arn, list(args.subnet_ids),
                                        list(args.security_group_ids), args.dataset_bucket_name).apply(
             lambda values: retraining_definition(RetrainingPipelineArgs(
-                use_case=args.use_case, region=args.region, role_arn=values[0], artifact_bucket=values[1],
+                use_case=args.use_case.name, region=args.placement.region, role_arn=values[0],
+                artifact_bucket=values[1],
                 code_prefix=f"s3://{values[1]}/{code_prefix}",
                 model_package_group_name=registry_group_reference(args),
                 kms_key_arn=values[2], subnet_ids=tuple(values[3]), security_group_ids=tuple(values[4]),
-                metric_threshold=args.metric_threshold, drift_baseline=args.drift_baseline,
+                metric_threshold=args.use_case.metric_threshold, drift_baseline=args.drift_baseline,
                 monitoring_image_uri=drift_engine_image(args),
-                input_data_url=f"s3://{values[5]}/{args.use_case}/input/")))
+                input_data_url=f"s3://{values[5]}/{args.use_case.name}/input/")))
         pipeline = aws.sagemaker.Pipeline(
             name, pipeline_name=pipeline_name, pipeline_display_name=pipeline_name, role_arn=role.arn,
-            pipeline_description=f"Retrains, evaluates and registers the {args.use_case} model",
+            pipeline_description=f"Retrains, evaluates and registers the {args.use_case.name} model",
             pipeline_definition=definition, opts=pulumi.ResourceOptions(parent=self, depends_on=scripts))
         self._schedule(name, args, pipeline_name, pipeline.arn)
         self.pipeline_arn = pipeline.arn
         self.manual_trigger = (f"aws sagemaker start-pipeline-execution --pipeline-name {pipeline_name} "
-                               f"--region {args.region}")
+                               f"--region {args.placement.region}")
         self.register_outputs({"pipelineArn": pipeline.arn})
 
     def _schedule(self, name: str, args: RetrainingArgs, pipeline_name: str,
                   pipeline_arn: pulumi.Output[str]) -> None:
         role = PlatformRole(f"{name}-schedule", PlatformRoleArgs(
-            role_name=contract.retraining_schedule_role_name(args.use_case),
+            role_name=contract.retraining_schedule_role_name(args.use_case.name),
             description=f"Lets EventBridge Scheduler start {pipeline_name}",
-            trust_policy=service_trust("scheduler.amazonaws.com", args.account_id),
+            trust_policy=service_trust("scheduler.amazonaws.com", args.placement.account_id),
             statements=[allow(["sagemaker:StartPipelineExecution"], [pipeline_arn], sid="StartOnePipeline")]),
             pulumi.ResourceOptions(parent=self))
         aws.scheduler.Schedule(
-            name, name=f"{pipeline_name}-schedule", schedule_expression=args.schedule,
+            name, name=f"{pipeline_name}-schedule", schedule_expression=args.use_case.schedule,
             flexible_time_window={"mode": "OFF"},
-            target={"arn": start_pipeline_target(args.region), "role_arn": role.arn,
+            target={"arn": start_pipeline_target(args.placement.region), "role_arn": role.arn,
                     "input": json.dumps({"PipelineName": pipeline_name,
                                          "PipelineExecutionDescription": "scheduled retraining"}),
                     "retry_policy": {"maximum_retry_attempts": 3, "maximum_event_age_in_seconds": 3600}},
@@ -128,31 +128,34 @@ def pipeline_run_statements(region: str, account_id: str, use_cases: Sequence[st
 
 def registry_group_reference(args: RetrainingArgs) -> str:
     """The model package group the pipeline registers into (its ARN where the registry is in another account)."""
-    return contract.model_package_group_reference(args.region, args.account_id, args.registry_account_id,
-                                                  args.use_case)
+    place = args.placement
+    return contract.model_package_group_reference(place.region, place.account_id, args.registry_account_id,
+                                                  args.use_case.name)
 
 
 def drift_engine_image(args: RetrainingArgs) -> str | None:
     """The monitoring image the open engine's baseline step runs, in the registry account's ECR."""
-    return monitoring_image.image_uri(args.region, args.registry_account_id) if args.drift_baseline == "open" else None
+    if args.drift_baseline != "open":
+        return None
+    return monitoring_image.image_uri(args.placement.region, args.registry_account_id)
 
 
 def image_pull_statements(args: RetrainingArgs) -> list[Statement]:
-    repositories = [contract.container_repository_name(args.use_case)]
+    repositories = [contract.container_repository_name(args.use_case.name)]
     if args.drift_baseline == "open":
         repositories.append(contract.MONITORING_IMAGE_REPOSITORY)
     return [
         allow(["ecr:GetAuthorizationToken"], "*", sid="LogInToEcr"),
         allow(["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
-              [naming.ecr_repository_arn(args.region, args.registry_account_id, repository)
+              [naming.ecr_repository_arn(args.placement.region, args.registry_account_id, repository)
                for repository in repositories], sid="PullUseCaseImages"),
     ]
 
 
 def pipeline_statements(args: RetrainingArgs, role_name: str) -> list[Statement]:
-    scope = naming.sagemaker_scope(args.region, args.account_id)
-    group = contract.model_package_group_name(args.use_case)
-    registry = naming.sagemaker_scope(args.region, args.registry_account_id)
+    scope = naming.sagemaker_scope(args.placement.region, args.placement.account_id)
+    group = contract.model_package_group_name(args.use_case.name)
+    registry = naming.sagemaker_scope(args.placement.region, args.registry_account_id)
     return [
         allow(["s3:ListBucket", "s3:GetBucketLocation"], [args.bucket_arn, args.dataset_bucket_arn],
               sid="ListBuckets"),
@@ -173,12 +176,13 @@ def pipeline_statements(args: RetrainingArgs, role_name: str) -> list[Statement]
         allow(["sagemaker:DescribeModelPackageGroup", "sagemaker:DescribeModelPackage"],
               [f"{registry}:model-package-group/{group}", f"{registry}:model-package/{group}/*"],
               sid="ReadOwnRegistry"),
-        allow(["iam:PassRole"], [naming.role_arn(naming.partition_of(args.region), args.account_id, role_name)],
+        allow(["iam:PassRole"], [naming.role_arn(args.placement.partition, args.placement.account_id, role_name)],
               {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}, sid="PassOwnRoleToJobs"),
         *image_pull_statements(args),
         allow(NETWORK_INTERFACE_ACTIONS, "*", sid="RunJobsInTheVpc"),
         allow(["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
-              [naming.log_group_arn(args.region, args.account_id, "/aws/sagemaker/*")], sid="WriteJobLogs"),
+              [naming.log_group_arn(args.placement.region, args.placement.account_id, "/aws/sagemaker/*")],
+              sid="WriteJobLogs"),
         allow(["cloudwatch:PutMetricData"], "*", {"StringLike": {"cloudwatch:namespace": "/aws/sagemaker/*"}},
               sid="PublishJobMetrics"),
     ]

@@ -1,6 +1,6 @@
 """The README's generated block: each size's architecture (Mermaid) and idle cost, from the shipped sample
 configs. Regenerate it with `python3 -m uv run --locked python -m mlops_platform.offline.readme_figures`;
-tests/test_diagram.py fails when the README is stale."""
+tests/offline/test_diagram.py fails when the README is stale."""
 
 from __future__ import annotations
 

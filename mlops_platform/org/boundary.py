@@ -20,7 +20,7 @@ BOUNDARY_SERVICES: tuple[str, ...] = (
     "lambda", "logs", "s3", "sagemaker", "scheduler", "sns", "sqs", "sts", "xray",
 )
 """Services the platform's tiers deploy and its roles use (the data lake's Glue, Lake Formation and Athena
-included). A new kind of resource in a workload tier needs its service here (tests/test_org_boundary.py checks
+included). A new kind of resource in a workload tier needs its service here (tests/org/test_org_boundary.py checks
 every captured resource type)."""
 
 ROLE_MANAGEMENT_ACTIONS: tuple[str, ...] = (

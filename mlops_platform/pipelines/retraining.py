@@ -6,8 +6,8 @@ platform's monitoring image (the engine the drift check runs, so baselines and c
 `sagemaker` engine, Model Monitor's data-quality baseline (closed to new AWS customers).
 
 The definition is generated with the sagemaker SDK under a ``PipelineSession`` that only records job requests.
-Building it makes no AWS call and no network connection (tests/test_pipeline_definition.py proves it in a fresh
-process with every socket refused; importing the SDK itself may ask the instance metadata service for credentials,
+Building it makes no AWS call and no network connection (tests/pipelines/test_pipeline_definition.py proves it in a
+fresh process with every socket refused; importing the SDK itself may ask the instance metadata service for credentials,
 see ``_sdk``), reads none of the machine's AWS or SageMaker SDK configuration, and uploads nothing: the step
 scripts are referenced by their ``s3://`` URIs under ``code_prefix``. The caller uploads the files of
 :func:`step_scripts` there and creates the pipeline from the definition.

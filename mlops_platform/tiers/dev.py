@@ -20,7 +20,7 @@ def build(ctx: TierContext) -> None:
                                      ctx.refs.get("data", "datasetBucketArn"), ctx.refs.get("data", "keyArn"),
                                      ctx.child())
     network = PrivateNetwork(ctx.name("network"), PrivateNetworkArgs(
-        tier=ctx.tier, account_id=ctx.account_id, region=cfg.region, cidr=cfg.studio.vpc_cidr,
+        placement=ctx.placement, cidr=cfg.studio.vpc_cidr,
         nat_gateway=cfg.studio.nat_gateway), ctx.child())
     studio = StudioDomain(ctx.name("studio"), StudioDomainArgs(
         placement=ctx.placement, domain_name="mlops-platform",

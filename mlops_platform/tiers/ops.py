@@ -27,14 +27,13 @@ def build(ctx: TierContext) -> None:
     capture = _capture_bucket(ctx) if grants.monitors_drift(cfg) and cfg.use_cases else None
     if cfg.use_cases:
         network = PrivateNetwork(ctx.name("network"), PrivateNetworkArgs(
-            tier=ctx.tier, account_id=ctx.account_id, region=cfg.region, cidr=cfg.studio.vpc_cidr,
+            placement=ctx.placement, cidr=cfg.studio.vpc_cidr,
             nat_gateway=False,
             extra_interface_services=monitoring_image.CHECK_INTERFACE_ENDPOINTS if cfg.drift_engine == "open" else ()),
             ctx.child())
         for use_case in cfg.use_cases:
             pipeline = RetrainingPipeline(ctx.name(f"{use_case.name}-retraining"), RetrainingArgs(
-                use_case=use_case.name, tier=ctx.tier, account_id=ctx.account_id, region=cfg.region,
-                schedule=use_case.schedule, metric_threshold=use_case.metric_threshold,
+                placement=ctx.placement, use_case=use_case,
                 drift_baseline=cfg.drift_engine,
                 bucket_name=ctx.refs.get("artifact", "modelBucketName"),
                 bucket_arn=ctx.refs.get("artifact", "modelBucketArn"),

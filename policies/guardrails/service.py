@@ -8,8 +8,8 @@ and lets the rule say, per verdict, whether it blocks or advises (`TieredReport.
 request once and hands the same read-only views to every policy.
 
 It subclasses the SDK's servicer (pinned in `uv.lock`) for configuration, `GetAnalyzerInfo` and the level and
-option mappings, and replaces only `Analyze` and `AnalyzeStack`; `tests/test_analyzer.py` and
-`tests/test_policies_*.py` drive it through the real gRPC protocol.
+option mappings, and replaces only `Analyze` and `AnalyzeStack`; `tests/offline/test_analyzer.py` and
+`tests/policies/test_policies_*.py` drive it through the real gRPC protocol.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ The pipeline's condition reads ``metrics.<metric name>.value`` from it through t
 file, and the model registry shows it as the model's quality statistics. Label metrics use a 0.5 threshold on
 the predicted probability.
 
-What is tested (tests/test_pipeline_steps.py), and what is not: reading the test split, extracting
+What is tested (tests/pipelines/test_pipeline_steps.py), and what is not: reading the test split, extracting
 ``xgboost-model`` from ``model.tar.gz``, the metrics (:func:`evaluate_predictions`), the report file
 (:func:`write_report`) and the whole step through :func:`evaluate` are run locally, with a scikit-learn model's
 probabilities standing in for the booster's. :func:`load_xgboost_predictor` needs xgboost, which only the
