@@ -345,6 +345,10 @@ def retraining_schedule_role_name(use_case: str) -> str:
     return role_name("ops", f"{use_case}-schedule")
 
 
+def drift_schedule_role_name(use_case: str) -> str:
+    return role_name("ops", f"{use_case}-drift-schedule")
+
+
 def model_role_name(use_case: str, tier: str) -> str:
     """The execution role of a served use case's SageMaker model in a serving tier."""
     return role_name(tier, f"{use_case}-model")

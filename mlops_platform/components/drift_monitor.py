@@ -11,7 +11,6 @@ single flight, cooldown) is the check's decision; `RetrainOnDrift` only delivers
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -20,7 +19,7 @@ import pulumi_aws as aws
 
 from mlops_platform import contract, monitoring_image, naming
 from mlops_platform.components.iam import PlatformRole, PlatformRoleArgs, Statement, allow, service_trust
-from mlops_platform.components.retraining import NETWORK_INTERFACE_ACTIONS, start_pipeline_target
+from mlops_platform.components.retraining import NETWORK_INTERFACE_ACTIONS, PipelineSchedule, schedule_pipeline
 from mlops_platform.config import UseCase
 from mlops_platform.pipelines.drift_check import DriftCheckSpec, drift_definition
 from mlops_platform.placement import Placement
@@ -70,27 +69,13 @@ class DriftMonitor(pulumi.ComponentResource):
             pipeline_description=f"Checks the captured {use_case.name} traffic for drift against the baseline of "
                                  "the version serving", pipeline_definition=definition,
             opts=pulumi.ResourceOptions(parent=self))
-        self._schedule(name, args, pipeline_name, pipeline.arn)
+        schedule_pipeline(name, PipelineSchedule(
+            placement, pipeline_name, pipeline.arn, use_case.drift_schedule,
+            contract.drift_schedule_role_name(use_case.name), "scheduled drift check"), self)
         self.pipeline_arn = pipeline.arn
         self.role_arn = role.arn
         self.register_outputs({"pipelineArn": pipeline.arn})
 
-    def _schedule(self, name: str, args: DriftMonitorArgs, pipeline_name: str,
-                  pipeline_arn: pulumi.Output[str]) -> None:
-        role = PlatformRole(f"{name}-schedule", PlatformRoleArgs(
-            role_name=contract.role_name(args.placement.tier, f"{args.use_case.name}-drift-schedule"),
-            description=f"Lets EventBridge Scheduler start {pipeline_name}",
-            trust_policy=service_trust("scheduler.amazonaws.com", args.placement.account_id),
-            statements=[allow(["sagemaker:StartPipelineExecution"], [pipeline_arn], sid="StartOnePipeline")]),
-            pulumi.ResourceOptions(parent=self))
-        aws.scheduler.Schedule(
-            name, name=f"{pipeline_name}-schedule", schedule_expression=args.use_case.drift_schedule,
-            flexible_time_window={"mode": "OFF"},
-            target={"arn": start_pipeline_target(args.placement.region), "role_arn": role.arn,
-                    "input": json.dumps({"PipelineName": pipeline_name,
-                                         "PipelineExecutionDescription": "scheduled drift check"}),
-                    "retry_policy": {"maximum_retry_attempts": 3, "maximum_event_age_in_seconds": 3600}},
-            opts=pulumi.ResourceOptions(parent=self))
 
 
 def drift_check_statements(args: DriftMonitorArgs) -> list[Statement]:

@@ -83,28 +83,42 @@ class RetrainingPipeline(pulumi.ComponentResource):
             name, pipeline_name=pipeline_name, pipeline_display_name=pipeline_name, role_arn=role.arn,
             pipeline_description=f"Retrains, evaluates and registers the {args.use_case.name} model",
             pipeline_definition=definition, opts=pulumi.ResourceOptions(parent=self, depends_on=scripts))
-        self._schedule(name, args, pipeline_name, pipeline.arn)
+        schedule_pipeline(name, PipelineSchedule(
+            args.placement, pipeline_name, pipeline.arn, args.use_case.schedule,
+            contract.retraining_schedule_role_name(args.use_case.name), "scheduled retraining"), self)
         self.pipeline_arn = pipeline.arn
         self.manual_trigger = (f"aws sagemaker start-pipeline-execution --pipeline-name {pipeline_name} "
                                f"--region {args.placement.region}")
         self.register_outputs({"pipelineArn": pipeline.arn})
 
-    def _schedule(self, name: str, args: RetrainingArgs, pipeline_name: str,
-                  pipeline_arn: pulumi.Output[str]) -> None:
-        role = PlatformRole(f"{name}-schedule", PlatformRoleArgs(
-            role_name=contract.retraining_schedule_role_name(args.use_case.name),
-            description=f"Lets EventBridge Scheduler start {pipeline_name}",
-            trust_policy=service_trust("scheduler.amazonaws.com", args.placement.account_id),
-            statements=[allow(["sagemaker:StartPipelineExecution"], [pipeline_arn], sid="StartOnePipeline")]),
-            pulumi.ResourceOptions(parent=self))
-        aws.scheduler.Schedule(
-            name, name=f"{pipeline_name}-schedule", schedule_expression=args.use_case.schedule,
-            flexible_time_window={"mode": "OFF"},
-            target={"arn": start_pipeline_target(args.placement.region), "role_arn": role.arn,
-                    "input": json.dumps({"PipelineName": pipeline_name,
-                                         "PipelineExecutionDescription": "scheduled retraining"}),
-                    "retry_policy": {"maximum_retry_attempts": 3, "maximum_event_age_in_seconds": 3600}},
-            opts=pulumi.ResourceOptions(parent=self))
+
+@dataclass(frozen=True)
+class PipelineSchedule:
+    """A SageMaker pipeline started by EventBridge Scheduler, with a role that may start that pipeline only."""
+
+    placement: Placement
+    pipeline_name: str
+    pipeline_arn: pulumi.Input[str]
+    expression: str
+    role_name: str
+    what: str
+    """Why it runs, in the execution's description (`scheduled retraining`)."""
+
+
+def schedule_pipeline(name: str, schedule: PipelineSchedule, parent: pulumi.Resource) -> aws.scheduler.Schedule:
+    role = PlatformRole(f"{name}-schedule", PlatformRoleArgs(
+        role_name=schedule.role_name, description=f"Lets EventBridge Scheduler start {schedule.pipeline_name}",
+        trust_policy=service_trust("scheduler.amazonaws.com", schedule.placement.account_id),
+        statements=[allow(["sagemaker:StartPipelineExecution"], [schedule.pipeline_arn], sid="StartOnePipeline")]),
+        pulumi.ResourceOptions(parent=parent))
+    return aws.scheduler.Schedule(
+        name, name=f"{schedule.pipeline_name}-schedule", schedule_expression=schedule.expression,
+        flexible_time_window={"mode": "OFF"},
+        target={"arn": start_pipeline_target(schedule.placement.region), "role_arn": role.arn,
+                "input": json.dumps({"PipelineName": schedule.pipeline_name,
+                                     "PipelineExecutionDescription": schedule.what}),
+                "retry_policy": {"maximum_retry_attempts": 3, "maximum_event_age_in_seconds": 3600}},
+        opts=pulumi.ResourceOptions(parent=parent))
 
 
 def start_pipeline_target(region: str) -> str:
