@@ -71,7 +71,7 @@ class ApprovalDeployer(pulumi.ComponentResource):
         function = PlatformFunction(name, PlatformFunctionArgs(
             function_name=contract.deployer_function_name(endpoint_name), module="deploy_on_approval",
             description=f"Deploys newly approved {use_case.name} models to {endpoint_name} as a canary",
-            account_id=endpoint.placement.account_id, region=endpoint.placement.region,
+            placement=endpoint.placement,
             role_name=contract.deployer_role_name(use_case.name, tier),
             statements=deployer_statements(args, endpoint_name, group, DeployerQueues(approvals.arn, dlq.arn),
                                            topic.arn),

@@ -13,6 +13,7 @@ import pulumi_aws as aws
 
 from mlops_platform import naming
 from mlops_platform.components.iam import PlatformRole, PlatformRoleArgs, Statement, allow, service_trust
+from mlops_platform.placement import Placement
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 FUNCTIONS_DIR = PACKAGE_DIR / "functions"
@@ -42,8 +43,7 @@ class PlatformFunctionArgs:
     module: str
     """File name (without .py) of the handler module in mlops_platform/functions; its `handler` is the entry."""
     description: str
-    account_id: str
-    region: str
+    placement: Placement
     role_name: str
     statements: Sequence[Statement] = field(default_factory=list)
     environment: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
@@ -68,7 +68,7 @@ class PlatformFunction(pulumi.ComponentResource):
         log_group_name = f"/aws/lambda/{args.function_name}"
         logs = aws.cloudwatch.LogGroup(name, name=log_group_name, retention_in_days=LOG_RETENTION_DAYS,
                                        kms_key_id=args.log_kms_key_arn, opts=pulumi.ResourceOptions(parent=self))
-        log_group_arn = naming.log_group_arn(args.region, args.account_id, log_group_name)
+        log_group_arn = naming.log_group_arn(args.placement.region, args.placement.account_id, log_group_name)
         statements = [
             allow(["logs:CreateLogStream", "logs:PutLogEvents"], [f"{log_group_arn}:*"], sid="WriteOwnLogs"),
             allow(["xray:PutTelemetryRecords", "xray:PutTraceSegments"], "*", sid="WriteTraces"),
@@ -78,7 +78,7 @@ class PlatformFunction(pulumi.ComponentResource):
             statements.append(allow(["sqs:SendMessage"], [args.dead_letter_queue_arn], sid="ParkFailedEvents"))
         role = PlatformRole(name, PlatformRoleArgs(
             role_name=args.role_name, description=args.description,
-            trust_policy=service_trust("lambda.amazonaws.com", args.account_id), statements=statements),
+            trust_policy=service_trust("lambda.amazonaws.com", args.placement.account_id), statements=statements),
             pulumi.ResourceOptions(parent=self))
         function = aws.lambda_.Function(
             name,

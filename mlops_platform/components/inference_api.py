@@ -44,7 +44,7 @@ class InferenceApi(pulumi.ComponentResource):
         handler = PlatformFunction(name, PlatformFunctionArgs(
             function_name=function_name, module="inference",
             description=f"Validates requests and invokes the {use_case} endpoint",
-            account_id=endpoint.placement.account_id, region=endpoint.placement.region,
+            placement=endpoint.placement,
             role_name=contract.inference_role_name(use_case, endpoint.placement.tier),
             statements=[allow(["sagemaker:InvokeEndpoint"], [endpoint.endpoint_arn], sid="InvokeOneEndpoint")],
             environment={"ENDPOINT_NAME": endpoint.endpoint_name}, kms_key_arn=args.kms_key_arn,

@@ -9,6 +9,7 @@ import pulumi_aws as aws
 
 from mlops_platform import iam_policy, naming
 from mlops_platform.iam_policy import Statement, grant
+from mlops_platform.placement import Placement
 
 KEY_ADMIN_AND_USE_ACTIONS: tuple[str, ...] = (
     "kms:CancelKeyDeletion", "kms:CreateAlias", "kms:CreateGrant", "kms:Decrypt", "kms:DeleteAlias",
@@ -26,8 +27,7 @@ named action by action instead of `kms:*`."""
 @dataclass(frozen=True)
 class PlatformKeyArgs:
     description: str
-    account_id: str
-    region: str
+    placement: Placement
     """Where the key lives; its partition names the owning account in the key policy."""
     alias: str
     protect: bool
@@ -72,7 +72,7 @@ class PlatformKey(pulumi.ComponentResource):
             description=args.description,
             enable_key_rotation=True,
             deletion_window_in_days=30,
-            policy=key_policy(naming.partition_of(args.region), args.account_id, args.grants),
+            policy=key_policy(args.placement.partition, args.placement.account_id, args.grants),
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
         )
         aws.kms.Alias(name, name=f"alias/{args.alias}", target_key_id=key.key_id,

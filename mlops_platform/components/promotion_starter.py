@@ -44,7 +44,7 @@ class PromotionStarter(pulumi.ComponentResource):
         function = PlatformFunction(name, PlatformFunctionArgs(
             function_name=contract.promotion_starter_function_name(use_case), module="start_promotion",
             description=f"Starts the {pipeline} pipeline with each approved {use_case} version",
-            account_id=placement.account_id, region=placement.region,
+            placement=placement,
             role_name=contract.promotion_starter_role_name(use_case),
             statements=[allow(["codepipeline:StartPipelineExecution"], [args.pipeline_arn],
                               sid="StartOnePipeline")],

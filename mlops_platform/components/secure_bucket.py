@@ -15,11 +15,12 @@ import pulumi_aws as aws
 
 from mlops_platform import iam_policy
 from mlops_platform.iam_policy import Statement, grant
+from mlops_platform.placement import Placement
 
 
 @dataclass(frozen=True)
 class SecureBucketArgs:
-    account_id: str
+    placement: Placement
     protect: bool
     kms_key_arn: pulumi.Input[str] | None = None
     """None only for an access-log bucket: it is encrypted with SSE-S3."""
@@ -65,7 +66,7 @@ class SecureBucket(pulumi.ComponentResource):
     @staticmethod
     def _policy(bucket_arn: str, args: SecureBucketArgs, is_log_target: bool) -> pulumi.Output[str]:
         grants = args.grants(bucket_arn) if args.grants else []
-        return pulumi.Output.json_dumps(bucket_policy(bucket_arn, args.account_id, is_log_target, grants))
+        return pulumi.Output.json_dumps(bucket_policy(bucket_arn, args.placement.account_id, is_log_target, grants))
 
 
 def _encryption_rule(

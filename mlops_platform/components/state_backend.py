@@ -77,10 +77,10 @@ class StateBackend(pulumi.ComponentResource):
         if args.config.is_s3:
             key = PlatformKey(f"{name}-key", PlatformKeyArgs(
                 description="mlops-platform: the stacks' secrets (awskms:// secrets provider) and state",
-                account_id=placement.account_id, region=placement.region, alias=contract.STATE_SECRETS_KEY_ALIAS,
+                placement=placement, alias=contract.STATE_SECRETS_KEY_ALIAS,
                 protect=args.protect, grants=(secrets_key_grant(placement),)), child)
             bucket = SecureBucket(name, SecureBucketArgs(
-                account_id=placement.account_id, protect=args.protect, kms_key_arn=key.arn,
+                placement=placement, protect=args.protect, kms_key_arn=key.arn,
                 access_log_bucket=args.access_log_bucket,
                 grants=state_bucket_grants(placement)), child)
             self.bucket_arn, self.key_arn = bucket.arn, key.arn

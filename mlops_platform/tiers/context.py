@@ -58,8 +58,8 @@ class TierContext:
         """The tier's customer-managed KMS key, aliased `alias/mlops-platform/<tier>`."""
         return PlatformKey(
             self.name("key"),
-            PlatformKeyArgs(description=f"mlops-platform {self.tier} tier: {purpose}", account_id=self.account_id,
-                            region=self.cfg.region, alias=f"{contract.PROJECT}/{self.tier}",
+            PlatformKeyArgs(description=f"mlops-platform {self.tier} tier: {purpose}", placement=self.placement,
+                            alias=f"{contract.PROJECT}/{self.tier}",
                             protect=self.protects_state, grants=grants),
             self.child(),
         )
@@ -69,7 +69,7 @@ class TierContext:
         """A data bucket of the tier, encrypted with `key` and logging to the tier's access-log bucket."""
         return SecureBucket(
             self.name(suffix),
-            SecureBucketArgs(account_id=self.account_id, protect=self.protects_state, kms_key_arn=key.arn,
+            SecureBucketArgs(placement=self.placement, protect=self.protects_state, kms_key_arn=key.arn,
                              access_log_bucket=self.access_log_bucket(), grants=grants),
             self.child(),
         )
@@ -79,7 +79,7 @@ class TierContext:
         if self._access_logs is None:
             self._access_logs = SecureBucket(
                 self.name("access-logs"),
-                SecureBucketArgs(account_id=self.account_id, protect=self.protects_state),
+                SecureBucketArgs(placement=self.placement, protect=self.protects_state),
                 self.child(),
             )
         return self._access_logs.bucket

@@ -24,6 +24,7 @@ from mlops_platform.components.organization import (
 )
 from mlops_platform.iam_policy import grant
 from mlops_platform.org import scps
+from mlops_platform.placement import Placement
 from mlops_platform.providers import default_tags
 from mlops_platform.tiers.context import TierContext
 
@@ -127,7 +128,7 @@ def _break_glass_alarm(ctx: TierContext, key: PlatformKey, identity_center: pulu
     if ctx.cfg.organization.identity_center_region != ctx.cfg.region:
         key = PlatformKey(ctx.name(f"key-{ctx.cfg.organization.identity_center_region}"), PlatformKeyArgs(
             description=f"mlops-platform {ctx.tier} tier: break-glass alerts in Identity Center's region",
-            account_id=ctx.account_id, region=ctx.cfg.organization.identity_center_region,
+            placement=Placement(ctx.tier, ctx.account_id, ctx.cfg.organization.identity_center_region),
             alias=f"{contract.PROJECT}/{ctx.tier}", protect=ctx.protects_state,
             grants=(EVENTBRIDGE_ENCRYPTS_ALERTS,)), identity_center)
     topic = aws.sns.Topic(ctx.name("break-glass"), name="mlops-break-glass", kms_master_key_id=key.arn,
