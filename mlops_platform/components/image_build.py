@@ -20,10 +20,11 @@ import pulumi_aws as aws
 from mlops_platform import contract, naming
 from mlops_platform.components.iam import PlatformRole, PlatformRoleArgs, Statement, allow, service_trust
 from mlops_platform.components.promotion_pipeline import (
-    ARTIFACT_ACTIONS,
     BUILD_IMAGE,
     BUILD_LOG_RETENTION_DAYS,
     KEY_ACTIONS,
+    SOURCE_ACTION,
+    PlatformSource,
     build_log_group,
 )
 from mlops_platform.placement import Placement
@@ -40,12 +41,7 @@ class MonitoringImageBuildArgs:
     placement: Placement
     registry_account_id: str
     """The artifact tier's account, which holds the monitoring repository."""
-    repository: str
-    branch: str
-    connection_arn: pulumi.Input[str]
-    artifact_bucket: pulumi.Input[str]
-    artifact_bucket_arn: pulumi.Input[str]
-    key_arn: pulumi.Input[str]
+    source: PlatformSource
     fail_severity: str
 
 
@@ -57,7 +53,7 @@ class MonitoringImageBuild(pulumi.ComponentResource):
         repository_arn = naming.ecr_repository_arn(placement.region, args.registry_account_id,
                                                    contract.MONITORING_IMAGE_REPOSITORY)
         logs = aws.cloudwatch.LogGroup(name, name=build_log_group(project), retention_in_days=BUILD_LOG_RETENTION_DAYS,
-                                       kms_key_id=args.key_arn, opts=child)
+                                       kms_key_id=args.source.key_arn, opts=child)
         build_role = PlatformRole(f"{name}-build", PlatformRoleArgs(
             role_name=contract.monitoring_image_build_role_name(),
             description="CodeBuild: builds the monitoring image and pushes it to its repository",
@@ -65,7 +61,7 @@ class MonitoringImageBuild(pulumi.ComponentResource):
             statements=build_statements(args, repository_arn, logs.arn)), child)
         built = aws.codebuild.Project(
             name, name=project, description="Builds and pushes the platform's monitoring image (Docker: privileged)",
-            service_role=build_role.arn, encryption_key=args.key_arn, build_timeout=BUILD_TIMEOUT_MINUTES,
+            service_role=build_role.arn, encryption_key=args.source.key_arn, build_timeout=BUILD_TIMEOUT_MINUTES,
             queued_timeout=480, artifacts={"type": "CODEPIPELINE"},
             source={"type": "CODEPIPELINE", "buildspec": IMAGE_BUILDSPEC},
             environment={"compute_type": "BUILD_GENERAL1_MEDIUM", "type": "LINUX_CONTAINER", "image": BUILD_IMAGE,
@@ -84,28 +80,18 @@ class MonitoringImageBuild(pulumi.ComponentResource):
             description="CodePipeline: rebuilds the monitoring image on pushes touching it",
             trust_policy=service_trust("codepipeline.amazonaws.com", placement.account_id),
             statements=[
-                allow(["codeconnections:UseConnection", "codestar-connections:UseConnection"], [args.connection_arn],
-                      sid="ReadThePlatformsRepository"),
-                allow(list(ARTIFACT_ACTIONS), [pulumi.Output.concat(args.artifact_bucket_arn, "/*")],
-                      sid="PassArtifacts"),
-                allow(list(KEY_ACTIONS), [args.key_arn], sid="EncryptArtifacts"),
+                *args.source.pipeline_statements(),
+                allow(list(KEY_ACTIONS), [args.source.key_arn], sid="EncryptArtifacts"),
                 allow(["codebuild:BatchGetBuilds", "codebuild:StartBuild"], [built.arn], sid="RunTheBuild")]),
             child)
-        source: aws.codepipeline.PipelineStageActionArgsDict = {
-            "name": "Platform", "category": "Source", "owner": "AWS", "provider": "CodeStarSourceConnection",
-            "version": "1", "output_artifacts": ["source"],
-            "configuration": {"ConnectionArn": args.connection_arn, "FullRepositoryId": args.repository,
-                              "BranchName": args.branch, "OutputArtifactFormat": "CODE_ZIP"}}
         aws.codepipeline.Pipeline(
             name, name=contract.MONITORING_IMAGE_PIPELINE, pipeline_type="V2", execution_mode="SUPERSEDED",
-            role_arn=pipeline_role.arn,
-            artifact_stores=[{"location": args.artifact_bucket, "type": "S3",
-                              "encryption_key": {"id": args.key_arn, "type": "KMS"}}],
+            role_arn=pipeline_role.arn, artifact_stores=[args.source.artifact_store()],
             triggers=[{"provider_type": "CodeStarSourceConnection", "git_configuration": {
-                "source_action_name": "Platform",
-                "pushes": [{"branches": {"includes": [args.branch]},
+                "source_action_name": SOURCE_ACTION,
+                "pushes": [{"branches": {"includes": [args.source.branch]},
                             "file_paths": {"includes": [contract.MONITORING_IMAGE_SOURCE_PATH]}}]}}],
-            stages=[{"name": "Source", "actions": [source]},
+            stages=[{"name": "Source", "actions": [args.source.source_action(detect_changes=True)]},
                     {"name": "Build", "actions": [{
                         "name": "BuildAndPush", "category": "Build", "owner": "AWS", "provider": "CodeBuild",
                         "version": "1", "input_artifacts": ["source"],
@@ -119,9 +105,9 @@ def build_statements(args: MonitoringImageBuildArgs, repository_arn: str,
     return [
         allow(["logs:CreateLogStream", "logs:PutLogEvents"], [pulumi.Output.concat(log_group_arn, ":*")],
               sid="WriteBuildLogs"),
-        allow(["s3:GetObject", "s3:GetObjectVersion"], [pulumi.Output.concat(args.artifact_bucket_arn, "/*")],
+        allow(["s3:GetObject", "s3:GetObjectVersion"], [pulumi.Output.concat(args.source.artifact_bucket_arn, "/*")],
               sid="ReadTheSource"),
-        allow(["kms:Decrypt", "kms:DescribeKey"], [args.key_arn], sid="DecryptTheSource"),
+        allow(["kms:Decrypt", "kms:DescribeKey"], [args.source.key_arn], sid="DecryptTheSource"),
         # GetAuthorizationToken names no repository (AWS: it takes Resource "*").
         allow(["ecr:GetAuthorizationToken"], "*", sid="LogInToEcr"),
         allow(list(PUSH_ACTIONS), [repository_arn], sid="PushTheMonitoringImageOnly"),

@@ -37,6 +37,9 @@ TEST_TIMEOUT_MINUTES = 20
 BUILD_LOG_RETENTION_DAYS = 365
 ARTIFACT_ACTIONS = ("s3:GetBucketVersioning", "s3:GetObject", "s3:GetObjectVersion", "s3:PutObject")
 KEY_ACTIONS = ("kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey")
+SOURCE_ACTION = "Platform"
+"""The source action of every pipeline that checks out this platform's repository (the image build's trigger
+names it)."""
 
 
 def build_log_group(project: str) -> str:
@@ -103,6 +106,41 @@ class PromotionBuilds(pulumi.ComponentResource):
 
 
 @dataclass(frozen=True)
+class PlatformSource:
+    """This platform's repository at a branch, read through the CodeConnections connection, and the encrypted
+    artifact store a pipeline passes it on in: what the promotion and the image build pipelines share."""
+
+    repository: str
+    """`owner/repo`."""
+    branch: str
+    connection_arn: pulumi.Input[str]
+    artifact_bucket: pulumi.Input[str]
+    artifact_bucket_arn: pulumi.Input[str]
+    key_arn: pulumi.Input[str]
+
+    def source_action(self, detect_changes: bool) -> aws.codepipeline.PipelineStageActionArgsDict:
+        configuration: dict[str, pulumi.Input[str]] = {
+            "ConnectionArn": self.connection_arn, "FullRepositoryId": self.repository, "BranchName": self.branch}
+        if not detect_changes:
+            configuration["DetectChanges"] = "false"
+        configuration["OutputArtifactFormat"] = "CODE_ZIP"
+        return {"name": SOURCE_ACTION, "category": "Source", "owner": "AWS", "provider": "CodeStarSourceConnection",
+                "version": "1", "output_artifacts": ["source"], "configuration": configuration}
+
+    def artifact_store(self) -> aws.codepipeline.PipelineArtifactStoreArgsDict:
+        return {"location": self.artifact_bucket, "type": "S3", "encryption_key": {"id": self.key_arn, "type": "KMS"}}
+
+    def pipeline_statements(self) -> list[Statement]:
+        """What a pipeline's role needs of its source: the connection, and the artifacts it passes on."""
+        return [
+            allow(["codeconnections:UseConnection", "codestar-connections:UseConnection"], [self.connection_arn],
+                  sid="ReadThePlatformsRepository"),
+            allow(list(ARTIFACT_ACTIONS), [pulumi.Output.concat(self.artifact_bucket_arn, "/*")],
+                  sid="PassArtifacts"),
+        ]
+
+
+@dataclass(frozen=True)
 class ServingTarget:
     """One serving tier a pipeline deploys: its stack and account."""
 
@@ -116,13 +154,7 @@ class ServingTarget:
 class PromotionPipelineArgs:
     use_case: UseCase
     placement: Placement
-    repository: str
-    """This platform's repository (`owner/repo`), at `branch`, through the connection."""
-    branch: str
-    connection_arn: pulumi.Input[str]
-    artifact_bucket: pulumi.Input[str]
-    artifact_bucket_arn: pulumi.Input[str]
-    key_arn: pulumi.Input[str]
+    source: PlatformSource
     registry_account_id: str
     deploy_role_name: str
     staging: ServingTarget
@@ -139,7 +171,7 @@ class PromotionPipeline(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         use_case = args.use_case.name
         topic = aws.sns.Topic(f"{name}-approvals", name=contract.promotion_approval_topic_name(use_case),
-                              kms_master_key_id=args.key_arn, opts=child)
+                              kms_master_key_id=args.source.key_arn, opts=child)
         role = PlatformRole(name, PlatformRoleArgs(
             role_name=contract.promotion_pipeline_role_name(use_case),
             description=f"CodePipeline: promotes approved {use_case} models through staging to prod",
@@ -147,9 +179,7 @@ class PromotionPipeline(pulumi.ComponentResource):
             statements=pipeline_statements(args, topic.arn)), child)
         pipeline = aws.codepipeline.Pipeline(
             name, name=contract.promotion_pipeline_name(use_case), pipeline_type="V2", execution_mode="QUEUED",
-            role_arn=role.arn,
-            artifact_stores=[{"location": args.artifact_bucket, "type": "S3",
-                              "encryption_key": {"id": args.key_arn, "type": "KMS"}}],
+            role_arn=role.arn, artifact_stores=[args.source.artifact_store()],
             variables=[{"name": contract.PROMOTION_VARIABLE, "default_value": "none",
                         "description": "The versioned ARN of the approved model package to promote"}],
             stages=_stages(args, topic.arn),
@@ -161,11 +191,9 @@ class PromotionPipeline(pulumi.ComponentResource):
 
 def pipeline_statements(args: PromotionPipelineArgs, topic_arn: pulumi.Input[str]) -> list[Statement]:
     return [
-        allow(["codeconnections:UseConnection", "codestar-connections:UseConnection"], [args.connection_arn],
-              sid="ReadThePlatformsRepository"),
-        allow(list(ARTIFACT_ACTIONS), [pulumi.Output.concat(args.artifact_bucket_arn, "/*")], sid="PassArtifacts"),
-        allow(["s3:GetBucketLocation", "s3:ListBucket"], [args.artifact_bucket_arn], sid="FindArtifacts"),
-        allow(list(KEY_ACTIONS), [args.key_arn], sid="EncryptArtifactsAndNotices"),
+        *args.source.pipeline_statements(),
+        allow(["s3:GetBucketLocation", "s3:ListBucket"], [args.source.artifact_bucket_arn], sid="FindArtifacts"),
+        allow(list(KEY_ACTIONS), [args.source.key_arn], sid="EncryptArtifactsAndNotices"),
         allow(["codebuild:BatchGetBuilds", "codebuild:StartBuild"], list(args.project_arns), sid="RunTheBuilds"),
         allow(["sns:Publish"], [topic_arn], sid="AnnounceTheGate"),
     ]
@@ -219,12 +247,8 @@ def _build(name: str, project: str, variables: list[Mapping[str, str]],
 
 
 def _stages(args: PromotionPipelineArgs, topic_arn: pulumi.Input[str]) -> list[aws.codepipeline.PipelineStageArgsDict]:
-    source: aws.codepipeline.PipelineStageActionArgsDict = {
-        "name": "Platform", "category": "Source", "owner": "AWS", "provider": "CodeStarSourceConnection",
-        "version": "1", "output_artifacts": ["source"],
-        # Pushes do not start a promotion; approvals do (StartPipelineExecution with the variable).
-        "configuration": {"ConnectionArn": args.connection_arn, "FullRepositoryId": args.repository,
-                          "BranchName": args.branch, "DetectChanges": "false", "OutputArtifactFormat": "CODE_ZIP"}}
+    # Pushes do not start a promotion; approvals do (StartPipelineExecution with the variable).
+    source = args.source.source_action(detect_changes=False)
     gate: aws.codepipeline.PipelineStageActionArgsDict = {
         "name": "PromoteToProd", "category": "Approval", "owner": "AWS", "provider": "Manual", "version": "1",
         "configuration": {"NotificationArn": topic_arn, "CustomData": (

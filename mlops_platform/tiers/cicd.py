@@ -15,6 +15,7 @@ from mlops_platform.components.image_build import MonitoringImageBuild, Monitori
 from mlops_platform.components.kms_key import PlatformKey, cloudwatch_alarms_grant, cloudwatch_logs_grant
 from mlops_platform.components.promotion_pipeline import (
     KEY_ACTIONS,
+    PlatformSource,
     PromotionBuilds,
     PromotionBuildsArgs,
     PromotionPipeline,
@@ -23,7 +24,6 @@ from mlops_platform.components.promotion_pipeline import (
     StateAccess,
 )
 from mlops_platform.components.promotion_starter import PromotionStarter, PromotionStarterArgs
-from mlops_platform.components.secure_bucket import SecureBucket
 from mlops_platform.components.state_backend import StateBackend, StateBackendArgs
 from mlops_platform.config import UseCase
 from mlops_platform.iam_policy import Statement, grant
@@ -46,13 +46,14 @@ def build(ctx: TierContext) -> None:
             access_log_bucket=ctx.access_log_bucket()), ctx.child())
         backend_url = state.backend_url
         builds_image = cfg.drift_engine == "open" and cfg.promotion.repository is not None
-        artifacts = ctx.bucket("pipeline-artifacts", key, grants=_artifact_grants(ctx)) \
-            if promoted or builds_image else None
-        if promoted and artifacts is not None:
-            _promotion(ctx, promoted, key, artifacts, repository.source_location,
-                       StateAccess(state.backend_url, state.token_secret_arn))
-        if builds_image and artifacts is not None:
-            _image_build(ctx, key, artifacts, repository.source_location)
+        if cfg.promotion.repository is not None and (promoted or builds_image):
+            artifacts = ctx.bucket("pipeline-artifacts", key, grants=_artifact_grants(ctx))
+            source = PlatformSource(cfg.promotion.repository, cfg.promotion.branch, repository.source_location,
+                                    artifacts.bucket, artifacts.arn, key.arn)
+            if promoted:
+                _promotion(ctx, promoted, key, source, StateAccess(state.backend_url, state.token_secret_arn))
+            if builds_image:
+                _image_build(ctx, source)
     ctx.refs.publish("cicd", {"codeSourceLocation": repository.source_location, "stateBackendUrl": backend_url})
     _small_size_ci_identities(ctx)
 
@@ -98,21 +99,16 @@ def _target(ctx: TierContext, tier: str) -> ServingTarget:
                          account_id=cfg.account_of_tier(tier))
 
 
-def _image_build(ctx: TierContext, key: PlatformKey, artifacts: SecureBucket,
-                 connection_arn: pulumi.Output[str]) -> None:
+def _image_build(ctx: TierContext, source: PlatformSource) -> None:
     cfg = ctx.cfg
-    assert cfg.promotion.repository is not None
     MonitoringImageBuild(ctx.name("monitoring-image"), MonitoringImageBuildArgs(
-        placement=ctx.placement, registry_account_id=cfg.account_of_tier("artifact"),
-        repository=cfg.promotion.repository, branch=cfg.promotion.branch, connection_arn=connection_arn,
-        artifact_bucket=artifacts.bucket, artifact_bucket_arn=artifacts.arn, key_arn=key.arn,
+        placement=ctx.placement, registry_account_id=cfg.account_of_tier("artifact"), source=source,
         fail_severity=cfg.promotion.image_scan_fail_severity), ctx.child())
 
 
-def _promotion(ctx: TierContext, use_cases: list[UseCase], key: PlatformKey, artifacts: SecureBucket,
-               connection_arn: pulumi.Output[str], state: StateAccess) -> None:
+def _promotion(ctx: TierContext, use_cases: list[UseCase], key: PlatformKey, source: PlatformSource,
+               state: StateAccess) -> None:
     cfg = ctx.cfg
-    assert cfg.promotion.repository is not None
     builds = PromotionBuilds(ctx.name("promotion-builds"), PromotionBuildsArgs(
         placement=ctx.placement, key_arn=key.arn, state=state), ctx.child())
     registry_account = cfg.account_of_tier("artifact")
@@ -121,9 +117,7 @@ def _promotion(ctx: TierContext, use_cases: list[UseCase], key: PlatformKey, art
     staging, prod = (_target(ctx, tier) for tier in topology.SERVING_TIERS)
     for use_case in use_cases:
         pipeline = PromotionPipeline(ctx.name(f"{use_case.name}-promotion"), PromotionPipelineArgs(
-            use_case=use_case, placement=ctx.placement, repository=cfg.promotion.repository,
-            branch=cfg.promotion.branch, connection_arn=connection_arn, artifact_bucket=artifacts.bucket,
-            artifact_bucket_arn=artifacts.arn, key_arn=key.arn, registry_account_id=registry_account,
+            use_case=use_case, placement=ctx.placement, source=source, registry_account_id=registry_account,
             deploy_role_name=cfg.deploy_role_name, staging=staging, prod=prod, project_arns=builds.project_arns),
             ctx.child())
         PromotionStarter(ctx.name(f"{use_case.name}-promotion-starter"), PromotionStarterArgs(
