@@ -1,9 +1,13 @@
-"""Shared fixtures: the project's own config files, captured and judged once per size per session."""
+"""Shared fixtures: the project's own config files, captured and judged once per size per session — once for all
+pytest-xdist workers, which share each result through a pickle in the session's common temporary folder."""
 
 from __future__ import annotations
 
+import fcntl
+import pickle
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
@@ -12,6 +16,28 @@ from mlops_platform.offline.size_capture import CapturedSize, capture_size
 from mlops_platform.offline.stack_config import load_project_config
 
 ROOT = Path(__file__).resolve().parent.parent
+T = TypeVar("T")
+
+
+@pytest.fixture(scope="session")
+def session_folder(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
+    """A folder every worker of this session sees: the parent of the workers' own temporary folders under xdist."""
+    base = tmp_path_factory.getbasetemp()
+    return base if worker_id == "master" else base.parent
+
+
+def computed_once(folder: Path, key: str, compute: Callable[[], T]) -> T:
+    """`compute()`'s result, computed by the first worker that asks and read by the others: the lock makes a
+    second worker wait for the first one's result instead of computing it again."""
+    path = folder / f"{key}.pickle"
+    with open(folder / f"{key}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if path.exists():
+            result: T = pickle.loads(path.read_bytes())
+            return result
+        result = compute()
+        path.write_bytes(pickle.dumps(result))
+        return result
 
 
 @pytest.fixture(scope="session")
@@ -20,27 +46,30 @@ def project_root() -> Path:
 
 
 @pytest.fixture(scope="session")
-def shipped_preview() -> Callable[..., Preview]:
+def shipped_preview(session_folder: Path) -> Callable[..., Preview]:
     """The preview (capture + policy verdicts) of a size's shipped configuration, computed once per size: as a new
     account deploys it (no model yet) or, with `serving=True`, once version 1 of each use case is approved."""
     cache: dict[tuple[str, bool], Preview] = {}
 
     def get(size: str, serving: bool = False) -> Preview:
         if (size, serving) not in cache:
-            cache[size, serving] = run_preview(load_project_config(ROOT, size), serving=serving)
+            cache[size, serving] = computed_once(
+                session_folder, f"preview-{size}-{'serving' if serving else 'new'}",
+                lambda: run_preview(load_project_config(ROOT, size), serving=serving))
         return cache[size, serving]
 
     return get
 
 
 @pytest.fixture(scope="session")
-def shipped_capture() -> Callable[[str], CapturedSize]:
+def shipped_capture(session_folder: Path) -> Callable[[str], CapturedSize]:
     """Every stack of a size's shipped configuration captured (no policy pack, no proofs), once per size."""
     cache: dict[str, CapturedSize] = {}
 
     def get(size: str) -> CapturedSize:
         if size not in cache:
-            cache[size] = capture_size(load_project_config(ROOT, size), serving=True)
+            cache[size] = computed_once(session_folder, f"capture-{size}",
+                                        lambda: capture_size(load_project_config(ROOT, size), serving=True))
         return cache[size]
 
     return get
