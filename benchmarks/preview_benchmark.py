@@ -68,7 +68,7 @@ class Measured:
     full: list[Run]
 
     def median(self, runs: list[Run], field: str) -> float:
-        return statistics.median(getattr(run, field) for run in runs)
+        return float(statistics.median(float(getattr(run, field)) for run in runs))
 
     def document(self) -> dict[str, object]:
         return {"workload": self.workload.label, "size": self.workload.size,
