@@ -4,10 +4,17 @@
 It evaluates identity policies, resource and key policies, SCPs and permission boundaries, same- and
 cross-account, the way AWS documents policy evaluation, and validates actions, resource ARNs and condition keys
 against current IAM data. It is AGPL-licensed, so the platform drives it over stdin/stdout instead of linking it.
+
+Each decision is kept in the platform's cache (`disk_cache`) under the hash of the engine (its lock file and
+driver script) and the whole request: a request seen before, with the very same documents, context and engine,
+is answered from there; only the others go to the engine. The engine must still be installed: the cache saves
+its time, it does not stand in for it.
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
 import shutil
 import subprocess
@@ -16,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mlops_platform import disk_cache
 from mlops_platform.offline import child_processes
 
 ENGINE_DIR = Path(__file__).resolve().parent / "iam_engine"
@@ -75,15 +83,57 @@ class Decision:
 
 
 def simulate(simulations: Sequence[Simulation]) -> list[Decision]:
-    """Evaluate every simulation in one engine process."""
+    """Evaluate every simulation: from the cache where it holds the request, the rest in one engine process."""
     if not simulations:
         return []
+    node = _installed_engine()
+    requests = [json.dumps(simulation.request(), sort_keys=True) for simulation in simulations]
+    keys = [hashlib.sha256(request.encode()).hexdigest() for request in requests]
+    folder = disk_cache.cache_dir() / "iam-decisions" / _engine_digest()
+    decisions = {key: decision for key in set(keys) if (decision := _cached(folder / f"{key}.json")) is not None}
+    unanswered = {key: request for key, request in zip(keys, requests, strict=True) if key not in decisions}
+    if unanswered:
+        answers = _run_engine(node, "[" + ",".join(unanswered.values()) + "]")
+        for key, answer in zip(unanswered, answers, strict=True):
+            disk_cache.store(folder / f"{key}.json", json.dumps(answer))
+            decisions[key] = _decision(answer)
+    return [decisions[key] for key in keys]
+
+
+def _installed_engine() -> str:
     node = shutil.which("node")
     if node is None:
         raise EngineUnavailable("the access matrix needs Node.js (`apt-get install nodejs npm`)")
     if not (ENGINE_DIR / "node_modules" / "@cloud-copilot" / "iam-simulate").is_dir():
         raise EngineUnavailable(f"the access matrix's IAM engine is not installed: run `npm ci --prefix {ENGINE_DIR}`")
-    payload = json.dumps([simulation.request() for simulation in simulations])
+    return node
+
+
+@functools.cache
+def _engine_digest() -> str:
+    """The engine as installed: its pinned packages (IAM data included) and the script that drives it."""
+    digest = hashlib.sha256()
+    for path in (ENGINE_DIR / "package-lock.json", ENGINE_SCRIPT):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:32]
+
+
+def _cached(path: Path) -> Decision | None:
+    text = disk_cache.read(path)
+    if text is None:
+        return None
+    try:
+        return _decision(json.loads(text))
+    except (ValueError, KeyError, TypeError):
+        return None  # a damaged entry is a miss; the engine's answer replaces it
+
+
+def _decision(answer: Mapping[str, Any]) -> Decision:
+    return Decision(answer["decision"], tuple(answer["errors"]))
+
+
+def _run_engine(node: str, payload: str) -> list[Mapping[str, Any]]:
     engine = subprocess.Popen([node, str(ENGINE_SCRIPT)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True, cwd=ENGINE_DIR)
     with child_processes.tracked(engine):
@@ -94,5 +144,5 @@ def simulate(simulations: Sequence[Simulation]) -> list[Decision]:
     if engine.returncode != 0:
         last_line = (stderr.strip().splitlines() or ["no output"])[-1]
         raise EngineUnavailable(f"the IAM engine failed: {last_line}")
-    answers = json.loads(stdout)
-    return [Decision(answer["decision"], tuple(answer["errors"])) for answer in answers]
+    answers: list[Mapping[str, Any]] = json.loads(stdout)
+    return answers

@@ -4,8 +4,8 @@ Building a definition needs the sagemaker SDK (about a second and a half to impo
 definition depends on nothing but the pipeline's arguments, the SDK's version and its code (this package's, and
 the monitoring image's interface: its drift baseline step's arguments and container paths), so it is cached under
 a key made of exactly those three: a hit returns the stored definition without importing the SDK, and
-any change to the arguments, the SDK or the code is a miss. The cache lives in `MLOPS_PLATFORM_CACHE_DIR`, else
-`$XDG_CACHE_HOME/mlops-platform`, else `~/.cache/mlops-platform`; a cache that cannot be written only costs time.
+any change to the arguments, the SDK or the code is a miss. The cache is the platform's (`disk_cache`): a cache that
+cannot be written only costs time.
 """
 
 from __future__ import annotations
@@ -15,27 +15,18 @@ import functools
 import hashlib
 import importlib.metadata
 import json
-import os
-import tempfile
 from pathlib import Path
 
+from mlops_platform.disk_cache import CACHE_DIR_VARIABLE, cache_dir, read, store
 from mlops_platform.pipelines.spec import RetrainingPipelineArgs
 
-CACHE_DIR_VARIABLE = "MLOPS_PLATFORM_CACHE_DIR"
+__all__ = ["CACHE_DIR_VARIABLE", "cache_dir", "cache_key", "retraining_definition"]
 PACKAGE_DIR = Path(__file__).resolve().parent
 MONITORING_INTERFACE_FILES = (
     PACKAGE_DIR.parent / "monitoring_image.py",
     PACKAGE_DIR.parent.parent / "images" / "monitoring" / "mlops_monitoring" / "interface.py",
 )
 """Code outside this package that the definition is built from: the drift baseline step's arguments and paths."""
-
-
-def cache_dir() -> Path:
-    explicit = os.environ.get(CACHE_DIR_VARIABLE)
-    if explicit:
-        return Path(explicit)
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "mlops-platform"
 
 
 @functools.cache
@@ -61,26 +52,11 @@ def cache_key(args: RetrainingPipelineArgs) -> str:
 def retraining_definition(args: RetrainingPipelineArgs) -> str:
     """The definition `retraining.build_definition(args)` returns, from the cache when it holds it."""
     path = cache_dir() / "pipeline-definitions" / f"{cache_key(args)}.json"
-    try:
-        return path.read_text(encoding="utf-8")
-    except OSError:
-        pass
+    cached = read(path)
+    if cached is not None:
+        return cached
     from mlops_platform.pipelines.retraining import build_definition  # the SDK, only on a miss
 
     definition = build_definition(args)
-    _store(path, definition)
+    store(path, definition)
     return definition
-
-
-def _store(path: Path, definition: str) -> None:
-    """Written whole or not at all (a concurrent reader never sees half a file)."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent, delete=False,
-                                         suffix=".tmp") as handle:
-            temporary = Path(handle.name)
-            handle.write(definition)
-        os.replace(temporary, path)
-    except OSError:
-        if "temporary" in locals():
-            temporary.unlink(missing_ok=True)
