@@ -933,6 +933,9 @@ def container_build_flows(cfg: PlatformConfig, world: World) -> Iterator[Flow]:
         if monitoring_build in world.roles:
             others.append(("the monitoring image build", monitoring_build))
         pushers = [*_data_scientist_principals(cfg, world), (f"the {name} retraining role", retraining), *others]
+        deploy_role = contract.deploy_role_arn(cfg.partition, cfg.account_of_tier("artifact"), cfg.deploy_role_name)
+        if deploy_role in world.roles:  # it creates the repository, yet never pushes to it
+            pushers.append(("the artifact tier's deploy role", deploy_role))
         for who, principal in pushers:
             yield Flow(f"{who} cannot push the {name} image", principal, "ecr:PutImage", repository, False)
         yield Flow(f"{name}: its image build assumes the recorder role", build, "sts:AssumeRole", recorder, True)
