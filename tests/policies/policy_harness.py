@@ -41,7 +41,7 @@ _running: dict[str, PolicyAnalyzer] = {}
 
 
 CI_REPOSITORY = "example-org/mlops-platform"
-IMAGED_USE_CASES = [{"name": "churn", "image": {"context": "images/churn"}}, {"name": "fraud"}]
+IMAGED_USE_CASES: list[dict[str, Any]] = [{"name": "churn", "image": {"context": "images/churn"}}, {"name": "fraud"}]
 """With "<size>+images": the use cases the pack is handed, as a `pulumi up` of one stack hands them (churn has
 its own image, fraud has none)."""
 
