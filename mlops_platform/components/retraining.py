@@ -47,7 +47,7 @@ class RetrainingArgs:
     registry_account_id: str
     subnet_ids: Sequence[pulumi.Input[str]]
     security_group_ids: Sequence[pulumi.Input[str]]
-    build_account_id: str = ""
+    build_account_id: str
     """The cicd tier's account, whose image build records the use case's image (with `use_case.image`)."""
 
 
