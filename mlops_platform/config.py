@@ -95,6 +95,23 @@ class ConfigError(pulumi.RunError):
 
 
 @dataclass(frozen=True)
+class UseCaseImage:
+    """A use case's own training/inference image, built from this platform's repository (`promotion.repository`)
+    by its image pipeline in the cicd tier (medium, large)."""
+
+    context: str
+    """The build context: a directory of the repository; pushes touching it rebuild the image."""
+    dockerfile: str
+    """The Dockerfile, a path in the repository (default: `<context>/Dockerfile`)."""
+
+    @property
+    def trigger_paths(self) -> tuple[str, ...]:
+        """The file paths whose change (on the promotion branch) starts the image pipeline."""
+        inside = self.dockerfile.startswith(f"{self.context}/")
+        return (f"{self.context}/**",) if inside else (f"{self.context}/**", self.dockerfile)
+
+
+@dataclass(frozen=True)
 class UseCase:
     name: str
     instance_type: str = DEFAULT_INSTANCE_TYPE
@@ -112,6 +129,8 @@ class UseCase:
     """The share of features that drifted at or above which the check starts retraining."""
     retraining_cooldown_hours: int = DEFAULT_RETRAINING_COOLDOWN_HOURS
     """After a retraining starts, drift starts no other one for this long."""
+    image: UseCaseImage | None = None
+    """Its own image (`useCases[].image`); None: the built-in XGBoost image trains and serves it."""
 
 
 @dataclass(frozen=True)
@@ -256,6 +275,7 @@ def parse_config(raw: Mapping[str, Any], stack_name: str, default_organization: 
     promotion = _promotion(raw.get("promotion", {}), ci_config)
     if topology.has_organization(size) and any(use_case.serve for use_case in use_cases):
         _require_promotion_source(promotion, code_repository)
+    _require_image_builds(size, use_cases, promotion, code_repository)
     return PlatformConfig(
         size=size,
         stack=stack,
@@ -398,6 +418,11 @@ def parse_accounts(size: Size, value: Any) -> Mapping[str, str]:
     return {name: value[name] for name in required}
 
 
+def parse_use_cases(value: Any) -> tuple[UseCase, ...]:
+    """`useCases` as the program reads it (the policy pack reads it too)."""
+    return _use_cases(value)
+
+
 def _use_cases(value: Any) -> tuple[UseCase, ...]:
     if not isinstance(value, Sequence) or isinstance(value, str):
         raise ConfigError("useCases", value, f"a list of use cases, each a map with: {', '.join(_USE_CASE_FIELDS)}")
@@ -412,7 +437,7 @@ def _use_cases(value: Any) -> tuple[UseCase, ...]:
 
 _USE_CASE_FIELDS = ("name", "instanceType", "minInstances", "maxInstances", "schedule", "metricThreshold",
                     "serve", "canaryPercent", "canaryWaitSeconds", "driftSchedule", "driftThreshold",
-                    "retrainingCooldownHours")
+                    "retrainingCooldownHours", "image")
 REMOVED_USE_CASE_FIELDS: Mapping[str, str] = {
     "modelPackageArn": "was removed: no config pins a model any more. The version a tier serves is recorded by "
                        f"the deploy path once a model is approved (SSM parameter "
@@ -458,7 +483,59 @@ def _use_case(key: str, item: Any) -> UseCase:
         retraining_cooldown_hours=_int_between(
             f"{key}.retrainingCooldownHours",
             item.get("retrainingCooldownHours", DEFAULT_RETRAINING_COOLDOWN_HOURS), 0, MAX_RETRAINING_COOLDOWN_HOURS),
+        image=_use_case_image(f"{key}.image", item["image"]) if "image" in item else None,
     )
+
+
+_IMAGE_FIELDS = ("context", "dockerfile")
+_REPOSITORY_PATH = re.compile(r"[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*")
+
+
+def _use_case_image(key: str, value: Any) -> UseCaseImage:
+    if not isinstance(value, Mapping):
+        raise ConfigError(key, value, "a map {context: <directory>, dockerfile: <path>} of paths in "
+                                      "promotion.repository")
+    _reject_unknown_fields(key, value, _IMAGE_FIELDS)
+    if "context" not in value:
+        raise ConfigError(f"{key}.context", None, "required: the build context, a directory of the repository")
+    context = _repository_path(f"{key}.context", value["context"])
+    dockerfile = _repository_path(f"{key}.dockerfile", value.get("dockerfile", f"{context}/Dockerfile"))
+    return UseCaseImage(context=context, dockerfile=dockerfile)
+
+
+def _repository_path(key: str, value: Any) -> str:
+    """A relative path inside the repository: no leading '/', no '.' or '..' segment, no wildcard."""
+    if isinstance(value, str):
+        value = value.rstrip("/")
+    allowed = ("a path relative to the repository root: letters, digits, '.', '_', '-' and '/', no '.' or '..' "
+               "segment, no wildcard")
+    path = _pattern(key, value, _REPOSITORY_PATH, allowed)
+    if any(segment in (".", "..") for segment in path.split("/")):
+        raise ConfigError(key, value, allowed)
+    return path
+
+
+def _require_image_builds(size: Size, use_cases: Sequence[UseCase], promotion: Promotion,
+                          code_repository: CodeRepository) -> None:
+    """Images are built by a pipeline in the cicd tier from `promotion.repository`: only the sizes with an
+    organization have one (the small size's single account has no build pipeline, so an image there would never
+    be built and retraining would wait for it forever)."""
+    for index, use_case in enumerate(use_cases):
+        if use_case.image is None:
+            continue
+        key = f"useCases[{index}].image"
+        if not topology.has_organization(size):
+            raise ConfigError(key, {"context": use_case.image.context, "dockerfile": use_case.image.dockerfile},
+                              f"size {size.value!r} builds no images (no cicd pipeline): remove it to train with "
+                              "the built-in XGBoost image, or use the medium or large size")
+        if promotion.repository is None:
+            raise ConfigError(key, {"context": use_case.image.context, "dockerfile": use_case.image.dockerfile},
+                              "the image pipeline builds from promotion.repository (or ci.github.repository): "
+                              "set it to this platform's repository as owner/repo")
+        if code_repository.is_codecommit:
+            raise ConfigError("codeRepository.provider", code_repository.provider,
+                              f"{key} is built from promotion.repository through a CodeConnections connection: one "
+                              f"of {', '.join(p for p in CODE_REPOSITORY_PROVIDERS if p != 'CodeCommit')}")
 
 
 def _schedule(key: str, value: Any) -> str:

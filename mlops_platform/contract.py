@@ -415,3 +415,66 @@ def permissions_boundary_arn(partition: str, account_id: str) -> str:
     """The boundary managed policy in `account_id`: what every PlatformRole in that account passes as
     `permissions_boundary`."""
     return naming.policy_arn(partition, account_id, permissions_boundary_name())
+
+
+# Container builds (medium, large): a use case declaring `image` gets a pipeline in the cicd tier that builds it
+# on pushes touching its context, pushes it to the use case's repository in the artifact tier under the commit
+# id, gates it on the scan and records its URI in the ops tier, where the retraining starter reads it.
+
+IMAGE_RECORD_PREFIX = f"/{PROJECT}/images"
+TRAINING_IMAGE_PARAMETER = "TrainingImage"
+"""The retraining pipeline's parameter naming the image its training, evaluation and registered model use."""
+IMAGE_BUILD_SUFFIX = "-image-build"
+IMAGE_BUILDSPEC = "buildspecs/image.yml"
+"""The platform's one image buildspec: every image build runs it (the policy pack excepts no other)."""
+
+
+def image_pipeline_name(use_case: str) -> str:
+    return f"{use_case}-image"
+
+
+def image_build_project_name(use_case: str) -> str:
+    """A use case's privileged image build (the policy pack excepts exactly these names and the monitoring one)."""
+    return f"mlops-{use_case}{IMAGE_BUILD_SUFFIX}"
+
+
+def image_build_role_name(use_case: str) -> str:
+    """The cicd tier's CodeBuild role that builds `use_case`'s image and alone pushes to its repository."""
+    return role_name("cicd", f"{use_case}{IMAGE_BUILD_SUFFIX}")
+
+
+def image_pipeline_role_name(use_case: str) -> str:
+    return role_name("cicd", f"{use_case}-image-pipeline")
+
+
+def image_record_parameter(use_case: str) -> str:
+    """The ops tier's SSM parameter holding the URI of `use_case`'s newest scanned image; the build path writes
+    it, the retraining starter reads it."""
+    return f"{IMAGE_RECORD_PREFIX}/{use_case}"
+
+
+def image_recorder_role_name(use_case: str) -> str:
+    """The ops tier's role the image build assumes to write `use_case`'s image record, and nothing else."""
+    return role_name("ops", f"{use_case}-image-recorder")
+
+
+def retraining_starter_function_name(use_case: str) -> str:
+    """Where a use case builds its own image: the function every retraining start goes through (the schedule,
+    the drift rule), which passes the recorded image as TRAINING_IMAGE_PARAMETER."""
+    return f"{use_case}-retraining-starter"
+
+
+def retraining_starter_role_name(use_case: str) -> str:
+    return role_name("ops", f"{use_case}-retraining-starter")
+
+
+def retraining_starter_dead_letter_queue_name(use_case: str) -> str:
+    return f"{use_case}-retraining-starter-dlq"
+
+
+def image_build_use_case(project: str) -> str | None:
+    """The use case whose image build `project` is named as (`image_build_project_name`), if it is one."""
+    if not project.startswith("mlops-") or not project.endswith(IMAGE_BUILD_SUFFIX):
+        return None
+    use_case = project.removeprefix("mlops-").removesuffix(IMAGE_BUILD_SUFFIX)
+    return use_case if use_case and image_build_project_name(use_case) == project else None

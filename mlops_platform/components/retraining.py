@@ -16,6 +16,7 @@ import pulumi_aws as aws
 
 from mlops_platform import contract, monitoring_image, naming
 from mlops_platform.components.iam import PlatformRole, PlatformRoleArgs, Statement, allow, service_trust
+from mlops_platform.components.retraining_starter import RetrainingStarter, RetrainingStarterArgs
 from mlops_platform.config import UseCase
 from mlops_platform.pipelines.definitions import retraining_definition
 from mlops_platform.pipelines.spec import RetrainingPipelineArgs, step_scripts
@@ -46,11 +47,15 @@ class RetrainingArgs:
     registry_account_id: str
     subnet_ids: Sequence[pulumi.Input[str]]
     security_group_ids: Sequence[pulumi.Input[str]]
+    build_account_id: str
+    """The cicd tier's account, whose image build records the use case's image (with `use_case.image`)."""
 
 
 class RetrainingPipeline(pulumi.ComponentResource):
     pipeline_arn: pulumi.Output[str]
     manual_trigger: str
+    starter: RetrainingStarter | None
+    """With the use case's own image, the function every automatic start goes through."""
 
     def __init__(self, name: str, args: RetrainingArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mlops:pipelines:RetrainingPipeline", name, None, opts)
@@ -83,13 +88,27 @@ class RetrainingPipeline(pulumi.ComponentResource):
             name, pipeline_name=pipeline_name, pipeline_display_name=pipeline_name, role_arn=role.arn,
             pipeline_description=f"Retrains, evaluates and registers the {args.use_case.name} model",
             pipeline_definition=definition, opts=pulumi.ResourceOptions(parent=self, depends_on=scripts))
+        self.starter = RetrainingStarter(f"{name}-starter", RetrainingStarterArgs(
+            placement=args.placement, use_case=args.use_case, pipeline_arn=pipeline.arn,
+            build_account_id=args.build_account_id), child) if args.use_case.image is not None else None
         schedule_pipeline(name, PipelineSchedule(
             args.placement, pipeline_name, pipeline.arn, args.use_case.schedule,
-            contract.retraining_schedule_role_name(args.use_case.name), "scheduled retraining"), self)
+            contract.retraining_schedule_role_name(args.use_case.name), "scheduled retraining",
+            starter_arn=self.starter.function_arn if self.starter else None), self)
         self.pipeline_arn = pipeline.arn
-        self.manual_trigger = (f"aws sagemaker start-pipeline-execution --pipeline-name {pipeline_name} "
-                               f"--region {args.placement.region}")
+        self.manual_trigger = manual_trigger(args.placement, args.use_case)
         self.register_outputs({"pipelineArn": pipeline.arn})
+
+
+def manual_trigger(placement: Placement, use_case: UseCase) -> str:
+    """The command that starts a run by hand; with the use case's own image, the image recorded last."""
+    pipeline, region = contract.pipeline_name(use_case.name), placement.region
+    command = f"aws sagemaker start-pipeline-execution --pipeline-name {pipeline} --region {region}"
+    if use_case.image is None:
+        return command
+    record = (f"aws ssm get-parameter --name {contract.image_record_parameter(use_case.name)} "
+              f"--query Parameter.Value --output text --region {region}")
+    return f'{command} --pipeline-parameters Name={contract.TRAINING_IMAGE_PARAMETER},Value="$({record})"'
 
 
 @dataclass(frozen=True)
@@ -103,22 +122,30 @@ class PipelineSchedule:
     role_name: str
     what: str
     """Why it runs, in the execution's description (`scheduled retraining`)."""
+    starter_arn: pulumi.Input[str] | None = None
+    """A function that starts the pipeline (`RetrainingStarter`), invoked instead of starting it directly."""
 
 
 def schedule_pipeline(name: str, schedule: PipelineSchedule, parent: pulumi.Resource) -> aws.scheduler.Schedule:
+    if schedule.starter_arn is None:
+        may = allow(["sagemaker:StartPipelineExecution"], [schedule.pipeline_arn], sid="StartOnePipeline")
+    else:
+        may = allow(["lambda:InvokeFunction"], [schedule.starter_arn], sid="InvokeThePipelinesStarter")
     role = PlatformRole(f"{name}-schedule", PlatformRoleArgs(
         role_name=schedule.role_name, description=f"Lets EventBridge Scheduler start {schedule.pipeline_name}",
         trust_policy=service_trust("scheduler.amazonaws.com", schedule.placement.account_id),
-        statements=[allow(["sagemaker:StartPipelineExecution"], [schedule.pipeline_arn], sid="StartOnePipeline")]),
-        pulumi.ResourceOptions(parent=parent))
+        statements=[may]), pulumi.ResourceOptions(parent=parent))
+    target: aws.scheduler.ScheduleTargetArgsDict = {
+        "arn": start_pipeline_target(schedule.placement.region), "role_arn": role.arn,
+        "input": json.dumps({"PipelineName": schedule.pipeline_name, "PipelineExecutionDescription": schedule.what}),
+        "retry_policy": {"maximum_retry_attempts": 3, "maximum_event_age_in_seconds": 3600}}
+    if schedule.starter_arn is not None:
+        # The schedule's execution id is the starter's request token: a retried delivery is one execution.
+        target["arn"] = schedule.starter_arn
+        target["input"] = json.dumps({"reason": schedule.what, "id": "<aws.scheduler.execution-id>"})
     return aws.scheduler.Schedule(
         name, name=f"{schedule.pipeline_name}-schedule", schedule_expression=schedule.expression,
-        flexible_time_window={"mode": "OFF"},
-        target={"arn": start_pipeline_target(schedule.placement.region), "role_arn": role.arn,
-                "input": json.dumps({"PipelineName": schedule.pipeline_name,
-                                     "PipelineExecutionDescription": schedule.what}),
-                "retry_policy": {"maximum_retry_attempts": 3, "maximum_event_age_in_seconds": 3600}},
-        opts=pulumi.ResourceOptions(parent=parent))
+        flexible_time_window={"mode": "OFF"}, target=target, opts=pulumi.ResourceOptions(parent=parent))
 
 
 def start_pipeline_target(region: str) -> str:
@@ -137,6 +164,9 @@ def pipeline_run_statements(region: str, account_id: str, use_cases: Sequence[st
         allow(["sagemaker:DescribePipelineExecution", "sagemaker:ListPipelineExecutionSteps",
                "sagemaker:StopPipelineExecution"], [f"{pipeline}/execution/*" for pipeline in pipelines],
               sid="FollowOwnPipelineExecutions"),
+        # A hand-started run of a use case with its own image passes the recorded image (`manual_trigger`).
+        allow(["ssm:GetParameter"], [naming.ssm_parameter_arn(region, account_id, contract.image_record_parameter(u))
+                                     for u in use_cases], sid="ReadTheRecordedImages"),
     ]
 
 

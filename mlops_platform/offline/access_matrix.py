@@ -821,6 +821,8 @@ def drift_flows(cfg: PlatformConfig, world: World) -> Iterator[Flow]:
         yield Flow(f"{use_case}: the drift schedule starts the drift check", schedule,
                    "sagemaker:StartPipelineExecution", drift, True)
         rule = contract.role_arn(cfg.partition, ops, contract.role_name("ops", f"{use_case}-retrain-on-drift"))
+        if rule not in world.roles:  # the rule invokes the use case's retraining starter (its own image)
+            rule = contract.role_arn(cfg.partition, ops, contract.retraining_starter_role_name(use_case))
         yield Flow(f"{use_case}: the drift rule starts the retraining pipeline", rule,
                    "sagemaker:StartPipelineExecution", retraining, True)
         yield Flow(f"{use_case}: the drift rule cannot start the drift check", rule,
@@ -908,11 +910,61 @@ def _pipeline_role_flows(cfg: PlatformConfig, world: World, pipeline_role: str) 
                f"{state}/.pulumi/stacks/mlops-platform/prod.json", False)
 
 
+def container_build_flows(cfg: PlatformConfig, world: World) -> Iterator[Flow]:
+    """Each use case with its own image: its image build role alone pushes to its repository (not data
+    scientists, its retraining role, another use case's build or the monitoring image's); the ops retraining role
+    pulls it (the served models' pulls are `serving_flows`'); the build alone assumes the recorder role, which
+    alone writes the use case's image record; the retraining starter reads it and starts the pipeline."""
+    imaged = [u for u in cfg.use_cases if u.image is not None]
+    builds = {u.name: _role_arn(cfg, "cicd", contract.image_build_role_name(u.name)) for u in imaged}
+    monitoring_build = _role_arn(cfg, "cicd", contract.monitoring_image_build_role_name())
+    for use_case in imaged:
+        name = use_case.name
+        repository = naming.ecr_repository_arn(cfg.region, cfg.account_of_tier("artifact"),
+                                               contract.container_repository_name(name))
+        build, retraining = builds[name], _role_arn(cfg, "ops", contract.retraining_role_name(name))
+        recorder = _role_arn(cfg, "ops", contract.image_recorder_role_name(name))
+        starter = _role_arn(cfg, "ops", contract.retraining_starter_role_name(name))
+        record = naming.ssm_parameter_arn(cfg.region, cfg.account_of_tier("ops"), contract.image_record_parameter(name))
+        for action in ("ecr:InitiateLayerUpload", "ecr:PutImage"):
+            yield Flow(f"{name}: its image build pushes its image ({action})", build, action, repository, True)
+        yield Flow(f"{name}: retraining pulls its image", retraining, "ecr:BatchGetImage", repository, True)
+        others = [(f"the {other} image build", arn) for other, arn in builds.items() if other != name]
+        if monitoring_build in world.roles:
+            others.append(("the monitoring image build", monitoring_build))
+        pushers = [*_data_scientist_principals(cfg, world), (f"the {name} retraining role", retraining), *others]
+        deploy_role = contract.deploy_role_arn(cfg.partition, cfg.account_of_tier("artifact"), cfg.deploy_role_name)
+        if deploy_role in world.roles:  # it creates the repository, yet never pushes to it
+            pushers.append(("the artifact tier's deploy role", deploy_role))
+        for who, principal in pushers:
+            yield Flow(f"{who} cannot push the {name} image", principal, "ecr:PutImage", repository, False)
+        yield Flow(f"{name}: its image build assumes the recorder role", build, "sts:AssumeRole", recorder, True)
+        yield Flow(f"{name}: the recorder role writes the image record", recorder, "ssm:PutParameter", record, True)
+        for who, principal in [*_data_scientist_principals(cfg, world), (f"the {name} retraining role", retraining),
+                               *others]:
+            yield Flow(f"{who} cannot assume the {name} recorder role", principal, "sts:AssumeRole", recorder,
+                       False)
+        for who, principal in [(f"the {name} retraining role", retraining), (f"the {name} starter", starter),
+                               *_data_scientist_principals(cfg, world)]:
+            yield Flow(f"{who} cannot write the {name} image record", principal, "ssm:PutParameter", record, False)
+        for other in (u.name for u in imaged if u.name != name):
+            other_record = naming.ssm_parameter_arn(cfg.region, cfg.account_of_tier("ops"),
+                                                    contract.image_record_parameter(other))
+            yield Flow(f"the {name} recorder role cannot write the {other} image record", recorder,
+                       "ssm:PutParameter", other_record, False)
+        pipeline = naming.sagemaker_arn(cfg.region, cfg.account_of_tier("ops"),
+                                        f"pipeline/{contract.pipeline_name(name)}")
+        yield Flow(f"{name}: the retraining starter reads the image record", starter, "ssm:GetParameter", record,
+                   True)
+        yield Flow(f"{name}: the retraining starter starts the pipeline", starter, "sagemaker:StartPipelineExecution",
+                   pipeline, True)
+
+
 FLOW_BUILDERS: tuple[FlowBuilder, ...] = (retraining_flows, step_script_flows, serving_flows, inference_flows,
                                           monitoring_image_flows, deployer_flows, deploy_path_flows,
                                           capture_replication_flows, drift_flows, experiment_flows,
                                           identity_center_flows, separation_flows, own_rights_flows,
-                                          guardrail_flows, ci_flows, promotion_flows)
+                                          guardrail_flows, ci_flows, promotion_flows, container_build_flows)
 
 
 def designed_flows(cfg: PlatformConfig, world: World) -> list[Flow]:

@@ -28,7 +28,7 @@ from typing import Any
 import boto3  # type: ignore[import-untyped]
 import botocore.session
 
-from mlops_platform import monitoring_image
+from mlops_platform import contract, monitoring_image
 from mlops_platform.contract import pipeline_name
 from mlops_platform.pipelines import _sdk as sm
 from mlops_platform.pipelines.spec import (
@@ -43,6 +43,8 @@ __all__ = ["STEP_SCRIPT_NAMES", "RetrainingPipelineArgs", "build_definition", "s
 PARAM_INPUT_DATA_URL = "InputDataUrl"
 PARAM_METRIC_THRESHOLD = "MetricThreshold"
 PARAM_MODEL_APPROVAL_STATUS = "ModelApprovalStatus"
+PARAM_TRAINING_IMAGE = contract.TRAINING_IMAGE_PARAMETER
+"""The image that trains, evaluates and serves the model; its starters pass the use case's recorded image."""
 APPROVAL_STATUSES = ("PendingManualApproval", "Approved", "Rejected")
 
 STEP_PREPROCESS = "preprocess"
@@ -90,9 +92,10 @@ class _Parameters:
     input_data_url: sm.ParameterString
     metric_threshold: sm.ParameterFloat
     approval_status: sm.ParameterString
+    training_image: sm.ParameterString
 
     def all(self) -> list[sm.ParameterString | sm.ParameterFloat]:
-        return [self.input_data_url, self.metric_threshold, self.approval_status]
+        return [self.input_data_url, self.metric_threshold, self.approval_status, self.training_image]
 
 
 class _OfflinePipelineSession(sm.PipelineSession):
@@ -183,8 +186,9 @@ def _pipeline(args: RetrainingPipelineArgs, session: _OfflinePipelineSession) ->
             default_value=APPROVAL_STATUSES[0],
             enum_values=list(APPROVAL_STATUSES),
         ),
+        training_image=sm.ParameterString(name=PARAM_TRAINING_IMAGE, default_value=_training_image(args)),
     )
-    image_uri = _training_image(args)
+    image_uri = params.training_image
     preprocess = _preprocess_step(args, session, params)
     train = _train_step(args, session, preprocess, image_uri)
     report = sm.PropertyFile(name=EVALUATION_REPORT, output_name="evaluation", path=EVALUATION_FILE)
@@ -287,7 +291,10 @@ def _output_property(step: sm.ProcessingStep, output_name: str) -> sm.PipelineVa
 
 
 def _train_step(
-    args: RetrainingPipelineArgs, session: _OfflinePipelineSession, preprocess: sm.ProcessingStep, image_uri: str
+    args: RetrainingPipelineArgs,
+    session: _OfflinePipelineSession,
+    preprocess: sm.ProcessingStep,
+    image_uri: sm.ParameterString,
 ) -> sm.TrainingStep:
     hyperparameters: dict[str, str | sm.PipelineVariable] = dict(XGBOOST_HYPERPARAMETERS)
     estimator = sm.Estimator(
@@ -321,7 +328,7 @@ def _evaluate_step(
     session: _OfflinePipelineSession,
     preprocess: sm.ProcessingStep,
     train: sm.TrainingStep,
-    image_uri: str,
+    image_uri: sm.ParameterString,
     report: sm.PropertyFile,
 ) -> sm.ProcessingStep:
     """Runs evaluate.py in the training image: the built-in XGBoost image has python3, xgboost, pandas, sklearn."""
@@ -420,7 +427,7 @@ def _register_step(
     train: sm.TrainingStep,
     evaluate: sm.ProcessingStep,
     baseline: sm.ProcessingStep | sm.QualityCheckStep | None,
-    image_uri: str,
+    image_uri: sm.ParameterString,
     params: _Parameters,
 ) -> sm.ModelStep:
     evaluation_dir = _output_property(evaluate, "evaluation")

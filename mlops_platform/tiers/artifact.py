@@ -21,10 +21,10 @@ def build(ctx: TierContext) -> None:
     key = ctx.key("model artifacts, registry, images", grants=grants.key_grants(readers, writers, uploaders))
     models = ctx.bucket("model-artifacts", key, grants=grants.bucket_grants(readers, writers, uploaders))
     use_cases = [use_case.name for use_case in ctx.cfg.use_cases]
-    for use_case in use_cases:
-        ContainerRepository(ctx.name(f"{use_case}-images"), ContainerRepositoryArgs(
-            repository_name=contract.container_repository_name(use_case), kms_key_arn=key.arn,
-            protect=ctx.protects_state, policy=grants.repository_policy(ctx.cfg)), ctx.child())
+    for use_case in ctx.cfg.use_cases:
+        ContainerRepository(ctx.name(f"{use_case.name}-images"), ContainerRepositoryArgs(
+            repository_name=contract.container_repository_name(use_case.name), kms_key_arn=key.arn,
+            protect=ctx.protects_state, policy=grants.repository_policy(ctx.cfg, use_case)), ctx.child())
     if ctx.cfg.drift_engine == "open":
         ContainerRepository(ctx.name("monitoring-images"), ContainerRepositoryArgs(
             repository_name=contract.MONITORING_IMAGE_REPOSITORY, kms_key_arn=key.arn, protect=ctx.protects_state,

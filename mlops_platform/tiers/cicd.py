@@ -11,7 +11,7 @@ from mlops_platform import ci, contract, topology
 from mlops_platform.components.approval_forwarding import ApprovalsBus
 from mlops_platform.components.ci_identity import CiAccount, CiAccountArgs
 from mlops_platform.components.code_repository import CodeRepository, CodeRepositoryArgs
-from mlops_platform.components.image_build import MonitoringImageBuild, MonitoringImageBuildArgs
+from mlops_platform.components.image_build import ImageBuild, ImageBuildArgs, monitoring_image, use_case_image
 from mlops_platform.components.kms_key import PlatformKey, cloudwatch_alarms_grant, cloudwatch_logs_grant
 from mlops_platform.components.promotion_pipeline import (
     KEY_ACTIONS,
@@ -27,6 +27,7 @@ from mlops_platform.components.promotion_starter import PromotionStarter, Promot
 from mlops_platform.components.state_backend import StateBackend, StateBackendArgs
 from mlops_platform.config import UseCase
 from mlops_platform.iam_policy import Statement, grant
+from mlops_platform.tiers import grants
 from mlops_platform.tiers.context import TierContext
 
 
@@ -45,8 +46,9 @@ def build(ctx: TierContext) -> None:
             config=cfg.state_backend, placement=ctx.placement, protect=ctx.protects_state, tier_key_arn=key.arn,
             access_log_bucket=ctx.access_log_bucket()), ctx.child())
         backend_url = state.backend_url
-        builds_image = cfg.drift_engine == "open" and cfg.promotion.repository is not None
-        if cfg.promotion.repository is not None and (promoted or builds_image):
+        builds_image = grants.builds_monitoring_image(cfg)
+        imaged = imaged_use_cases(ctx)
+        if cfg.promotion.repository is not None and (promoted or builds_image or imaged):
             artifacts = ctx.bucket("pipeline-artifacts", key, grants=_artifact_grants(ctx))
             source = PlatformSource(cfg.promotion.repository, cfg.promotion.branch, repository.source_location,
                                     artifacts.bucket, artifacts.arn, key.arn)
@@ -54,6 +56,8 @@ def build(ctx: TierContext) -> None:
                 _promotion(ctx, promoted, key, source, StateAccess(state.backend_url, state.token_secret_arn))
             if builds_image:
                 _image_build(ctx, source)
+            for use_case in imaged:
+                _use_case_image_build(ctx, source, use_case)
     ctx.refs.publish("cicd", {"codeSourceLocation": repository.source_location, "stateBackendUrl": backend_url})
     _small_size_ci_identities(ctx)
 
@@ -99,11 +103,25 @@ def _target(ctx: TierContext, tier: str) -> ServingTarget:
                          account_id=cfg.account_of_tier(tier))
 
 
+def imaged_use_cases(ctx: TierContext) -> list[UseCase]:
+    """The use cases with their own image (`useCases[].image`); the config allows them only where this tier
+    builds from `promotion.repository` (medium, large)."""
+    return [use_case for use_case in ctx.cfg.use_cases if use_case.image is not None]
+
+
 def _image_build(ctx: TierContext, source: PlatformSource) -> None:
     cfg = ctx.cfg
-    MonitoringImageBuild(ctx.name("monitoring-image"), MonitoringImageBuildArgs(
+    ImageBuild(ctx.name("monitoring-image"), ImageBuildArgs(
         placement=ctx.placement, registry_account_id=cfg.account_of_tier("artifact"), source=source,
-        fail_severity=cfg.promotion.image_scan_fail_severity), ctx.child())
+        fail_severity=cfg.promotion.image_scan_fail_severity, image=monitoring_image()), ctx.child())
+
+
+def _use_case_image_build(ctx: TierContext, source: PlatformSource, use_case: UseCase) -> None:
+    cfg = ctx.cfg
+    ops = ctx.placement.in_tier("ops", cfg.account_of_tier("ops"))
+    ImageBuild(ctx.name(f"{use_case.name}-image"), ImageBuildArgs(
+        placement=ctx.placement, registry_account_id=cfg.account_of_tier("artifact"), source=source,
+        fail_severity=cfg.promotion.image_scan_fail_severity, image=use_case_image(use_case, ops)), ctx.child())
 
 
 def _promotion(ctx: TierContext, use_cases: list[UseCase], key: PlatformKey, source: PlatformSource,

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 from mlops_platform import contract, iam_policy, naming, topology
-from mlops_platform.config import PlatformConfig
+from mlops_platform.config import PlatformConfig, UseCase
 from mlops_platform.iam_policy import Statement, grant
 
 RolesByAccount = Mapping[str, list[str]]
@@ -186,11 +186,34 @@ def image_pullers(cfg: PlatformConfig) -> dict[str, list[str]]:
     return _foreign(cfg, "artifact", [*_retraining_roles(cfg), *_served_model_roles(cfg)])
 
 
-def repository_policy(cfg: PlatformConfig) -> str | None:
+def repository_policy(cfg: PlatformConfig, use_case: UseCase) -> str | None:
+    """Pulls by the ops retraining roles and the served models' roles of other accounts; where `use_case` builds
+    its own image, pushes by its image build role alone."""
+    statements = []
     pullers = image_pullers(cfg)
-    if not pullers:
-        return None
-    return iam_policy.document_json([_statement("OtherAccountsPull", PULL_ACTIONS, None, pullers)])
+    if pullers:
+        statements.append(_statement("OtherAccountsPull", PULL_ACTIONS, None, pullers))
+    if use_case.image is not None:
+        build = _role_arn(cfg, "cicd", contract.image_build_role_name(use_case.name))
+        statements.extend(_only_pusher(cfg, build))
+    return iam_policy.document_json(statements) if statements else None
+
+
+LAYER_WRITE_ACTIONS = ["ecr:CompleteLayerUpload", "ecr:InitiateLayerUpload", "ecr:PutImage", "ecr:UploadLayerPart"]
+"""What writes an image into a repository (pulling needs none of them)."""
+
+
+def _only_pusher(cfg: PlatformConfig, build: tuple[str, str]) -> list[Statement]:
+    """The build role pushes (admitted across accounts), and every other principal is denied the writes, whatever
+    its own policies say: in the sizes where the artifact tier shares its account, an identity policy alone would
+    otherwise suffice."""
+    statements = []
+    pushers = _foreign(cfg, "artifact", [build])
+    if pushers:
+        statements.append(_statement("ImageBuildPushes", PUSH_ACTIONS, None, pushers))
+    statements.append(grant("OnlyTheImageBuildPushes", {"*": "*"}, LAYER_WRITE_ACTIONS, [],
+                            {"ArnNotEquals": {"aws:PrincipalArn": build[1]}}, effect=iam_policy.DENY))
+    return statements
 
 
 def monitoring_image_pullers(cfg: PlatformConfig) -> dict[str, list[str]]:
@@ -200,20 +223,21 @@ def monitoring_image_pullers(cfg: PlatformConfig) -> dict[str, list[str]]:
         _role_arn(cfg, "ops", contract.drift_check_role_name(use_case.name)) for use_case in cfg.use_cases]])
 
 
-def monitoring_image_pushers(cfg: PlatformConfig) -> dict[str, list[str]]:
-    """The cicd tier's image build role, where it lives in another account: the only principal that pushes."""
-    return _foreign(cfg, "artifact", [_role_arn(cfg, "cicd", contract.monitoring_image_build_role_name())])
-
-
 def monitoring_repository_policy(cfg: PlatformConfig) -> str | None:
-    """Pulls by the ops roles that run the image, pushes by the image build role: each only across accounts."""
+    """Pulls by the ops roles that run the image across accounts; pushes by the image build role alone."""
     statements = []
-    pullers, pushers = monitoring_image_pullers(cfg), monitoring_image_pushers(cfg)
+    pullers = monitoring_image_pullers(cfg)
     if pullers:
         statements.append(_statement("OtherAccountsPull", PULL_ACTIONS, None, pullers))
-    if pushers:
-        statements.append(_statement("ImageBuildPushes", PUSH_ACTIONS, None, pushers))
+    if builds_monitoring_image(cfg):
+        statements.extend(_only_pusher(cfg, _role_arn(cfg, "cicd", contract.monitoring_image_build_role_name())))
     return iam_policy.document_json(statements) if statements else None
+
+
+def builds_monitoring_image(cfg: PlatformConfig) -> bool:
+    """The cicd tier builds the monitoring image (open engine, a cicd pipeline reading `promotion.repository`);
+    elsewhere (the small size) it is pushed by hand, so its repository names no sole pusher."""
+    return topology.has_organization(cfg.size) and cfg.drift_engine == "open" and cfg.promotion.repository is not None
 
 
 # The ops tier's capture bucket: written by the serving tiers' replication roles alone, each into its own prefixes.

@@ -42,10 +42,11 @@ def build(ctx: TierContext) -> None:
                 dataset_bucket_arn=ctx.refs.get("data", "datasetBucketArn"),
                 dataset_key_arn=ctx.refs.get("data", "keyArn"),
                 registry_account_id=cfg.account_of_tier("artifact"),
-                subnet_ids=network.subnet_ids, security_group_ids=[network.security_group_id]), ctx.child())
+                subnet_ids=network.subnet_ids, security_group_ids=[network.security_group_id],
+                build_account_id=cfg.account_of_tier("cicd")), ctx.child())
             triggers[use_case.name] = pipeline.manual_trigger
             if capture is not None:
-                _watch_drift(ctx, use_case, capture, network, pipeline.pipeline_arn)
+                _watch_drift(ctx, use_case, capture, network, pipeline)
         if cfg.account_of_tier("dev") != ctx.account_id:
             _pipeline_operator(ctx)
     ctx.refs.publish("ops", {
@@ -70,7 +71,8 @@ def _capture_bucket(ctx: TierContext) -> _CaptureBucket:
 
 
 def _watch_drift(ctx: TierContext, use_case: UseCase, capture: _CaptureBucket, network: PrivateNetwork,
-                 retraining_pipeline_arn: pulumi.Output[str]) -> None:
+                 pipeline: RetrainingPipeline) -> None:
+    retraining_pipeline_arn = pipeline.pipeline_arn
     DriftMonitor(ctx.name(f"{use_case.name}-drift"), DriftMonitorArgs(
         placement=ctx.placement, use_case=use_case, capture_bucket_name=capture.bucket.bucket,
         capture_bucket_arn=capture.bucket.arn, key_arn=capture.key_arn,
@@ -79,7 +81,8 @@ def _watch_drift(ctx: TierContext, use_case: UseCase, capture: _CaptureBucket, n
         registry_account_id=ctx.cfg.account_of_tier("artifact"), retraining_pipeline_arn=retraining_pipeline_arn,
         subnet_ids=network.subnet_ids, security_group_ids=[network.security_group_id]), ctx.child())
     RetrainOnDrift(ctx.name(f"{use_case.name}-retrain-on-drift"), RetrainOnDriftArgs(
-        placement=ctx.placement, use_case=use_case, retraining_pipeline_arn=retraining_pipeline_arn), ctx.child())
+        placement=ctx.placement, use_case=use_case, retraining_pipeline_arn=retraining_pipeline_arn,
+        starter=pipeline.starter), ctx.child())
 
 
 def _pipeline_operator(ctx: TierContext) -> None:

@@ -35,6 +35,9 @@ class Platform:
     problem: str | None = "the stack configuration names no accounts (mlops-platform:accounts)"
     ci_repository: str | None = None
     """`ci.github.repository`: CI's OIDC identities exist (`mlops_platform.ci`)."""
+    imaged_use_cases: frozenset[str] | None = None
+    """The use cases declaring their own image (`useCases[].image`), where the configuration handed to the pack
+    names the use cases (a `pulumi up` of one stack); None where it does not (one pack for every stack)."""
 
     @property
     def configured(self) -> bool:
@@ -94,7 +97,8 @@ def parse_platform(config: Mapping[str, Any]) -> Platform:
                                                                      platform_config.DEFAULT_DEPLOY_ROLE))
     except platform_config.ConfigError:
         deploy_role = platform_config.DEFAULT_DEPLOY_ROLE
-    unconfigured = Platform(deploy_role_name=deploy_role, partition=partition)
+    unconfigured = Platform(deploy_role_name=deploy_role, partition=partition,
+                            imaged_use_cases=_imaged_use_cases(raw.get("useCases")))
     if raw.get("accounts") is None:
         return unconfigured
     try:
@@ -103,7 +107,19 @@ def parse_platform(config: Mapping[str, Any]) -> Platform:
     except platform_config.ConfigError as problem:
         return dataclasses.replace(unconfigured, problem=str(problem))
     return Platform(size=size, accounts=accounts, deploy_role_name=deploy_role, partition=partition,
-                    problem=None, ci_repository=_ci_repository(raw.get("ci")))
+                    problem=None, ci_repository=_ci_repository(raw.get("ci")),
+                    imaged_use_cases=unconfigured.imaged_use_cases)
+
+
+def _imaged_use_cases(value: Any) -> frozenset[str] | None:
+    """None when the use cases are not configured or not valid: the pack then cannot list the image builds."""
+    if value is None:
+        return None
+    try:
+        use_cases = platform_config.parse_use_cases(value)
+    except platform_config.ConfigError:
+        return None
+    return frozenset(use_case.name for use_case in use_cases if use_case.image is not None)
 
 
 def _ci_repository(value: Any) -> str | None:

@@ -48,6 +48,8 @@ VARIANT = dataclasses.replace(
 )
 # AWS's built-in XGBoost 1.7-1 image for eu-west-1 (AWS's published registry account for the region).
 XGBOOST_EU_WEST_1 = "141502667606.dkr.ecr.eu-west-1.amazonaws.com/sagemaker-xgboost:1.7-1"
+TRAINING_IMAGE = {"Get": "Parameters.TrainingImage"}
+"""Where the training, evaluation and registered model name their image: the pipeline's TrainingImage."""
 
 
 @pytest.fixture(scope="module")
@@ -194,6 +196,7 @@ def test_parameters_and_their_defaults(definition: dict[str, Any]) -> None:
             "DefaultValue": "PendingManualApproval",
             "EnumValues": ["PendingManualApproval", "Approved", "Rejected"],
         },
+        {"Name": "TrainingImage", "Type": "String", "DefaultValue": XGBOOST_EU_WEST_1},
     ]
 
 
@@ -235,7 +238,7 @@ def test_train_reads_the_preprocess_outputs_with_builtin_xgboost(definition: dic
     for name, channel in channels.items():
         assert channel["ContentType"] == "text/csv"
         assert channel["DataSource"]["S3DataSource"]["S3Uri"] == {"Get": output_ref("preprocess", name)}
-    assert train["AlgorithmSpecification"]["TrainingImage"] == XGBOOST_EU_WEST_1
+    assert train["AlgorithmSpecification"]["TrainingImage"] == TRAINING_IMAGE
     assert train["HyperParameters"]["objective"] == "binary:logistic"
     assert train["ResourceConfig"]["InstanceType"] == "ml.m5.large"
     assert train["ProfilerConfig"] == {"DisableProfiler": True}
@@ -250,7 +253,7 @@ def test_evaluate_scores_the_trained_model_on_the_test_split(definition: dict[st
     assert processing_input(arguments, "test")["S3Uri"] == {"Get": output_ref("preprocess", "test")}
     assert processing_input(arguments, "test")["LocalPath"] == "/opt/ml/processing/test"
     assert arguments["AppSpecification"] == {
-        "ImageUri": XGBOOST_EU_WEST_1,
+        "ImageUri": TRAINING_IMAGE,
         "ContainerEntrypoint": ["python3", "/opt/ml/processing/input/code/evaluate.py"],
         "ContainerArguments": ["--metric-name", "auc"],
     }
@@ -315,7 +318,7 @@ def test_register_puts_the_model_in_its_group_pending_manual_approval(definition
     approval = {p["Name"]: p for p in definition["Parameters"]}["ModelApprovalStatus"]
     assert approval["DefaultValue"] == "PendingManualApproval"
     [container] = register["InferenceSpecification"]["Containers"]
-    assert container["Image"] == XGBOOST_EU_WEST_1
+    assert container["Image"] == TRAINING_IMAGE
     assert container["ModelDataUrl"] == {"Get": "Steps.train.ModelArtifacts.S3ModelArtifacts"}
     assert register["InferenceSpecification"]["SupportedContentTypes"] == ["text/csv"]
 
@@ -398,10 +401,14 @@ def test_the_builtin_images_are_the_regions(variant: dict[str, Any]) -> None:
 
 
 def test_a_custom_training_image_trains_evaluates_and_serves_the_model(variant: dict[str, Any]) -> None:
-    assert step(variant, "train")["Arguments"]["AlgorithmSpecification"]["TrainingImage"] == CUSTOM_IMAGE
-    assert step(variant, "evaluate")["Arguments"]["AppSpecification"]["ImageUri"] == CUSTOM_IMAGE
+    """The image is the TrainingImage parameter (its starters pass a use case's recorded image); a custom image
+    given at build time is its default."""
+    assert step(variant, "train")["Arguments"]["AlgorithmSpecification"]["TrainingImage"] == TRAINING_IMAGE
+    assert step(variant, "evaluate")["Arguments"]["AppSpecification"]["ImageUri"] == TRAINING_IMAGE
     [container] = step(variant, "register-RegisterModel")["Arguments"]["InferenceSpecification"]["Containers"]
-    assert container["Image"] == CUSTOM_IMAGE
+    assert container["Image"] == TRAINING_IMAGE
+    [image] = [p for p in variant["Parameters"] if p["Name"] == "TrainingImage"]
+    assert image["DefaultValue"] == CUSTOM_IMAGE
     assert "sagemaker-xgboost" not in json.dumps(variant)
 
 

@@ -41,11 +41,14 @@ _running: dict[str, PolicyAnalyzer] = {}
 
 
 CI_REPOSITORY = "example-org/mlops-platform"
+IMAGED_USE_CASES: list[dict[str, Any]] = [{"name": "churn", "image": {"context": "images/churn"}}, {"name": "fraud"}]
+"""With "<size>+images": the use cases the pack is handed, as a `pulumi up` of one stack hands them (churn has
+its own image, fraud has none)."""
 
 
 def platform_config(size: str) -> dict[str, str]:
     """The shared configuration the pack reads from PULUMI_CONFIG; "unconfigured" hands it none; "<size>+ci" adds
-    `ci.github.repository` (CI's OIDC identities exist)."""
+    `ci.github.repository` (CI's OIDC identities exist); "<size>+images" adds `useCases` (IMAGED_USE_CASES)."""
     if size == "unconfigured":
         return {}
     size, _, variant = size.partition("+")
@@ -53,6 +56,8 @@ def platform_config(size: str) -> dict[str, str]:
               "mlops-platform:deployRoleName": "mlops-platform-deploy", "mlops-platform:region": REGION}
     if variant == "ci":
         config["mlops-platform:ci"] = json.dumps({"github": {"repository": CI_REPOSITORY}})
+    if variant == "images":
+        config["mlops-platform:useCases"] = json.dumps(IMAGED_USE_CASES)
     return config
 
 

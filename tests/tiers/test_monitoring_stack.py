@@ -55,8 +55,10 @@ def test_medium_builds_the_monitoring_repository_immutable_scanned_encrypted_wit
     lifecycles = [r for r in of_type(dev, "aws:ecr/lifecyclePolicy:LifecyclePolicy")
                   if r.parent == repository.parent]
     assert lifecycles, "the monitoring repository keeps a lifecycle policy"
-    policies = [r for r in of_type(dev, "aws:ecr/repositoryPolicy:RepositoryPolicy") if r.parent == repository.parent]
-    assert policies == [], "in medium every puller and the pusher are in the dev account: identity policies suffice"
+    (policy,) = [r for r in of_type(dev, "aws:ecr/repositoryPolicy:RepositoryPolicy") if r.parent == repository.parent]
+    (statement,) = json.loads(policy.inputs["policy"])["Statement"]
+    assert (statement["Sid"], statement["Effect"]) == ("OnlyTheImageBuildPushes", "Deny"), \
+        "in medium every puller and the pusher are in the dev account: no grant, only the deny of other pushers"
 
 
 def test_medium_retraining_runs_the_open_baseline_in_the_monitoring_image(

@@ -548,11 +548,11 @@ def test_the_image_build_is_the_one_privileged_project_and_pushes_only_the_monit
     privileged = [p for p in every(preview, PROJECT) if p.inputs["environment"]["privilegedMode"]]
     assert [p.inputs["name"] for p in privileged] == [contract.monitoring_image_build_project_name()]
     (build,) = privileged
-    assert build.inputs["source"] == {"type": "CODEPIPELINE", "buildspec": "buildspecs/monitoring-image.yml"}
+    assert build.inputs["source"] == {"type": "CODEPIPELINE", "buildspec": "buildspecs/image.yml"}
     assert build.inputs["serviceRole"].endswith(f":role/{contract.monitoring_image_build_role_name()}")
     policy = next(p for p in every(preview, "aws:iam/rolePolicy:RolePolicy")
                   if p.name == "cicd-monitoring-image-build")
-    push = next(s for s in json.loads(policy.inputs["policy"])["Statement"] if s["Sid"] == "PushTheMonitoringImageOnly")
+    push = next(s for s in json.loads(policy.inputs["policy"])["Statement"] if s["Sid"] == "PushItsImageOnly")
     artifact = stack_of(preview, "staging").config.account_of_tier("artifact")
     assert push["Resource"] == [naming.ecr_repository_arn("eu-west-1", artifact, contract.MONITORING_IMAGE_REPOSITORY)]
     pipeline = next(p for p in every(preview, PIPELINE) if p.inputs["name"] == contract.MONITORING_IMAGE_PIPELINE)
@@ -564,12 +564,14 @@ def test_the_image_build_is_the_one_privileged_project_and_pushes_only_the_monit
 
 
 def test_the_image_buildspec_tags_skips_existing_tags_and_gates_on_the_scan() -> None:
-    run = commands("buildspecs/monitoring-image.yml")
-    assert 'TAG="$(python3 -m uv run --locked python -m mlops_platform.monitoring_image tag)"' in run
+    run = commands("buildspecs/image.yml")
+    tag = next(c for c in run if "TAG_SOURCE" in c)
+    assert 'content) TAG="$(python3 -m uv run --locked python -m mlops_platform.monitoring_image tag)"' in tag
     build = next(c for c in run if "docker build" in c)
     assert "aws ecr describe-images" in build and build.index("describe-images") < build.index("docker push")
-    assert "images/monitoring" in build
-    assert run[-1] == 'python3 -m uv run --locked python -m mlops_platform.promotion.scan_gate "$TAG"'
+    assert 'docker build --pull -f "$DOCKERFILE" -t "$REGISTRY/$REPOSITORY_NAME:$TAG" "$CONTEXT"' in build
+    gate = run.index('python3 -m uv run --locked python -m mlops_platform.promotion.scan_gate "$TAG"')
+    assert gate == len(run) - 2 and "image_record" in run[-1]
 
 
 from mlops_platform.promotion import scan_gate  # noqa: E402
