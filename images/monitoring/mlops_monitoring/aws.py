@@ -55,6 +55,12 @@ def baseline_uri(package: dict[str, Any]) -> str | None:
     return uri if isinstance(uri, str) and uri else None
 
 
+def bias_baseline_uri(package: dict[str, Any]) -> str | None:
+    """Where the retraining pipeline registered the package's post-training bias report (the live bias baseline)."""
+    uri = (package.get("ModelMetrics", {}).get("Bias", {}).get("PostTrainingReport", {}).get("S3Uri"))
+    return uri if isinstance(uri, str) and uri else None
+
+
 def read_s3_text(s3: Any, uri: str) -> str:
     parsed = urlparse(uri)
     if parsed.scheme != "s3" or not parsed.netloc or not parsed.path.strip("/"):

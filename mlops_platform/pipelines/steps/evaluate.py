@@ -107,7 +107,7 @@ def load_xgboost_predictor(model_path: Path) -> Predictor:
     file ``load_model`` rejects is unpickled (it is this pipeline's own training output).
     """
     try:
-        import xgboost  # type: ignore[import-not-found]  # only the container has it
+        import xgboost  # only the container has it (and the dev group, for the type checker)
     except ImportError as error:
         raise EvaluateError(f"xgboost is needed to score {model_path} and is not installed: {error}") from error
     booster: Any = xgboost.Booster()
