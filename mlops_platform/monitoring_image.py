@@ -31,7 +31,6 @@ from mlops_monitoring.interface import (
     BIAS_TRAIN_DIR,
     CAPTURE_INPUT_DIR,
     EXPLAINABILITY_FILE,
-    GROUND_TRUTH_INPUT_DIR,
     MIN_CAPTURED_RECORDS,
     POST_TRAINING_BIAS_FILE,
     PRE_TRAINING_BIAS_FILE,
@@ -56,7 +55,6 @@ __all__ = [
     "CAPTURE_INPUT_DIR",
     "CHECK_INTERFACE_ENDPOINTS",
     "EXPLAINABILITY_FILE",
-    "GROUND_TRUTH_INPUT_DIR",
     "IMAGE_DIR",
     "MIN_CAPTURED_RECORDS",
     "POST_TRAINING_BIAS_FILE",
@@ -142,7 +140,7 @@ def bias_baseline_arguments(fairness: Fairness) -> list[str]:
 
 def bias_check_arguments(fairness: Fairness) -> list[str]:
     """What `check` takes on top of its drift arguments for the live bias check (`features.clarify`)."""
-    ground_truth = ["--ground-truth-dir", GROUND_TRUTH_INPUT_DIR] if fairness.ground_truth else []
+    ground_truth = ["--ground-truth-uri", fairness.ground_truth] if fairness.ground_truth else []
     return ["--facet", fairness.facet, *bias_limit_arguments(fairness), *ground_truth]
 
 

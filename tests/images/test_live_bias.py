@@ -38,7 +38,7 @@ from tests.images.test_drift_engine import (  # noqa: F401  (fixtures)
 BIAS_KEY = "churn/retraining/exec-1/bias/bias/post-training-bias.json"
 FAIRNESS = Fairness(facet="plan", limits=(("statistical_parity_difference", 0.1),
                                           ("equalized_odds_difference", 0.1)),
-                    ground_truth="s3://data-lake-curated/ground-truth/churn/")
+                    ground_truth=f"s3://{BUCKET}/ground-truth/churn/")
 USE_CASE = UseCase(name="churn", drift_threshold=0.3, retraining_cooldown_hours=24, fairness=FAIRNESS)
 NAMES = ["age", "income", "tenure", "plan_basic", "plan_premium"]
 
@@ -92,28 +92,27 @@ def captured(root: Path, rows: np.ndarray, probabilities: np.ndarray) -> Path:
     return root / "capture"
 
 
-def ground_truth(root: Path, labels: np.ndarray) -> Path:
-    directory = root / "ground-truth" / "2026" / "12" / "01"
-    directory.mkdir(parents=True)
+def ground_truth(checked: World, labels: np.ndarray) -> None:
+    """Ground-truth records under the configured prefix, split over two objects (and one object that is not)."""
     lines = [json.dumps({"groundTruthData": {"data": str(int(label)), "encoding": "CSV"},
                          "eventMetadata": {"eventId": f"event-{index}"}, "eventVersion": "0"})
              for index, label in enumerate(labels)]
-    (directory / "labels.jsonl").write_text("\n".join([*lines, "not json"]) + "\n")
-    return root / "ground-truth"
+    half = len(lines) // 2
+    for key, part in (("2026/12/01/a.jsonl", [*lines[:half], "not json"]), ("2026/12/02/b.jsonl", lines[half:]),
+                      ("2026/12/02/_manifest.json", ["{}"])):
+        checked.s3.put_object(Bucket=BUCKET, Key=f"ground-truth/churn/{key}", Body="\n".join(part).encode())
 
 
 def premium(rows: np.ndarray) -> np.ndarray:
     return np.asarray(rows[:, 4] == 1.0)
 
 
-def run_bias_check(checked: World, capture_dir: Path, capsys: pytest.CaptureFixture[str],
-                   ground_truth_dir: Path | None = None) -> Run:
+def run_bias_check(checked: World, capture_dir: Path, capsys: pytest.CaptureFixture[str]) -> Run:
     report_dir = checked.root / "report"
     arguments = _relocated(
         monitoring_image.check_arguments(USE_CASE, Placement("ops", ACCOUNT, REGION), ACCOUNT,
                                          "s3://model-artifacts/churn/drift/exec-9/report"),
-        {"--capture-dir": str(capture_dir), "--report-dir": str(report_dir),
-         "--ground-truth-dir": str(ground_truth_dir or checked.root / "no-ground-truth")})
+        {"--capture-dir": str(capture_dir), "--report-dir": str(report_dir)})
     module = entry_point()[2]
     argv = sys.argv
     sys.argv = [module, *arguments]
@@ -133,7 +132,7 @@ def test_the_check_arguments_carry_the_facet_limits_and_ground_truth() -> None:
     arguments = monitoring_image.check_arguments(USE_CASE, Placement("ops", ACCOUNT, REGION), ACCOUNT, "s3://r")
     tail = arguments[arguments.index("--facet"):]
     assert tail == ["--facet", "plan", "--limit", "statistical_parity_difference=0.1", "--limit",
-                    "equalized_odds_difference=0.1", "--ground-truth-dir", monitoring_image.GROUND_TRUTH_INPUT_DIR]
+                    "equalized_odds_difference=0.1", "--ground-truth-uri", FAIRNESS.ground_truth]
     without = monitoring_image.check_arguments(UseCase(name="churn"), Placement("ops", ACCOUNT, REGION), ACCOUNT,
                                                "s3://r")
     assert "--facet" not in without
@@ -171,8 +170,8 @@ def test_ground_truth_joined_by_event_id_measures_equalized_odds(registered: Wor
     rows = features(600, seed=4)
     labels = np.random.default_rng(2).integers(0, 2, 600)
     predicted = np.where(premium(rows), 1 - labels, labels)
-    run = run_bias_check(registered, captured(registered.root, rows, predicted * 0.8 + 0.1), capsys,
-                         ground_truth(registered.root, labels))
+    ground_truth(registered, labels)
+    run = run_bias_check(registered, captured(registered.root, rows, predicted * 0.8 + 0.1), capsys)
     bias = run.report["bias"]
     assert bias["labelledRows"] == 600
     assert bias["values"]["statistical_parity_difference"] < 0.1

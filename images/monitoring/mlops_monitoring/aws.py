@@ -69,6 +69,19 @@ def read_s3_text(s3: Any, uri: str) -> str:
     return str(body.read().decode("utf-8"))
 
 
+def s3_lines(s3: Any, prefix_uri: str, suffix: str) -> Iterator[str]:
+    """The lines of every object under `prefix_uri` whose key ends with `suffix`, in key order."""
+    parsed = urlparse(prefix_uri)
+    if parsed.scheme != "s3" or not parsed.netloc:
+        raise MonitoringError(f"ground-truth location {prefix_uri!r} is not an s3://bucket/prefix URI")
+    paginator = s3.get_paginator("list_objects_v2")
+    for page in paginator.paginate(Bucket=parsed.netloc, Prefix=parsed.path.lstrip("/")):
+        for item in page.get("Contents", []):
+            if item["Key"].endswith(suffix):
+                body = s3.get_object(Bucket=parsed.netloc, Key=item["Key"])["Body"]
+                yield from body.read().decode("utf-8", errors="replace").splitlines()
+
+
 def pipeline_executions(sagemaker: Any, pipeline: str) -> Iterator[dict[str, Any]]:
     token: str | None = None
     while True:

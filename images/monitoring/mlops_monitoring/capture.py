@@ -11,9 +11,9 @@ A record that cannot be read is counted with its reason, never fatal.
 
 For the bias check each row also keeps the model's output for it (`endpointOutput`: the predicted probabilities,
 one per row, as CSV or JSON numbers; None where they cannot be read or do not match the rows one to one) and its
-record's join key for ground truth: `eventMetadata.inferenceId` when the caller set one (InvokeEndpoint's
-`InferenceId`), else `eventMetadata.eventId` (SageMaker's own id of the request); None for a record of several rows,
-since a ground-truth record labels one request.
+record's join key for ground truth (`ground_truth`): `eventMetadata.inferenceId` when the caller set one
+(InvokeEndpoint's `InferenceId`), else `eventMetadata.eventId` (SageMaker's own id of the request); None for a
+record of several rows, since a ground-truth record labels one request.
 """
 
 from __future__ import annotations

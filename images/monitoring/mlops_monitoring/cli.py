@@ -47,7 +47,7 @@ def parser() -> argparse.ArgumentParser:
     check.add_argument("--cooldown-hours", type=_non_negative, required=True)
     check.add_argument("--min-records", type=_non_negative, default=interface.MIN_CAPTURED_RECORDS)
     _bias_flags(check, facet_required=False)
-    check.add_argument("--ground-truth-dir", type=Path, help="ground-truth records to join (bias check)")
+    check.add_argument("--ground-truth-uri", help="s3:// prefix of ground-truth records to join (bias check)")
     return root
 
 
@@ -79,7 +79,7 @@ def check_settings(args: argparse.Namespace) -> CheckSettings:
         min_records=args.min_records, metric_namespace=args.metric_namespace, event_source=args.event_source,
         event_detail_type=args.event_detail_type,
         bias=None if args.facet is None else BiasSettings(args.facet, dict(map(parse_limit, args.limit)),
-                                                          args.ground_truth_dir))
+                                                          args.ground_truth_uri))
 
 
 def run(args: argparse.Namespace) -> str:

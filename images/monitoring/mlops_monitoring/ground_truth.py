@@ -1,6 +1,6 @@
 """Ground-truth labels of served requests, for the live bias check.
 
-Files are JSON Lines (`*.jsonl`, searched recursively), one record per labelled request, in the layout SageMaker
+Files are JSON Lines (`*.jsonl` under the configured prefix), one record per labelled request, in the layout SageMaker
 documents for ground truth: `{"groundTruthData": {"data": "1", "encoding": "CSV"}, "eventMetadata": {"eventId":
 "<id>"}, "eventVersion": "0"}`. `eventId` is the capture record's join key (its `inferenceId` when the caller set
 one, else its `eventId`); `data` is the label, 0 or 1 (`true`/`false` too). A record that cannot be read is
@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 
-GROUND_TRUTH_FILE_PATTERN = "*.jsonl"
+GROUND_TRUTH_SUFFIX = ".jsonl"
 _LABELS = {"1": 1, "0": 0, "1.0": 1, "0.0": 0, "true": 1, "false": 0}
 
 
@@ -24,15 +24,11 @@ class GroundTruth:
     malformed: Counter[str] = field(default_factory=Counter)
 
 
-def read_ground_truth(directory: Path) -> GroundTruth:
+def read_ground_truth(lines: Iterable[str]) -> GroundTruth:
     truth = GroundTruth()
-    if not directory.is_dir():
-        return truth
-    for path in sorted(directory.rglob(GROUND_TRUTH_FILE_PATTERN)):
-        with path.open(encoding="utf-8", errors="replace") as lines:
-            for line in lines:
-                if line.strip():
-                    _read_record(line, truth)
+    for line in lines:
+        if line.strip():
+            _read_record(line, truth)
     return truth
 
 

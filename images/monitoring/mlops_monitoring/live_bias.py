@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -22,14 +21,16 @@ from mlops_monitoring import aws, interface
 from mlops_monitoring.capture import CapturedTraffic
 from mlops_monitoring.errors import MonitoringError
 from mlops_monitoring.fairness import Breach, breaches, facet_groups, post_training
-from mlops_monitoring.ground_truth import read_ground_truth
+from mlops_monitoring.ground_truth import GROUND_TRUTH_SUFFIX, read_ground_truth
 
 
 @dataclass(frozen=True)
 class BiasSettings:
     facet: str
     limits: dict[str, float]
-    ground_truth_dir: Path | None = None
+    ground_truth_uri: str | None = None
+    """`s3://bucket/prefix/` of the ground-truth records (`ground_truth`), read by the check itself: a processing
+    input would fail the whole check while the prefix is still empty."""
 
 
 @dataclass
@@ -69,7 +70,7 @@ def live_bias(settings: BiasSettings, s3: Any, package: dict[str, Any], traffic:
         return LiveBias(f"model package {package['ModelPackageArn']} has no ModelMetrics.Bias.PostTrainingReport")
     try:
         report = _load_report(aws.read_s3_text(s3, uri), uri)
-        return _measure(settings, report, uri, traffic, min_records)
+        return _measure(settings, report, uri, traffic, min_records, s3)
     except MonitoringError as problem:
         return LiveBias(str(problem), baseline_uri=uri)
 
@@ -85,7 +86,7 @@ def _load_report(text: str, source: str) -> dict[str, Any]:
 
 
 def _measure(settings: BiasSettings, report: dict[str, Any], uri: str, traffic: CapturedTraffic,
-             min_records: int) -> LiveBias:
+             min_records: int, s3: Any) -> LiveBias:
     names = [str(name) for name in report["features"]]
     predicted = [index for index, value in enumerate(traffic.predictions) if value is not None]
     if len(predicted) < min_records:
@@ -100,7 +101,7 @@ def _measure(settings: BiasSettings, report: dict[str, Any], uri: str, traffic: 
     labels_of_predictions = (np.asarray([traffic.predictions[index] for index in predicted], dtype=float)
                              >= threshold).astype(int)
     values = post_training(None, labels_of_predictions, groups).values
-    labelled = _labelled(settings, traffic, predicted)
+    labelled = _labelled(settings, s3, traffic, predicted)
     if len(labelled) >= min_records and len({label for _, label in labelled}) == 2:
         position = {index: place for place, index in enumerate(predicted)}
         positions = [position[index] for index, _ in labelled]
@@ -115,11 +116,12 @@ def _measure(settings: BiasSettings, report: dict[str, Any], uri: str, traffic: 
                     found, len(predicted), len(labelled))
 
 
-def _labelled(settings: BiasSettings, traffic: CapturedTraffic, predicted: list[int]) -> list[tuple[int, int]]:
+def _labelled(settings: BiasSettings, s3: Any, traffic: CapturedTraffic,
+              predicted: list[int]) -> list[tuple[int, int]]:
     """(row index, label) of the predicted rows whose record's ground truth joined."""
-    if settings.ground_truth_dir is None:
+    if settings.ground_truth_uri is None:
         return []
-    labels = read_ground_truth(settings.ground_truth_dir).labels
+    labels = read_ground_truth(aws.s3_lines(s3, settings.ground_truth_uri, GROUND_TRUTH_SUFFIX)).labels
     joined = [(index, traffic.event_ids[index]) for index in predicted]
     return [(index, labels[event_id]) for index, event_id in joined if event_id is not None and event_id in labels]
 
