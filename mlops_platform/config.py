@@ -7,6 +7,7 @@ from `pulumi.Config`. Nothing is declared before the whole config has been valid
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import ipaddress
 import json
@@ -114,7 +115,8 @@ class UseCase:
     retraining_cooldown_hours: int = DEFAULT_RETRAINING_COOLDOWN_HOURS
     """After a retraining starts, drift starts no other one for this long."""
     fairness: Fairness | None = None
-    """What bias means for this use case (`features.clarify`); None: no bias step, no bias check."""
+    """What bias means for this use case where `features.clarify` is on; None (also where the flag is off: the block is
+    validated, then dropped): no bias step, no bias check."""
 
 
 @dataclass(frozen=True)
@@ -272,6 +274,8 @@ def parse_config(raw: Mapping[str, Any], stack_name: str, default_organization: 
     features = _features(size, raw.get("features", {}))
     monitoring = _monitoring(raw.get("monitoring", {}))
     _require_clarify_hosts(features, monitoring, use_cases)
+    if not features.clarify:
+        use_cases = tuple(dataclasses.replace(use_case, fairness=None) for use_case in use_cases)
     if any(stack.hosts(tier) for tier in topology.SERVING_TIERS):
         _require_redundant_serving(use_cases)
     code_repository = _code_repository(raw.get("codeRepository", {}))
@@ -829,15 +833,9 @@ def _fairness(key: str, value: Any) -> Fairness:
 def _require_clarify_hosts(features: Features, monitoring: Monitoring, use_cases: Sequence[UseCase]) -> None:
     """`features.clarify` builds the retraining pipeline's bias step and the live bias check; the check runs inside
     the open drift check over captured traffic, so it needs drift monitoring with the open engine."""
-    fair = [index for index, use_case in enumerate(use_cases) if use_case.fairness is not None]
     if not features.clarify:
-        if fair:
-            fairness = use_cases[fair[0]].fairness
-            raise ConfigError(f"useCases[{fair[0]}].fairness", {"facet": fairness.facet if fairness else None},
-                              "switched on by features.clarify, which is off: set features.clarify: true, or remove "
-                              "the fairness block")
-        return
-    if not fair:
+        return  # a fairness block is inert then, as drift thresholds are without drift monitoring
+    if not any(use_case.fairness is not None for use_case in use_cases):
         raise ConfigError("features.clarify", True, "needs at least one use case with a fairness block "
                           "(useCases[].fairness: {facet, limits}): nothing would be measured")
     if not features.model_monitor:
