@@ -929,7 +929,7 @@ def bias_flows(cfg: PlatformConfig, world: World) -> Iterator[Flow]:
             yield Flow(f"{name}: the bias step writes {report}", retraining, "s3:PutObject", f"{reports}/{report}",
                        True)
         for who, principal in _data_scientist_principals(cfg, world):
-            yield Flow(f"{name}: {who} cannot rewrite the registered bias report", principal, "s3:PutObject",
+            yield Flow(f"{name}: the {who} cannot rewrite the registered bias report", principal, "s3:PutObject",
                        f"{reports}/post-training-bias.json", False)
         check = contract.role_arn(cfg.partition, ops, contract.drift_check_role_name(name))
         if check not in world.roles:
