@@ -7,6 +7,7 @@ from `pulumi.Config`. Nothing is declared before the whole config has been valid
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import ipaddress
 import json
@@ -18,6 +19,7 @@ from typing import Any
 
 import pulumi
 
+from mlops_monitoring import interface as bias_interface
 from mlops_platform import contract, naming, schedules, topology
 from mlops_platform.contract import CONFIG_NAMESPACE
 from mlops_platform.topology import Size
@@ -131,6 +133,26 @@ class UseCase:
     """After a retraining starts, drift starts no other one for this long."""
     image: UseCaseImage | None = None
     """Its own image (`useCases[].image`); None: the built-in XGBoost image trains and serves it."""
+    fairness: Fairness | None = None
+    """What bias means for this use case where `features.clarify` is on; None (also where the flag is off: the block is
+    validated, then dropped): no bias step, no bias check."""
+
+
+@dataclass(frozen=True)
+class Fairness:
+    """A use case's bias definition: the facet (a column of its training data), the limits registration and the
+    live check hold the metrics to, and where ground-truth labels of live traffic land (optional)."""
+
+    facet: str
+    """The raw column (before preprocessing) whose groups are compared: a numeric column keeps its values as
+    groups, a categorical one its one-hot columns `<facet>_<value>`."""
+    limits: tuple[tuple[str, float], ...]
+    """(metric, largest allowed value), metrics of `FAIRNESS_METRICS`, in config order."""
+    ground_truth: str | None = None
+    """`s3://bucket/prefix/`: ground-truth records of served requests, joined to the capture by event id."""
+
+    def limit(self, metric: str) -> float | None:
+        return dict(self.limits).get(metric)
 
 
 @dataclass(frozen=True)
@@ -268,6 +290,11 @@ def parse_config(raw: Mapping[str, Any], stack_name: str, default_organization: 
     region = _region(raw.get("region"))
     accounts = parse_accounts(size, raw.get("accounts"))
     use_cases = _use_cases(raw.get("useCases", []))
+    features = _features(size, raw.get("features", {}))
+    monitoring = _monitoring(raw.get("monitoring", {}))
+    _require_clarify_hosts(features, monitoring, use_cases)
+    if not features.clarify:
+        use_cases = tuple(dataclasses.replace(use_case, fairness=None) for use_case in use_cases)
     if any(stack.hosts(tier) for tier in topology.SERVING_TIERS):
         _require_redundant_serving(use_cases)
     code_repository = _code_repository(raw.get("codeRepository", {}))
@@ -287,12 +314,12 @@ def parse_config(raw: Mapping[str, Any], stack_name: str, default_organization: 
         owner=_tag_value("owner", raw.get("owner", DEFAULT_OWNER)),
         use_cases=use_cases,
         data_scientists=_data_scientists(raw.get("dataScientists", [])),
-        features=_features(size, raw.get("features", {})),
+        features=features,
         code_repository=code_repository,
         studio=_studio(raw.get("studio", {})),
         organization=_organization(size, raw.get("organization", {}), region),
         ci=ci_config,
-        monitoring=_monitoring(raw.get("monitoring", {})),
+        monitoring=monitoring,
         promotion=promotion,
         state_backend=_state_backend(raw.get("stateBackend", {})),
     )
@@ -437,7 +464,7 @@ def _use_cases(value: Any) -> tuple[UseCase, ...]:
 
 _USE_CASE_FIELDS = ("name", "instanceType", "minInstances", "maxInstances", "schedule", "metricThreshold",
                     "serve", "canaryPercent", "canaryWaitSeconds", "driftSchedule", "driftThreshold",
-                    "retrainingCooldownHours", "image")
+                    "retrainingCooldownHours", "image", "fairness")
 REMOVED_USE_CASE_FIELDS: Mapping[str, str] = {
     "modelPackageArn": "was removed: no config pins a model any more. The version a tier serves is recorded by "
                        f"the deploy path once a model is approved (SSM parameter "
@@ -484,6 +511,7 @@ def _use_case(key: str, item: Any) -> UseCase:
             f"{key}.retrainingCooldownHours",
             item.get("retrainingCooldownHours", DEFAULT_RETRAINING_COOLDOWN_HOURS), 0, MAX_RETRAINING_COOLDOWN_HOURS),
         image=_use_case_image(f"{key}.image", item["image"]) if "image" in item else None,
+        fairness=_fairness(f"{key}.fairness", item["fairness"]) if "fairness" in item else None,
     )
 
 
@@ -792,7 +820,6 @@ def _data_scientists(value: Any) -> tuple[str, ...]:
 UNBUILT_FEATURES: Mapping[str, str] = {
     "featureStore": "the platform builds no Feature Store resources yet (they arrive with the large size's "
                     "feature groups)",
-    "clarify": "the platform builds no bias or explainability checks yet",
 }
 """Flags the config accepts but whose resources do not exist yet: on, they would switch nothing, so they are
 refused rather than silently ignored."""
@@ -845,3 +872,54 @@ def _tag_value(key: str, value: Any) -> str:
 
 def _tag_character(char: str) -> bool:
     return char in _TAG_VALUE_SYMBOLS or unicodedata.category(char)[0] in "LNZ"
+
+
+FAIRNESS_METRICS: tuple[str, ...] = bias_interface.BIAS_METRICS
+"""What `useCases[].fairness.limits` may bound: pre-training (class imbalance, difference in positive proportions
+of labels, on the train split) and post-training (statistical parity and equalized odds differences of the trained
+model's predictions, on the test split and on live traffic). Each is 0 for a perfectly even facet, at most 1."""
+_FAIRNESS_FIELDS = ("facet", "limits", "groundTruth")
+_COLUMN_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_. -]{0,127}")
+_S3_PREFIX = re.compile(r"s3://([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(/[A-Za-z0-9!_.*'()/=-]*)?")
+
+
+def _fairness(key: str, value: Any) -> Fairness:
+    if not isinstance(value, Mapping):
+        raise ConfigError(key, value, f"a map with: {', '.join(_FAIRNESS_FIELDS)}")
+    _reject_unknown_fields(key, value, _FAIRNESS_FIELDS)
+    facet = _pattern(f"{key}.facet", value.get("facet"), _COLUMN_NAME,
+                     "required: the training data's column whose groups are compared (letters, digits, '_', '.', "
+                     "'-' and spaces, at most 128)")
+    limits = value.get("limits")
+    if not isinstance(limits, Mapping) or not limits:
+        raise ConfigError(f"{key}.limits", limits, f"required: a map of metric to its largest allowed value, metrics "
+                                                   f"from: {', '.join(FAIRNESS_METRICS)}")
+    for metric, limit in limits.items():
+        if metric not in FAIRNESS_METRICS:
+            raise ConfigError(f"{key}.limits.{metric}", limit, f"unknown metric; metrics are: "
+                                                               f"{', '.join(FAIRNESS_METRICS)}")
+        _fraction(f"{key}.limits.{metric}", limit)
+    ground_truth = value.get("groundTruth")
+    if ground_truth is not None and (not isinstance(ground_truth, str) or not _S3_PREFIX.fullmatch(ground_truth)):
+        raise ConfigError(f"{key}.groundTruth", ground_truth,
+                          "an s3://bucket/prefix/ URI where ground-truth records of the served requests land")
+    return Fairness(facet=facet, limits=tuple((str(m), float(v)) for m, v in limits.items()),
+                    ground_truth=ground_truth)
+
+
+def _require_clarify_hosts(features: Features, monitoring: Monitoring, use_cases: Sequence[UseCase]) -> None:
+    """`features.clarify` builds the retraining pipeline's bias step and the live bias check; the check runs inside
+    the open drift check over captured traffic, so it needs drift monitoring with the open engine."""
+    if not features.clarify:
+        return  # a fairness block is inert then, as drift thresholds are without drift monitoring
+    if not any(use_case.fairness is not None for use_case in use_cases):
+        raise ConfigError("features.clarify", True, "needs at least one use case with a fairness block "
+                          "(useCases[].fairness: {facet, limits}): nothing would be measured")
+    if not features.model_monitor:
+        raise ConfigError("features.clarify", True, "the live bias check runs in the drift check over the captured "
+                          "traffic: set features.modelMonitor: true too")
+    if monitoring.engine != "open":
+        raise ConfigError("monitoring.engine", monitoring.engine,
+                          "features.clarify runs in the platform's open engine only (SageMaker Clarify's managed "
+                          "jobs are closed to new AWS customers and the platform does not build them): set "
+                          "monitoring.engine: open, or features.clarify: false")

@@ -24,14 +24,22 @@ from mlops_monitoring.interface import (
     BASELINE_FILE,
     BASELINE_OUTPUT_DIR,
     BASELINE_SCHEMA_DIR,
+    BIAS_GATE_FILE,
+    BIAS_MODEL_DIR,
+    BIAS_OUTPUT_DIR,
+    BIAS_TEST_DIR,
+    BIAS_TRAIN_DIR,
     CAPTURE_INPUT_DIR,
+    EXPLAINABILITY_FILE,
     MIN_CAPTURED_RECORDS,
+    POST_TRAINING_BIAS_FILE,
+    PRE_TRAINING_BIAS_FILE,
     REPORT_FILE,
     REPORT_OUTPUT_DIR,
     SCHEMA_FILE,
 )
 from mlops_platform import contract, naming
-from mlops_platform.config import UseCase
+from mlops_platform.config import Fairness, UseCase
 from mlops_platform.placement import Placement
 
 __all__ = [
@@ -39,14 +47,24 @@ __all__ = [
     "BASELINE_FILE",
     "BASELINE_OUTPUT_DIR",
     "BASELINE_SCHEMA_DIR",
+    "BIAS_GATE_FILE",
+    "BIAS_MODEL_DIR",
+    "BIAS_OUTPUT_DIR",
+    "BIAS_TEST_DIR",
+    "BIAS_TRAIN_DIR",
     "CAPTURE_INPUT_DIR",
     "CHECK_INTERFACE_ENDPOINTS",
+    "EXPLAINABILITY_FILE",
     "IMAGE_DIR",
     "MIN_CAPTURED_RECORDS",
+    "POST_TRAINING_BIAS_FILE",
+    "PRE_TRAINING_BIAS_FILE",
     "REPORT_FILE",
     "REPORT_OUTPUT_DIR",
     "SCHEMA_FILE",
     "baseline_arguments",
+    "bias_baseline_arguments",
+    "bias_check_arguments",
     "check_arguments",
     "image_files",
     "image_tag",
@@ -101,6 +119,31 @@ def baseline_arguments() -> list[str]:
     ]
 
 
+def bias_limit_arguments(fairness: Fairness) -> list[str]:
+    return [argument for metric, limit in fairness.limits for argument in ("--limit", f"{metric}={limit!r}")]
+
+
+def bias_baseline_arguments(fairness: Fairness) -> list[str]:
+    """`bias-baseline`: the train and test splits, their schema and the model in, the four reports out, at the
+    container paths the retraining pipeline's bias step mounts; the facet and each configured limit."""
+    return [
+        interface.COMMAND_BIAS_BASELINE,
+        "--train-dir", BIAS_TRAIN_DIR,
+        "--test-dir", BIAS_TEST_DIR,
+        "--schema-dir", BASELINE_SCHEMA_DIR,
+        "--model-dir", BIAS_MODEL_DIR,
+        "--output-dir", BIAS_OUTPUT_DIR,
+        "--facet", fairness.facet,
+        *bias_limit_arguments(fairness),
+    ]
+
+
+def bias_check_arguments(fairness: Fairness) -> list[str]:
+    """What `check` takes on top of its drift arguments for the live bias check (`features.clarify`)."""
+    ground_truth = ["--ground-truth-uri", fairness.ground_truth] if fairness.ground_truth else []
+    return ["--facet", fairness.facet, *bias_limit_arguments(fairness), *ground_truth]
+
+
 def check_arguments(use_case: UseCase, placement: Placement, registry_account_id: str,
                     report_uri: Argument) -> list[str | Argument]:
     """`check` of `use_case`'s captured traffic, run in `placement` (the ops tier): the serving version's baseline
@@ -123,6 +166,7 @@ def check_arguments(use_case: UseCase, placement: Placement, registry_account_id
         "--metric-namespace", contract.DRIFT_METRIC_NAMESPACE,
         "--event-source", contract.DRIFT_EVENT_SOURCE,
         "--event-detail-type", contract.DRIFT_EVENT_DETAIL_TYPE,
+        *(bias_check_arguments(use_case.fairness) if use_case.fairness is not None else []),
     ]
 
 

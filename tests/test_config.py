@@ -392,7 +392,7 @@ def test_feature_override() -> None:
     assert large.features == Features(feature_store=False, clarify=False, model_monitor=False)
 
 
-@pytest.mark.parametrize("flag", ["featureStore", "clarify"])
+@pytest.mark.parametrize("flag", ["featureStore"])
 def test_a_flag_whose_resources_do_not_exist_yet_is_refused_when_on(flag: str) -> None:
     assert_error(config_error(valid_raw("large", features={flag: True}), "ops"), f"features.{flag}",
                  "not available yet")

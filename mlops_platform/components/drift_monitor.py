@@ -41,6 +41,9 @@ class DriftMonitorArgs:
     retraining_pipeline_arn: pulumi.Input[str]
     subnet_ids: Sequence[pulumi.Input[str]]
     security_group_ids: Sequence[pulumi.Input[str]]
+    ground_truth_key_arn: pulumi.Input[str] | None = None
+    """The data tier's key, under which the data lake keeps what it governs: decrypts the ground-truth records the
+    live bias check joins (`useCases[].fairness.groundTruth`)."""
 
 
 class DriftMonitor(pulumi.ComponentResource):
@@ -77,7 +80,6 @@ class DriftMonitor(pulumi.ComponentResource):
         self.register_outputs({"pipelineArn": pipeline.arn})
 
 
-
 def drift_check_statements(args: DriftMonitorArgs) -> list[Statement]:
     placement, use_case = args.placement, args.use_case
     region, account = placement.region, placement.account_id
@@ -111,6 +113,7 @@ def drift_check_statements(args: DriftMonitorArgs) -> list[Statement]:
               # events:source is multivalued (one per entry of the request): every entry must be the check's.
               {"ForAllValues:StringEquals": {"events:source": [contract.DRIFT_EVENT_SOURCE]},
                "Null": {"events:source": "false"}}, sid="AnnounceDrift"),
+        *ground_truth_statements(args),
         allow(["ecr:GetAuthorizationToken"], "*", sid="LogInToEcr"),
         allow(["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
               [naming.ecr_repository_arn(region, args.registry_account_id, contract.MONITORING_IMAGE_REPOSITORY)],
@@ -119,3 +122,23 @@ def drift_check_statements(args: DriftMonitorArgs) -> list[Statement]:
         allow(["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
               [naming.log_group_arn(region, account, "/aws/sagemaker/*")], sid="WriteJobLogs"),
     ]
+
+
+def ground_truth_statements(args: DriftMonitorArgs) -> list[Statement]:
+    """The live bias check (`features.clarify`) reads the ground-truth records under its use case's prefix, and
+    nothing else of that bucket; the bucket's owner (the data lake) admits the check's role on its side."""
+    fairness = args.use_case.fairness
+    if fairness is None or fairness.ground_truth is None:
+        return []
+    bucket, _, prefix = fairness.ground_truth.removeprefix("s3://").rstrip("/").partition("/")
+    partition = args.placement.partition
+    listed = {"StringLike": {"s3:prefix": [f"{prefix}/*" if prefix else "*"]}}
+    statements = [
+        allow(["s3:ListBucket"], [naming.bucket_arn(partition, bucket)], listed, sid="ListGroundTruth"),
+        allow(["s3:GetObject"], [naming.objects_arn(partition, f"{bucket}/{prefix}" if prefix else bucket)],
+              sid="ReadGroundTruth"),
+    ]
+    if args.ground_truth_key_arn is not None:
+        statements.append(allow(["kms:Decrypt", "kms:DescribeKey"], [args.ground_truth_key_arn],
+                                sid="DecryptGroundTruth"))
+    return statements

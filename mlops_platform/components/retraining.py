@@ -82,7 +82,7 @@ class RetrainingPipeline(pulumi.ComponentResource):
                 model_package_group_name=registry_group_reference(args),
                 kms_key_arn=values[2], subnet_ids=tuple(values[3]), security_group_ids=tuple(values[4]),
                 metric_threshold=args.use_case.metric_threshold, drift_baseline=args.drift_baseline,
-                monitoring_image_uri=drift_engine_image(args),
+                monitoring_image_uri=drift_engine_image(args), bias_arguments=bias_arguments(args.use_case),
                 input_data_url=f"s3://{values[5]}/{args.use_case.name}/input/")))
         pipeline = aws.sagemaker.Pipeline(
             name, pipeline_name=pipeline_name, pipeline_display_name=pipeline_name, role_arn=role.arn,
@@ -177,16 +177,26 @@ def registry_group_reference(args: RetrainingArgs) -> str:
                                                   args.use_case.name)
 
 
+def bias_arguments(use_case: UseCase) -> tuple[str, ...] | None:
+    """The bias step's `bias-baseline` arguments where the use case defines fairness (`features.clarify`)."""
+    return None if use_case.fairness is None else tuple(monitoring_image.bias_baseline_arguments(use_case.fairness))
+
+
+def runs_monitoring_image(args: RetrainingArgs) -> bool:
+    """The open engine's drift baseline step or the bias step (`features.clarify`) runs in the monitoring image."""
+    return args.drift_baseline == "open" or args.use_case.fairness is not None
+
+
 def drift_engine_image(args: RetrainingArgs) -> str | None:
-    """The monitoring image the open engine's baseline step runs, in the registry account's ECR."""
-    if args.drift_baseline != "open":
+    """The monitoring image the open engine's baseline and bias steps run, in the registry account's ECR."""
+    if not runs_monitoring_image(args):
         return None
     return monitoring_image.image_uri(args.placement.region, args.registry_account_id)
 
 
 def image_pull_statements(args: RetrainingArgs) -> list[Statement]:
     repositories = [contract.container_repository_name(args.use_case.name)]
-    if args.drift_baseline == "open":
+    if runs_monitoring_image(args):
         repositories.append(contract.MONITORING_IMAGE_REPOSITORY)
     return [
         allow(["ecr:GetAuthorizationToken"], "*", sid="LogInToEcr"),

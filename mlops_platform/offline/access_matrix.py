@@ -62,6 +62,8 @@ class Flow:
     web_identity: bool = False
     """The principal is an OIDC provider (`sts:AssumeRoleWithWebIdentity`): the role's trust policy alone decides,
     on the token's claims in `context` (no identity policy, boundary or SCP applies to a federated caller)."""
+    resource_account: str | None = None
+    """The resource's account where no captured stack creates it (a bucket named by config), else None."""
 
 
 @dataclass(frozen=True)
@@ -260,7 +262,8 @@ def simulation(world: World, flow: Flow, region: str) -> Simulation:
                                            "aws:SecureTransport": "true", "aws:RequestedRegion": region,
                                            **flow.context}
     return Simulation(principal=flow.principal, action=flow.action, resource=flow.resource,
-                      resource_account=account if flow.resource == "*" else world.resource_account(flow.resource),
+                      resource_account=account if flow.resource == "*" else (
+                          flow.resource_account or world.resource_account(flow.resource)),
                       identity_policies=identity,
                       resource_policy=admitting(flow) if flow.resource_admits else world.resource_policy(
                           flow.action, flow.resource),
@@ -960,11 +963,64 @@ def container_build_flows(cfg: PlatformConfig, world: World) -> Iterator[Flow]:
                    pipeline, True)
 
 
+def bias_flows(cfg: PlatformConfig, world: World) -> Iterator[Flow]:
+    """`features.clarify`: the retraining pipeline's bias step reads the trained model and writes the bias and
+    explainability reports beside it; the drift check reads the registered post-training report and the ground truth
+    under its use case's prefix, nothing else of that bucket; nobody else rewrites a registered report. The
+    ground-truth bucket is the data lake's (its policy admits the check there): those flows judge the check's own
+    rights."""
+    models = _bucket_arn(world, "artifact-model-artifacts")
+    ops = cfg.account_of_tier("ops")
+    for use_case in (u for u in cfg.use_cases if u.fairness is not None):
+        name = use_case.name
+        retraining = _role_arn(cfg, "ops", contract.retraining_role_name(name))
+        reports = f"{models}/{name}/retraining/run/bias-explainability/bias"
+        yield Flow(f"{name}: the bias step reads the trained model", retraining, "s3:GetObject",
+                   f"{models}/{name}/retraining/run/train/model/job/output/model.tar.gz", True)
+        for report in ("post-training-bias.json", "explainability.json"):
+            yield Flow(f"{name}: the bias step writes {report}", retraining, "s3:PutObject", f"{reports}/{report}",
+                       True)
+        for who, principal in _data_scientist_principals(cfg, world):
+            yield Flow(f"{name}: the {who} cannot rewrite the registered bias report", principal, "s3:PutObject",
+                       f"{reports}/post-training-bias.json", False)
+        check = contract.role_arn(cfg.partition, ops, contract.drift_check_role_name(name))
+        if check not in world.roles:
+            continue
+        yield Flow(f"{name}: the drift check reads the registered bias report", check, "s3:GetObject",
+                   f"{reports}/post-training-bias.json", True)
+        yield Flow(f"{name}: the drift check cannot rewrite the registered bias report", check, "s3:PutObject",
+                   f"{reports}/post-training-bias.json", False)
+        yield from _ground_truth_flows(cfg, world, name, check)
+
+
+def _ground_truth_flows(cfg: PlatformConfig, world: World, use_case: str, check: str) -> Iterator[Flow]:
+    fairness = next(u.fairness for u in cfg.use_cases if u.name == use_case)
+    if fairness is None or fairness.ground_truth is None:
+        return
+    bucket, _, prefix = fairness.ground_truth.removeprefix("s3://").rstrip("/").partition("/")
+    lake = cfg.account_of_tier("data")  # where the data lake keeps ground truth
+    labels = naming.objects_arn(cfg.partition, f"{bucket}/{prefix}").removesuffix("*")
+    yield Flow(f"{use_case}: the drift check reads ground truth", check, "s3:GetObject",
+               f"{labels}2026/12/01/labels.jsonl", True, resource_admits=True, resource_account=lake)
+    yield Flow(f"{use_case}: the drift check lists ground truth", check, "s3:ListBucket",
+               naming.bucket_arn(cfg.partition, bucket), True, {"s3:prefix": f"{prefix}/"}, resource_admits=True,
+               resource_account=lake)
+    yield Flow(f"{use_case}: the drift check reads nothing else of the ground truth's bucket", check, "s3:GetObject",
+               naming.objects_arn(cfg.partition, f"{bucket}/curated").removesuffix("*") + "customers.parquet", False,
+               resource_admits=True, resource_account=lake)
+    yield Flow(f"{use_case}: the drift check lists nothing else of the ground truth's bucket", check,
+               "s3:ListBucket", naming.bucket_arn(cfg.partition, bucket), False, {"s3:prefix": "curated/"},
+               resource_admits=True, resource_account=lake)
+    yield Flow(f"{use_case}: the drift check decrypts ground truth under the data tier's key", check, "kms:Decrypt",
+               _key_arn(world, "data"), True, resource_admits=True)
+
+
 FLOW_BUILDERS: tuple[FlowBuilder, ...] = (retraining_flows, step_script_flows, serving_flows, inference_flows,
                                           monitoring_image_flows, deployer_flows, deploy_path_flows,
                                           capture_replication_flows, drift_flows, experiment_flows,
                                           identity_center_flows, separation_flows, own_rights_flows,
-                                          guardrail_flows, ci_flows, promotion_flows, container_build_flows)
+                                          guardrail_flows, ci_flows, promotion_flows, container_build_flows,
+                                          bias_flows)
 
 
 def designed_flows(cfg: PlatformConfig, world: World) -> list[Flow]:

@@ -85,7 +85,7 @@ with _root_logging_kept(), quiet_sagemaker():
     from sagemaker.sklearn.processing import SKLearnProcessor
     from sagemaker.workflow.check_job_config import CheckJobConfig
     from sagemaker.workflow.condition_step import ConditionStep
-    from sagemaker.workflow.conditions import ConditionGreaterThanOrEqualTo
+    from sagemaker.workflow.conditions import ConditionEquals, ConditionGreaterThanOrEqualTo
     from sagemaker.workflow.entities import PipelineVariable
     from sagemaker.workflow.execution_variables import ExecutionVariables
     from sagemaker.workflow.fail_step import FailStep
@@ -126,6 +126,7 @@ def sdk_config_validated_once() -> Iterator[None]:
 
 __all__ = [
     "CheckJobConfig",
+    "ConditionEquals",
     "ConditionGreaterThanOrEqualTo",
     "ConditionStep",
     "DataQualityCheckConfig",

@@ -26,7 +26,8 @@ MONITORING_INTERFACE_FILES = (
     PACKAGE_DIR.parent / "monitoring_image.py",
     PACKAGE_DIR.parent.parent / "images" / "monitoring" / "mlops_monitoring" / "interface.py",
 )
-"""Code outside this package that the definition is built from: the drift baseline step's arguments and paths."""
+"""Code outside this package that the definition is built from: the drift baseline and bias steps' arguments, container
+paths and report file names (the bias limits and facet are in the args, `RetrainingPipelineArgs.bias_arguments`)."""
 
 
 @functools.cache

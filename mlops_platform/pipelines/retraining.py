@@ -1,9 +1,11 @@
 """The retraining pipeline of one use case, as a SageMaker Pipelines JSON definition built offline.
 
-preprocess → train → evaluate → check-metric → ([drift-baseline →] register) or metric-below-threshold; the drift
-baseline only with `features.modelMonitor`: with the open engine, `python -m mlops_monitoring baseline` in the
-platform's monitoring image (the engine the drift check runs, so baselines and checks always match); with the
-`sagemaker` engine, Model Monitor's data-quality baseline (closed to new AWS customers).
+preprocess → train → evaluate [+ bias-explainability] → check-metric → ([drift-baseline →] [check-bias →]
+register) or metric-below-threshold [or bias-above-limits]; the bias step only with `features.clarify` (see
+`_bias_step`); the drift baseline only with `features.modelMonitor`: with the open engine, `python -m
+mlops_monitoring baseline` in the platform's monitoring image (the engine the drift check runs, so baselines and
+checks always match); with the `sagemaker` engine, Model Monitor's data-quality baseline (closed to new AWS
+customers).
 
 The definition is generated with the sagemaker SDK under a ``PipelineSession`` that only records job requests.
 Building it makes no AWS call and no network connection (tests/pipelines/test_pipeline_definition.py proves it in a
@@ -55,6 +57,10 @@ STEP_BASELINE = "data-quality-baseline"  # Model Monitor's (engine `sagemaker`)
 STEP_DRIFT_BASELINE = "drift-baseline"  # the platform's drift engine (engine `open`)
 STEP_REGISTER = "register"  # ModelStep names its registration step "register-RegisterModel"
 STEP_FAIL = "metric-below-threshold"
+STEP_BIAS = "bias-explainability"  # the platform's bias engine (`features.clarify`)
+STEP_CHECK_BIAS = "check-bias"
+STEP_BIAS_FAIL = "bias-above-limits"
+BIAS_GATE_REPORT = "BiasGate"
 
 EVALUATION_REPORT = "EvaluationReport"
 EVALUATION_FILE = "evaluation.json"
@@ -173,6 +179,8 @@ def _validate(args: RetrainingPipelineArgs) -> None:
         problems.append(f"drift_baseline {args.drift_baseline!r} is not one of {', '.join(DRIFT_BASELINE_ENGINES)}")
     if args.drift_baseline == "open" and not args.monitoring_image_uri:
         problems.append("drift_baseline 'open' runs in the monitoring image: monitoring_image_uri is required")
+    if args.bias_arguments is not None and not args.monitoring_image_uri:
+        problems.append("bias_arguments run in the monitoring image: monitoring_image_uri is required")
     if problems:
         raise ValueError("invalid retraining pipeline args: " + "; ".join(problems))
 
@@ -194,7 +202,8 @@ def _pipeline(args: RetrainingPipelineArgs, session: _OfflinePipelineSession) ->
     report = sm.PropertyFile(name=EVALUATION_REPORT, output_name="evaluation", path=EVALUATION_FILE)
     evaluate = _evaluate_step(args, session, preprocess, train, image_uri, report)
     baseline = _drift_baseline_step(args, session, preprocess)
-    register = _register_step(args, session, train, evaluate, baseline, image_uri, params)
+    bias = _bias_step(args, session, preprocess, train)
+    register = _register_step(args, session, train, evaluate, baseline, image_uri, params, bias)
     metric = sm.JsonGet(step_name=evaluate.name, property_file=report, json_path=metric_json_path(args.metric_name))
     check = sm.ConditionStep(
         name=STEP_CHECK_METRIC,
@@ -205,13 +214,13 @@ def _pipeline(args: RetrainingPipelineArgs, session: _OfflinePipelineSession) ->
                 right=params.metric_threshold,
             )
         ],
-        if_steps=[step for step in (baseline, register) if step is not None],
+        if_steps=[step for step in (baseline, _bias_gate(bias, register)) if step is not None],
         else_steps=[_fail_step(args, metric, params)],
     )
     return sm.Pipeline(
         name=pipeline_name(args.use_case),
         parameters=params.all(),
-        steps=[preprocess, train, evaluate, check],
+        steps=[preprocess, train, evaluate, *([bias] if bias is not None else []), check],
         sagemaker_session=session,
         # No SageMaker Experiments tracking: the execution role then needs no Experiments permissions.
         pipeline_experiment_config=None,
@@ -429,6 +438,7 @@ def _register_step(
     baseline: sm.ProcessingStep | sm.QualityCheckStep | None,
     image_uri: sm.ParameterString,
     params: _Parameters,
+    bias: sm.ProcessingStep | None = None,
 ) -> sm.ModelStep:
     evaluation_dir = _output_property(evaluate, "evaluation")
     evaluation = _json_metrics(sm.Join(on="/", values=[evaluation_dir, EVALUATION_FILE]))
@@ -449,6 +459,8 @@ def _register_step(
             model_data_statistics=_json_metrics(baseline.properties.BaselineUsedForDriftCheckStatistics),
             model_data_constraints=_json_metrics(baseline.properties.BaselineUsedForDriftCheckConstraints),
         )
+    if bias is not None:
+        model_metrics = _with_bias_reports(model_metrics, bias)
     model = sm.Model(
         image_uri=image_uri,
         model_data=train.properties.ModelArtifacts.S3ModelArtifacts,
@@ -478,3 +490,66 @@ def _fail_step(args: RetrainingPipelineArgs, metric: sm.JsonGet, params: _Parame
         ],
     )
     return sm.FailStep(name=STEP_FAIL, error_message=message)
+
+
+def _bias_step(
+    args: RetrainingPipelineArgs, session: _OfflinePipelineSession, preprocess: sm.ProcessingStep,
+    train: sm.TrainingStep,
+) -> sm.ProcessingStep | None:
+    """`python -m mlops_monitoring bias-baseline` (`features.clarify`): pre-training bias of the train split,
+    post-training bias and TreeSHAP explanations of the trained model on the test split, and the gate on the
+    configured limits (``bias-gate.json``, read through the ``BiasGate`` property file). Like the drift baseline it
+    needs no AWS API, so it keeps network isolation."""
+    if args.bias_arguments is None:
+        return None
+    assert args.monitoring_image_uri is not None  # _validate
+    processor = sm.Processor(image_uri=args.monitoring_image_uri, **_processing_job(args, session))
+    inputs = [
+        sm.ProcessingInput(input_name="train", source=_output_property(preprocess, "train"),
+                           destination=monitoring_image.BIAS_TRAIN_DIR),
+        sm.ProcessingInput(input_name="test", source=_output_property(preprocess, "test"),
+                           destination=monitoring_image.BIAS_TEST_DIR),
+        sm.ProcessingInput(input_name="schema", source=_output_property(preprocess, "schema"),
+                           destination=monitoring_image.BASELINE_SCHEMA_DIR),
+        sm.ProcessingInput(input_name="model", source=train.properties.ModelArtifacts.S3ModelArtifacts,
+                           destination=monitoring_image.BIAS_MODEL_DIR),
+    ]
+    step_args = processor.run(
+        inputs=inputs,
+        outputs=[sm.ProcessingOutput(output_name="bias", source=monitoring_image.BIAS_OUTPUT_DIR,
+                                     destination=_output_uri(args, STEP_BIAS, "bias"))],
+        arguments=list(args.bias_arguments),
+    )
+    gate = sm.PropertyFile(name=BIAS_GATE_REPORT, output_name="bias", path=monitoring_image.BIAS_GATE_FILE)
+    return sm.ProcessingStep(name=STEP_BIAS, step_args=step_args, property_files=[gate])
+
+
+def _bias_gate(bias: sm.ProcessingStep | None, register: sm.ModelStep) -> sm.ModelStep | sm.ConditionStep:
+    """Register only when no configured bias limit was exceeded; else fail naming the breached metrics."""
+    if bias is None:
+        return register
+    [gate] = bias.property_files
+    breached_count = sm.JsonGet(step_name=bias.name, property_file=gate, json_path="breachedCount")
+    breached = sm.JsonGet(step_name=bias.name, property_file=gate, json_path="breached")
+    fail = sm.FailStep(name=STEP_BIAS_FAIL, error_message=sm.Join(on=" ", values=[
+        "Model not registered: bias above its configured limit (metric=value>limit):", breached]))
+    return sm.ConditionStep(
+        name=STEP_CHECK_BIAS,
+        conditions=[sm.ConditionEquals(left=breached_count, right=0)],  # type: ignore[arg-type]
+        if_steps=[register], else_steps=[fail])
+
+
+def _with_bias_reports(model_metrics: sm.ModelMetrics, bias: sm.ProcessingStep) -> sm.ModelMetrics:
+    """The package's metrics with the bias step's reports: `Bias.PreTrainingReport`, `Bias.PostTrainingReport`
+    (the live bias check's baseline) and `Explainability.Report`."""
+    reports = _output_property(bias, "bias")
+
+    def report(name: str) -> sm.MetricsSource:
+        return _json_metrics(sm.Join(on="/", values=[reports, name]))
+
+    return sm.ModelMetrics(
+        model_statistics=model_metrics.model_statistics, model_data_statistics=model_metrics.model_data_statistics,
+        model_data_constraints=model_metrics.model_data_constraints,
+        bias_pre_training=report(monitoring_image.PRE_TRAINING_BIAS_FILE),
+        bias_post_training=report(monitoring_image.POST_TRAINING_BIAS_FILE),
+        explainability=report(monitoring_image.EXPLAINABILITY_FILE))

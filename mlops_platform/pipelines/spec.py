@@ -37,6 +37,10 @@ class RetrainingPipelineArgs:
     open`); `sagemaker`, Model Monitor's data-quality baseline (closed to new AWS customers); None, no baseline."""
     monitoring_image_uri: str | None = None
     """The platform's monitoring image (`mlops_platform.monitoring_image.image_uri`), for `drift_baseline: open`."""
+    bias_arguments: tuple[str, ...] | None = None
+    """`features.clarify` with a use case's fairness: the monitoring image's `bias-baseline` arguments
+    (`monitoring_image.bias_baseline_arguments`) run after training; registration is gated on its limits and the
+    package registered with its bias and explainability reports. None: no bias step."""
 
 
 def step_scripts() -> dict[str, pathlib.Path]:

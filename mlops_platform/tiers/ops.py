@@ -79,7 +79,8 @@ def _watch_drift(ctx: TierContext, use_case: UseCase, capture: _CaptureBucket, n
         artifact_bucket_arn=ctx.refs.get("artifact", "modelBucketArn"),
         artifact_key_arn=ctx.refs.get("artifact", "keyArn"),
         registry_account_id=ctx.cfg.account_of_tier("artifact"), retraining_pipeline_arn=retraining_pipeline_arn,
-        subnet_ids=network.subnet_ids, security_group_ids=[network.security_group_id]), ctx.child())
+        subnet_ids=network.subnet_ids, security_group_ids=[network.security_group_id],
+        ground_truth_key_arn=ctx.refs.get("data", "keyArn") if use_case.fairness is not None else None), ctx.child())
     RetrainOnDrift(ctx.name(f"{use_case.name}-retrain-on-drift"), RetrainOnDriftArgs(
         placement=ctx.placement, use_case=use_case, retraining_pipeline_arn=retraining_pipeline_arn,
         starter=pipeline.starter), ctx.child())

@@ -243,7 +243,8 @@ def test_stable_traffic_is_no_drift_and_starts_nothing(world: World, capsys: pyt
     detail = run.event["detail"]
     assert detail == {"useCase": "churn", "modelPackageArn": package, "driftShare": 0.0, "threshold": 0.3,
                       "drifted": False, "retrain": False, "reason": detail["reason"],
-                      "reportUri": "s3://model-artifacts/churn/drift/exec-9/report/drift-report.json"}
+                      "reportUri": "s3://model-artifacts/churn/drift/exec-9/report/drift-report.json",
+                      "triggers": []}
     assert "below the threshold" in detail["reason"]
     assert metric(world, "DriftDetected") == 0.0 and metric(world, "DriftShare") == 0.0
     assert metric(world, "FeatureDrift", "age") == 0.0

@@ -1,13 +1,13 @@
 """The retraining pipeline's step scripts, run locally on generated data.
 
-evaluate.py scores with xgboost only in its container; here a scikit-learn model's probabilities stand in for the
-booster's (see the module docstring of mlops_platform/pipelines/steps/evaluate.py for what that leaves untested).
+evaluate.py scores with the container's xgboost; here a scikit-learn model's probabilities stand in for the booster's,
+and one test scores a real booster with the dev group's xgboost (see the module docstring of
+mlops_platform/pipelines/steps/evaluate.py).
 """
 
 from __future__ import annotations
 
 import ast
-import importlib.util
 import io
 import json
 import math
@@ -262,16 +262,40 @@ def test_extract_model_reports_an_archive_without_a_booster(tmp_path: Path) -> N
         evaluate.extract_model(tmp_path / "model", tmp_path)
 
 
-@pytest.mark.skipif(importlib.util.find_spec("xgboost") is not None, reason="checks the error when xgboost is missing")
 def test_evaluate_main_says_xgboost_is_needed_outside_the_container(
-    input_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    input_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setitem(sys.modules, "xgboost", None)  # `import xgboost` raises ImportError, as without it
     assert run_preprocess(input_dir, tmp_path / "out") == 0
     write_model_archive(tmp_path / "model", {"xgboost-model": b"booster bytes"})
     argv = ["--model-dir", str(tmp_path / "model"), "--test-dir", str(tmp_path / "out" / "test")]
     assert evaluate.main([*argv, "--output-dir", str(tmp_path / "evaluation")]) == 2
     assert "evaluate: error: xgboost is needed to score" in capsys.readouterr().err
     assert not (tmp_path / "evaluation").exists()
+
+
+def test_evaluate_main_scores_a_real_booster_saved_as_builtin_xgboost_1_7_saves_it(
+    input_dir: Path, tmp_path: Path
+) -> None:
+    """The dev group's xgboost (the monitoring image's pin) stands in for the container's: a booster in the legacy
+    binary format, as `save_model` writes a file name without extension in XGBoost 1.7."""
+    import warnings
+
+    import xgboost
+
+    assert run_preprocess(input_dir, tmp_path / "out") == 0
+    train = np.loadtxt(tmp_path / "out" / "train" / "train.csv", delimiter=",")
+    booster = xgboost.train({"objective": "binary:logistic", "max_depth": 3},
+                            xgboost.DMatrix(train[:, 1:], label=train[:, 0]), num_boost_round=20)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*deprecated binary model format", category=UserWarning)
+        booster.save_model(str(tmp_path / "model.deprecated"))
+    write_model_archive(tmp_path / "model", {"xgboost-model": (tmp_path / "model.deprecated").read_bytes()})
+    argv = ["--model-dir", str(tmp_path / "model"), "--test-dir", str(tmp_path / "out" / "test")]
+    assert evaluate.main([*argv, "--output-dir", str(tmp_path / "evaluation")]) == 0
+    report = json.loads((tmp_path / "evaluation" / "evaluation.json").read_text())
+    assert set(report["metrics"]) == set(evaluate.SUPPORTED_METRICS)
+    assert 0.0 <= report["metrics"]["auc"]["value"] <= 1.0
 
 
 # --- both scripts ------------------------------------------------------------------------------------------------

@@ -55,12 +55,31 @@ def baseline_uri(package: dict[str, Any]) -> str | None:
     return uri if isinstance(uri, str) and uri else None
 
 
+def bias_baseline_uri(package: dict[str, Any]) -> str | None:
+    """Where the retraining pipeline registered the package's post-training bias report (the live bias baseline)."""
+    uri = (package.get("ModelMetrics", {}).get("Bias", {}).get("PostTrainingReport", {}).get("S3Uri"))
+    return uri if isinstance(uri, str) and uri else None
+
+
 def read_s3_text(s3: Any, uri: str) -> str:
     parsed = urlparse(uri)
     if parsed.scheme != "s3" or not parsed.netloc or not parsed.path.strip("/"):
         raise MonitoringError(f"baseline location {uri!r} is not an s3://bucket/key URI")
     body = s3.get_object(Bucket=parsed.netloc, Key=parsed.path.lstrip("/"))["Body"]
     return str(body.read().decode("utf-8"))
+
+
+def s3_lines(s3: Any, prefix_uri: str, suffix: str) -> Iterator[str]:
+    """The lines of every object under `prefix_uri` whose key ends with `suffix`, in key order."""
+    parsed = urlparse(prefix_uri)
+    if parsed.scheme != "s3" or not parsed.netloc:
+        raise MonitoringError(f"ground-truth location {prefix_uri!r} is not an s3://bucket/prefix URI")
+    paginator = s3.get_paginator("list_objects_v2")
+    for page in paginator.paginate(Bucket=parsed.netloc, Prefix=parsed.path.lstrip("/")):
+        for item in page.get("Contents", []):
+            if item["Key"].endswith(suffix):
+                body = s3.get_object(Bucket=parsed.netloc, Key=item["Key"])["Body"]
+                yield from body.read().decode("utf-8", errors="replace").splitlines()
 
 
 def pipeline_executions(sagemaker: Any, pipeline: str) -> Iterator[dict[str, Any]]:

@@ -8,6 +8,12 @@ more rows of features in the model's column order: CSV lines, or JSON as one row
 (`[[1, 2], [3, 4]]`), or `{"instances": rows}` / `{"inputs": rows}` with rows as lists or `{"features": list}`.
 
 A record that cannot be read is counted with its reason, never fatal.
+
+For the bias check each row also keeps the model's output for it (`endpointOutput`: the predicted probabilities,
+one per row, as CSV or JSON numbers; None where they cannot be read or do not match the rows one to one) and its
+record's join key for ground truth (`ground_truth`): `eventMetadata.inferenceId` when the caller set one
+(InvokeEndpoint's `InferenceId`), else `eventMetadata.eventId` (SageMaker's own id of the request); None for a
+record of several rows, since a ground-truth record labels one request.
 """
 
 from __future__ import annotations
@@ -33,6 +39,10 @@ class MalformedRecord(ValueError):
 @dataclass
 class CapturedTraffic:
     rows: list[Row] = field(default_factory=list)
+    predictions: list[float | None] = field(default_factory=list)
+    """Per row: the model's predicted probability, where the record's output holds one per row."""
+    event_ids: list[str | None] = field(default_factory=list)
+    """Per row: its record's ground-truth join key (single-row records only)."""
     records: int = 0
     malformed: Counter[str] = field(default_factory=Counter)
     files: int = 0
@@ -52,9 +62,15 @@ def read_capture(capture_dir: Path, feature_count: int) -> CapturedTraffic:
                     continue
                 traffic.records += 1
                 try:
-                    traffic.rows.extend(record_rows(line, feature_count))
+                    rows = record_rows(line, feature_count)
                 except MalformedRecord as problem:
                     traffic.malformed[str(problem)] += 1
+                    continue
+                traffic.rows.extend(rows)
+                record = json.loads(line)
+                traffic.predictions.extend(record_predictions(record, len(rows)))
+                event_id = join_key(record) if len(rows) == 1 else None
+                traffic.event_ids.extend([event_id] * len(rows))
     return traffic
 
 
@@ -129,3 +145,37 @@ def _json_row(row: Any) -> Row:
     if not isinstance(row, list) or any(isinstance(value, list | dict) for value in row):
         raise MalformedRecord("JSON row is not a flat list of values")
     return row
+
+
+def join_key(record: dict[str, Any]) -> str | None:
+    metadata = record.get("eventMetadata")
+    if not isinstance(metadata, dict):
+        return None
+    key = metadata.get("inferenceId") or metadata.get("eventId")
+    return key if isinstance(key, str) and key else None
+
+
+def record_predictions(record: dict[str, Any], row_count: int) -> list[float | None]:
+    """The record's output as one probability per row, or Nones when it is not that."""
+    output = record.get("captureData", {}).get("endpointOutput")
+    unread: list[float | None] = [None] * row_count
+    if not isinstance(output, dict) or not isinstance(output.get("data"), str):
+        return unread
+    try:
+        body, content_type = _body(output)
+        values = _output_numbers(body, content_type)
+    except (MalformedRecord, ValueError, TypeError):
+        return unread
+    return list(values) if len(values) == row_count else unread
+
+
+def _output_numbers(body: str, content_type: str) -> list[float | None]:
+    if content_type == "json":
+        payload = json.loads(body)
+        if isinstance(payload, dict):
+            payload = payload.get("predictions", payload.get("outputs"))
+        items = payload if isinstance(payload, list) else [payload]
+        items = [item.get("score") if isinstance(item, dict) else item for item in items]
+    else:
+        items = [value for line in body.splitlines() for value in line.split(",") if value.strip()]
+    return [float(item) for item in items]

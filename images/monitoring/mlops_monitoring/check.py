@@ -5,6 +5,13 @@ retraining pipeline registered as the package's `DriftCheckBaselines.ModelDataQu
 version, a package without an open-engine baseline, or too few captured rows give no verdict: the event then says
 why, with `retrain: false`. Past the threshold, `retrain` is true only when no retraining of the use case is in
 flight and the newest started longer than the cooldown ago.
+
+With a facet (`features.clarify`), the same run also checks bias: the served rows' groups of the facet, the model's
+captured predictions and, where ground truth is given, the labels joined by event id (see `capture`,
+`ground_truth`), against the serving version's registered post-training bias report
+(`ModelMetrics.Bias.PostTrainingReport`, whose feature names and facet it measures with) and the configured limits.
+A live metric above its limit asks for retraining like drift does, through the same decision (threshold, single
+flight, cooldown) and the same one event: `detail.triggers` says which of `drift` and `bias` asked.
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ from mlops_monitoring import aws, interface
 from mlops_monitoring.capture import CapturedTraffic, read_capture
 from mlops_monitoring.drift import FeatureDrift, compare, drifted_share, served_frame
 from mlops_monitoring.errors import MonitoringError
+from mlops_monitoring.live_bias import BiasSettings, LiveBias, live_bias
 from mlops_monitoring.profile import load_baseline
 
 
@@ -37,6 +45,8 @@ class CheckSettings:
     metric_namespace: str
     event_source: str
     event_detail_type: str
+    bias: BiasSettings | None = None
+    """The live bias check's facet, limits and ground truth; None: drift only."""
 
 
 @dataclass
@@ -49,6 +59,13 @@ class CheckOutcome:
     drift_share: float | None = None
     drifted: bool = False
     retrain: bool = False
+    bias: LiveBias | None = None
+
+    @property
+    def triggers(self) -> list[str]:
+        """What asks for retraining: `drift`, `bias`, both or neither."""
+        return [name for name, found in (("drift", self.drifted),
+                                         ("bias", self.bias is not None and self.bias.biased)) if found]
 
 
 def run_check(settings: CheckSettings, clients: aws.Clients, now: datetime | None = None) -> CheckOutcome:
@@ -56,6 +73,8 @@ def run_check(settings: CheckSettings, clients: aws.Clients, now: datetime | Non
     write_report(settings, outcome, now or datetime.now(UTC))
     if outcome.drift_share is not None:
         aws.put_metrics(clients.cloudwatch, settings.metric_namespace, metrics(settings, outcome))
+    if outcome.bias is not None and outcome.bias.values:
+        aws.put_metrics(clients.cloudwatch, settings.metric_namespace, outcome.bias.metrics(settings.use_case))
     aws.put_event(clients.events, settings.event_source, settings.event_detail_type, event_detail(settings, outcome),
                   [outcome.model_package_arn] if outcome.model_package_arn else [])
     return outcome
@@ -82,6 +101,8 @@ def evaluate(settings: CheckSettings, clients: aws.Clients, now: datetime) -> Ch
     features = compare(baseline, served_frame(traffic.rows, baseline))
     share = drifted_share(features)
     outcome = CheckOutcome("", arn, uri, traffic, features, share, share >= settings.drift_threshold)
+    if settings.bias is not None:
+        outcome.bias = live_bias(settings.bias, clients.s3, package, traffic, settings.min_records)
     outcome.reason, outcome.retrain = _decision(settings, clients, outcome, now)
     return outcome
 
@@ -89,12 +110,16 @@ def evaluate(settings: CheckSettings, clients: aws.Clients, now: datetime) -> Ch
 def _decision(settings: CheckSettings, clients: aws.Clients, outcome: CheckOutcome,
               now: datetime) -> tuple[str, bool]:
     share = f"{outcome.drift_share:.3f} of the features drifted"
-    if not outcome.drifted:
-        return f"{share}, below the threshold {settings.drift_threshold}", False
+    below = "below" if not outcome.drifted else "at or above"
+    findings = f"{share}, {below} the threshold {settings.drift_threshold}"
+    if outcome.bias is not None:
+        findings = f"{findings}; bias: {outcome.bias.reason}"
+    if not outcome.triggers:
+        return findings, False
     blocked = aws.retraining_blocked(clients.sagemaker, settings.retraining_pipeline, now, settings.cooldown_hours)
     if blocked is not None:
-        return f"{share} (threshold {settings.drift_threshold}), but {blocked}", False
-    return f"{share}, at or above the threshold {settings.drift_threshold}: retraining starts", True
+        return f"{findings}, but {blocked}", False
+    return f"{findings}: retraining starts ({' and '.join(outcome.triggers)})", True
 
 
 def report_object_uri(settings: CheckSettings) -> str:
@@ -104,7 +129,9 @@ def report_object_uri(settings: CheckSettings) -> str:
 def event_detail(settings: CheckSettings, outcome: CheckOutcome) -> dict[str, Any]:
     return {"useCase": settings.use_case, "modelPackageArn": outcome.model_package_arn,
             "driftShare": outcome.drift_share, "threshold": settings.drift_threshold, "drifted": outcome.drifted,
-            "retrain": outcome.retrain, "reason": outcome.reason, "reportUri": report_object_uri(settings)}
+            "retrain": outcome.retrain, "reason": outcome.reason, "reportUri": report_object_uri(settings),
+            "triggers": outcome.triggers,
+            **({"bias": outcome.bias.as_report()} if outcome.bias is not None else {})}
 
 
 def metrics(settings: CheckSettings, outcome: CheckOutcome) -> list[dict[str, Any]]:
@@ -140,6 +167,8 @@ def write_report(settings: CheckSettings, outcome: CheckOutcome, now: datetime) 
         "retrain": outcome.retrain,
         "reason": outcome.reason,
         "features": [feature.as_report() for feature in outcome.features],
+        "triggers": outcome.triggers,
+        "bias": None if outcome.bias is None else outcome.bias.as_report(),
     }
     settings.report_dir.mkdir(parents=True, exist_ok=True)
     path = settings.report_dir / interface.REPORT_FILE

@@ -1,4 +1,4 @@
-"""`python -m mlops_monitoring baseline|check`: the image's entry point.
+"""`python -m mlops_monitoring baseline|bias-baseline|check`: the image's entry point.
 
 Exit status: 0 when the command did its job (a check without a verdict included: its event says why), 2 for input
 it cannot use, 1 for a failed AWS call or file operation; either failure is one line on stderr.
@@ -13,8 +13,11 @@ from pathlib import Path
 from botocore.exceptions import BotoCoreError, ClientError
 
 from mlops_monitoring import aws, interface
+from mlops_monitoring.bias import BiasBaselineInputs, run_bias_baseline
 from mlops_monitoring.check import CheckSettings, run_check
 from mlops_monitoring.errors import MonitoringError
+from mlops_monitoring.fairness import parse_limit
+from mlops_monitoring.live_bias import BiasSettings
 from mlops_monitoring.profile import build_baseline, read_training_features, write_baseline
 
 PROGRAM = "mlops_monitoring"
@@ -27,6 +30,13 @@ def parser() -> argparse.ArgumentParser:
     baseline.add_argument("--data-dir", type=Path, default=Path(interface.BASELINE_DATA_DIR))
     baseline.add_argument("--schema-dir", type=Path, default=Path(interface.BASELINE_SCHEMA_DIR))
     baseline.add_argument("--output-dir", type=Path, default=Path(interface.BASELINE_OUTPUT_DIR))
+    bias = commands.add_parser(interface.COMMAND_BIAS_BASELINE, help="bias and explanations of the trained model")
+    bias.add_argument("--train-dir", type=Path, default=Path(interface.BIAS_TRAIN_DIR))
+    bias.add_argument("--test-dir", type=Path, default=Path(interface.BIAS_TEST_DIR))
+    bias.add_argument("--schema-dir", type=Path, default=Path(interface.BASELINE_SCHEMA_DIR))
+    bias.add_argument("--model-dir", type=Path, default=Path(interface.BIAS_MODEL_DIR))
+    bias.add_argument("--output-dir", type=Path, default=Path(interface.BIAS_OUTPUT_DIR))
+    _bias_flags(bias, facet_required=True)
     check = commands.add_parser(interface.COMMAND_CHECK, help="check served traffic against the baseline")
     for flag in ("--use-case", "--region", "--model-package-group", "--retraining-pipeline", "--report-uri",
                  "--metric-namespace", "--event-source", "--event-detail-type"):
@@ -36,7 +46,15 @@ def parser() -> argparse.ArgumentParser:
     check.add_argument("--drift-threshold", type=_fraction, required=True)
     check.add_argument("--cooldown-hours", type=_non_negative, required=True)
     check.add_argument("--min-records", type=_non_negative, default=interface.MIN_CAPTURED_RECORDS)
+    _bias_flags(check, facet_required=False)
+    check.add_argument("--ground-truth-uri", help="s3:// prefix of ground-truth records to join (bias check)")
     return root
+
+
+def _bias_flags(command: argparse.ArgumentParser, facet_required: bool) -> None:
+    command.add_argument("--facet", required=facet_required, help="the column whose groups are compared")
+    command.add_argument("--limit", action="append", default=[], metavar="METRIC=VALUE",
+                         help=f"a bias limit (repeatable); metrics: {', '.join(interface.BIAS_METRICS)}")
 
 
 def _fraction(text: str) -> float:
@@ -59,7 +77,9 @@ def check_settings(args: argparse.Namespace) -> CheckSettings:
         retraining_pipeline=args.retraining_pipeline, capture_dir=args.capture_dir, report_dir=args.report_dir,
         report_uri=args.report_uri, drift_threshold=args.drift_threshold, cooldown_hours=args.cooldown_hours,
         min_records=args.min_records, metric_namespace=args.metric_namespace, event_source=args.event_source,
-        event_detail_type=args.event_detail_type)
+        event_detail_type=args.event_detail_type,
+        bias=None if args.facet is None else BiasSettings(args.facet, dict(map(parse_limit, args.limit)),
+                                                          args.ground_truth_uri))
 
 
 def run(args: argparse.Namespace) -> str:
@@ -68,6 +88,12 @@ def run(args: argparse.Namespace) -> str:
         frame = read_training_features(args.data_dir, args.schema_dir)
         path = write_baseline(build_baseline(frame), args.output_dir)
         return f"baseline of {frame.shape[1]} features over {len(frame)} rows written to {path}"
+    if args.command == interface.COMMAND_BIAS_BASELINE:
+        gate = run_bias_baseline(BiasBaselineInputs(
+            args.train_dir, args.test_dir, args.schema_dir, args.model_dir, args.output_dir, args.facet,
+            dict(map(parse_limit, args.limit))))
+        return (f"bias and explainability reports written to {args.output_dir}; limits breached: "
+                f"{gate['breached']}")
     settings = check_settings(args)
     outcome = run_check(settings, aws.Clients.for_region(settings.region))
     return f"{settings.use_case}: retrain={str(outcome.retrain).lower()}: {outcome.reason}"

@@ -16,9 +16,9 @@ the predicted probability.
 What is tested (tests/pipelines/test_pipeline_steps.py), and what is not: reading the test split, extracting
 ``xgboost-model`` from ``model.tar.gz``, the metrics (:func:`evaluate_predictions`), the report file
 (:func:`write_report`) and the whole step through :func:`evaluate` are run locally, with a scikit-learn model's
-probabilities standing in for the booster's. :func:`load_xgboost_predictor` needs xgboost, which only the
-container has: locally the tests only check its error when xgboost is missing; loading a real booster and
-predicting with it are not exercised.
+probabilities standing in for the booster's. :func:`load_xgboost_predictor` needs xgboost: the tests load and score a
+real booster in the legacy binary format built-in XGBoost 1.7-1 writes, with the dev group's xgboost (2.1, the
+monitoring image's pin, not the container's 1.7), and check the error when xgboost is missing.
 """
 
 from __future__ import annotations
@@ -107,7 +107,7 @@ def load_xgboost_predictor(model_path: Path) -> Predictor:
     file ``load_model`` rejects is unpickled (it is this pipeline's own training output).
     """
     try:
-        import xgboost  # type: ignore[import-not-found]  # only the container has it
+        import xgboost  # only the container has it (and the dev group, for the type checker)
     except ImportError as error:
         raise EvaluateError(f"xgboost is needed to score {model_path} and is not installed: {error}") from error
     booster: Any = xgboost.Booster()
