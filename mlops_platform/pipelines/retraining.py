@@ -55,6 +55,7 @@ STEP_BASELINE = "data-quality-baseline"  # Model Monitor's (engine `sagemaker`)
 STEP_DRIFT_BASELINE = "drift-baseline"  # the platform's drift engine (engine `open`)
 STEP_REGISTER = "register"  # ModelStep names its registration step "register-RegisterModel"
 STEP_FAIL = "metric-below-threshold"
+STEP_READ_FEATURES = "read-features"
 
 EVALUATION_REPORT = "EvaluationReport"
 EVALUATION_FILE = "evaluation.json"
@@ -190,6 +191,9 @@ def _pipeline(args: RetrainingPipelineArgs, session: _OfflinePipelineSession) ->
     )
     image_uri = params.training_image
     preprocess = _preprocess_step(args, session, params)
+    features = _read_features_step(args, session, _training_image(args))
+    if features is not None:
+        preprocess.add_depends_on([features])
     train = _train_step(args, session, preprocess, image_uri)
     report = sm.PropertyFile(name=EVALUATION_REPORT, output_name="evaluation", path=EVALUATION_FILE)
     evaluate = _evaluate_step(args, session, preprocess, train, image_uri, report)
@@ -211,7 +215,7 @@ def _pipeline(args: RetrainingPipelineArgs, session: _OfflinePipelineSession) ->
     return sm.Pipeline(
         name=pipeline_name(args.use_case),
         parameters=params.all(),
-        steps=[preprocess, train, evaluate, check],
+        steps=[*([features] if features else []), preprocess, train, evaluate, check],
         sagemaker_session=session,
         # No SageMaker Experiments tracking: the execution role then needs no Experiments permissions.
         pipeline_experiment_config=None,
@@ -478,3 +482,26 @@ def _fail_step(args: RetrainingPipelineArgs, metric: sm.JsonGet, params: _Parame
         ],
     )
     return sm.FailStep(name=STEP_FAIL, error_message=message)
+
+
+def _read_features_step(
+    args: RetrainingPipelineArgs, session: _OfflinePipelineSession, image_uri: str
+) -> sm.ProcessingStep | None:
+    """steps/features.py over each feature group's offline store prefix (its Parquet files) in the training image
+    (pandas and pyarrow): the latest features of every record, one CSV per group, under the run's prefix. Training
+    waits for it, so a run whose features cannot be read stops before it trains."""
+    if not args.feature_groups:
+        return None
+    processor = sm.ScriptProcessor(image_uri=image_uri, command=["python3"], **_processing_job(args, session))
+    step_args = processor.run(
+        code=_script_uri(args, "features.py"),
+        inputs=[
+            sm.ProcessingInput(input_name=f"offline-store-{group.name}", source=group.offline_store_uri,
+                               destination=f"{CONTAINER_BASE}/offline-store/{group.name}")
+            for group in args.feature_groups
+        ],
+        outputs=[_processing_output(args, STEP_READ_FEATURES, "features")],
+        arguments=[argument for group in args.feature_groups
+                   for argument in ("--group", f"{group.name}:{group.record_identifier}:{group.event_time}")],
+    )
+    return sm.ProcessingStep(name=STEP_READ_FEATURES, step_args=step_args)

@@ -10,8 +10,19 @@ import pathlib
 from dataclasses import dataclass
 
 STEP_SCRIPTS_DIR = pathlib.Path(__file__).resolve().parent / "steps"
-STEP_SCRIPT_NAMES = ("preprocess.py", "evaluate.py")
+STEP_SCRIPT_NAMES = ("preprocess.py", "evaluate.py", "features.py")
 DRIFT_BASELINE_ENGINES = ("open", "sagemaker")
+
+
+@dataclass(frozen=True)
+class FeatureGroupInput:
+    """A feature group of the use case, as the read-features step reads it from its offline store."""
+
+    name: str
+    record_identifier: str
+    event_time: str
+    offline_store_uri: str
+    """The s3:// prefix the group's offline store was configured with."""
 
 
 @dataclass(frozen=True)
@@ -37,6 +48,8 @@ class RetrainingPipelineArgs:
     open`); `sagemaker`, Model Monitor's data-quality baseline (closed to new AWS customers); None, no baseline."""
     monitoring_image_uri: str | None = None
     """The platform's monitoring image (`mlops_platform.monitoring_image.image_uri`), for `drift_baseline: open`."""
+    feature_groups: tuple[FeatureGroupInput, ...] = ()
+    """The use case's feature groups (`features.featureStore`): the read-features step reads their offline stores."""
 
 
 def step_scripts() -> dict[str, pathlib.Path]:
