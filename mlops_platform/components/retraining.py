@@ -19,7 +19,7 @@ from mlops_platform.components.iam import PlatformRole, PlatformRoleArgs, Statem
 from mlops_platform.components.retraining_starter import RetrainingStarter, RetrainingStarterArgs
 from mlops_platform.config import FeatureGroup, UseCase
 from mlops_platform.pipelines.definitions import retraining_definition
-from mlops_platform.pipelines.spec import FeatureGroupInput, RetrainingPipelineArgs, step_scripts
+from mlops_platform.pipelines.spec import FeatureGroupInput, RetrainingPipelineArgs, pipeline_step_scripts
 from mlops_platform.placement import Placement
 
 NETWORK_INTERFACE_ACTIONS: tuple[str, ...] = (
@@ -75,7 +75,7 @@ class RetrainingPipeline(pulumi.ComponentResource):
             aws.s3.BucketObjectv2(f"{name}-{file_name}", bucket=args.bucket_name, key=f"{code_prefix}/{file_name}",
                                   source=pulumi.FileAsset(str(path)), server_side_encryption="aws:kms",
                                   kms_key_id=args.key_arn, opts=child)
-            for file_name, path in step_scripts().items()
+            for file_name, path in pipeline_step_scripts(bool(args.feature_groups)).items()
         ]
         definition = pulumi.Output.all(role.arn, args.bucket_name, args.key_arn, list(args.subnet_ids),
                                        list(args.security_group_ids), args.dataset_bucket_name,

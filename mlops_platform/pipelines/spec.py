@@ -10,7 +10,9 @@ import pathlib
 from dataclasses import dataclass
 
 STEP_SCRIPTS_DIR = pathlib.Path(__file__).resolve().parent / "steps"
-STEP_SCRIPT_NAMES = ("preprocess.py", "evaluate.py", "features.py")
+READ_FEATURES_SCRIPT = "features.py"
+"""Run (and uploaded) only where the use case has feature groups."""
+STEP_SCRIPT_NAMES = ("preprocess.py", "evaluate.py", READ_FEATURES_SCRIPT)
 DRIFT_BASELINE_ENGINES = ("open", "sagemaker")
 
 
@@ -55,3 +57,8 @@ class RetrainingPipelineArgs:
 def step_scripts() -> dict[str, pathlib.Path]:
     """File name → local path of each step script; upload them to ``code_prefix`` under the same names."""
     return {name: STEP_SCRIPTS_DIR / name for name in STEP_SCRIPT_NAMES}
+
+
+def pipeline_step_scripts(reads_features: bool) -> dict[str, pathlib.Path]:
+    """The step scripts one pipeline runs: the read-features step's only where it reads feature groups."""
+    return {name: path for name, path in step_scripts().items() if reads_features or name != READ_FEATURES_SCRIPT}

@@ -15,7 +15,7 @@ import pandas as pd  # type: ignore[import-untyped]
 import pytest
 
 from mlops_platform.pipelines.retraining import STEP_READ_FEATURES, build_definition, step_scripts
-from mlops_platform.pipelines.spec import FeatureGroupInput
+from mlops_platform.pipelines.spec import FeatureGroupInput, pipeline_step_scripts
 from mlops_platform.pipelines.steps import features
 from tests.pipelines.test_pipeline_definition import ARGS, XGBOOST_EU_WEST_1, processing_input
 
@@ -138,3 +138,8 @@ def test_a_problem_with_the_offline_store_exits_2_with_one_line(
     assert features.main(["--input-dir", str(root), "--output-dir", str(tmp_path / "out"), "--group", group]) == 2
     error = capsys.readouterr().err.strip().splitlines()
     assert len(error) == 1 and message in error[0]
+
+
+def test_a_pipeline_uploads_the_read_features_script_only_where_it_reads_features() -> None:
+    assert "features.py" in pipeline_step_scripts(reads_features=True)
+    assert set(pipeline_step_scripts(reads_features=False)) == {"preprocess.py", "evaluate.py"}
