@@ -329,3 +329,30 @@ def test_each_feature_grant_carries_exactly_its_flows(grant: tuple[str, str, str
 def test_the_offline_store_prefix_and_table_names_come_from_the_contract() -> None:
     assert contract.feature_group_offline_prefix("churn", GROUP) == f"churn/{GROUP}"
     assert contract.feature_group_table_name(GROUP) == "churn_customers"
+
+
+@pytest.fixture(scope="module")
+def medium(tmp_path_factory: pytest.TempPathFactory) -> CapturedSize:
+    override = tmp_path_factory.mktemp("features") / "features.yaml"
+    override.write_text(TWO_USE_CASES, encoding="utf-8")
+    return capture_size(load_project_config(ROOT, "medium", override), serving=True)
+
+
+def test_in_the_medium_size_the_dev_account_hosts_the_groups_and_every_feature_flow_holds(
+        medium: CapturedSize) -> None:
+    assert {s.name for s in medium.stacks if any(r.type == FEATURE_GROUP for r in s.resources)} == {"dev"}
+    assert resources(medium, "aws:ram/resourceShare:ResourceShare") == []
+    matrix = _matrix(medium)
+    assert "fraud-cards: the staging churn model cannot get records" in _feature_flows(matrix)
+    assert matrix.passed, [r.flow.name for r in matrix.broken]
+
+
+def test_the_ops_tier_uploads_the_read_features_script_and_runs_it_over_the_offline_store(
+        large: CapturedSize) -> None:
+    scripts = {r.inputs["key"] for r in resources(large, "aws:s3/bucketObjectv2:BucketObjectv2", "ops")}
+    assert "code/churn/features.py" in scripts
+    pipeline = next(r for r in resources(large, "aws:sagemaker/pipeline:Pipeline", "ops"))
+    steps = {s["Name"]: s for s in json.loads(pipeline.inputs["pipelineDefinition"])["Steps"]}
+    bucket = named(large, "aws:s3/bucket:Bucket", "artifact-feature-store").outputs["bucket"]
+    inputs = {i["InputName"]: i["S3Input"]["S3Uri"] for i in steps["read-features"]["Arguments"]["ProcessingInputs"]}
+    assert inputs[f"offline-store-{GROUP}"] == f"s3://{bucket}/churn/{GROUP}/"
