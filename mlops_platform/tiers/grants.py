@@ -289,7 +289,7 @@ def capture_key_grants(cfg: PlatformConfig) -> tuple[Statement, ...]:
 # The artifact tier's feature store: each use case's groups are read and written by its retraining role (ops) and
 # by the data scientists (dev); their offline stores are written by the feature store role alone.
 
-OFFLINE_STORE_WRITE_ACTIONS = ["s3:DeleteObject", "s3:DeleteObjectVersion", "s3:PutObject", "s3:PutObjectAcl",
+OFFLINE_STORE_CHANGE_ACTIONS = ["s3:DeleteObject", "s3:DeleteObjectVersion", "s3:PutObject", "s3:PutObjectAcl",
                                "s3:PutObjectTagging", "s3:RestoreObject"]
 """Every way to write, overwrite or delete an offline store's object."""
 
@@ -334,7 +334,7 @@ def feature_store_bucket_grants(cfg: PlatformConfig) -> Callable[[str], list[Sta
         if everyone:
             statements.insert(0, _statement("OtherAccountsList", ["s3:ListBucket", "s3:GetBucketLocation"],
                                             bucket_arn, everyone))
-        statements.append(grant("OnlyTheFeatureStoreWritesOfflineStores", {"*": "*"}, OFFLINE_STORE_WRITE_ACTIONS,
+        statements.append(grant("OnlyTheFeatureStoreWritesOfflineStores", {"*": "*"}, OFFLINE_STORE_CHANGE_ACTIONS,
                                 f"{bucket_arn}/*", {"ArnNotEquals": {"aws:PrincipalArn": feature_store_role(cfg)}},
                                 effect=iam_policy.DENY))
         return statements

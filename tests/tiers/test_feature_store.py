@@ -351,7 +351,8 @@ def test_the_ops_tier_uploads_the_read_features_script_and_runs_it_over_the_offl
         large: CapturedSize) -> None:
     scripts = {r.inputs["key"] for r in resources(large, "aws:s3/bucketObjectv2:BucketObjectv2", "ops")}
     assert "code/churn/features.py" in scripts
-    pipeline = next(r for r in resources(large, "aws:sagemaker/pipeline:Pipeline", "ops"))
+    pipeline = next(r for r in resources(large, "aws:sagemaker/pipeline:Pipeline", "ops")
+                    if r.inputs["pipelineName"] == "churn-retraining")
     steps = {s["Name"]: s for s in json.loads(pipeline.inputs["pipelineDefinition"])["Steps"]}
     bucket = named(large, "aws:s3/bucket:Bucket", "artifact-feature-store").outputs["bucket"]
     inputs = {i["InputName"]: i["S3Input"]["S3Uri"] for i in steps["read-features"]["Arguments"]["ProcessingInputs"]}
