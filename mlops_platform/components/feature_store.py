@@ -151,13 +151,16 @@ def feature_access_statements(region: str, artifact_account: str, groups: Sequen
     if not groups:
         return []
     use_cases = sorted({group.use_case for group in groups})
+    prefixes = [contract.use_case_features_prefix(use_case) for use_case in use_cases]
     return [
         allow(list(READER_GROUP_ACTIONS),
               [naming.feature_group_arn(region, artifact_account, group.name) for group in groups],
               sid="UseTheFeatureGroups"),
-        allow(["s3:ListBucket", "s3:GetBucketLocation"], [bucket_arn], sid="ListTheOfflineStores"),
+        allow(["s3:ListBucket"], [bucket_arn],
+              {"StringLike": {"s3:prefix": [f"{prefix}*" for prefix in prefixes]}},
+              sid="ListTheOfflineStores"),
+        allow(["s3:GetBucketLocation"], [bucket_arn], sid="LocateTheOfflineStores"),
         allow(["s3:GetObject", "s3:GetObjectVersion"],
-              [pulumi.Output.concat(bucket_arn, "/", contract.use_case_features_prefix(use_case), "*")
-               for use_case in use_cases], sid="ReadTheOfflineStores"),
+              [pulumi.Output.concat(bucket_arn, "/", prefix, "*") for prefix in prefixes], sid="ReadTheOfflineStores"),
         allow(["kms:Decrypt", "kms:DescribeKey"], [key_arn], sid="DecryptTheFeatures"),
     ]

@@ -1055,6 +1055,8 @@ def feature_store_flows(cfg: PlatformConfig, world: World) -> Iterator[Flow]:
                 yield Flow(f"{group.name}: {who} {action}", reader, action, arn, True)
             yield Flow(f"{group.name}: {who} cannot delete records", reader, "sagemaker:DeleteRecord", arn, False)
             yield Flow(f"{group.name}: {who} reads the offline store", reader, "s3:GetObject", record, True)
+            yield Flow(f"{group.name}: {who} lists the offline store", reader, "s3:ListBucket", bucket, True,
+                       {"s3:prefix": f"{contract.feature_group_offline_prefix(group.use_case, group.name)}/"})
             yield Flow(f"{group.name}: {who} cannot write the offline store", reader, "s3:PutObject", record, False)
         yield Flow(f"{group.name}: the retraining role decrypts features",
                    _role_arn(cfg, "ops", contract.retraining_role_name(group.use_case)), "kms:Decrypt", key, True)
@@ -1063,6 +1065,8 @@ def feature_store_flows(cfg: PlatformConfig, world: World) -> Iterator[Flow]:
             yield Flow(f"{group.name}: {who} cannot get records", outsider, "sagemaker:GetRecord", arn, False)
             yield Flow(f"{group.name}: {who} cannot put records", outsider, "sagemaker:PutRecord", arn, False)
             yield Flow(f"{group.name}: {who} cannot read the offline store", outsider, "s3:GetObject", record, False)
+            yield Flow(f"{group.name}: {who} cannot list the offline store", outsider, "s3:ListBucket", bucket, False,
+                       {"s3:prefix": f"{contract.feature_group_offline_prefix(group.use_case, group.name)}/"})
         deploy_role = contract.deploy_role_arn(cfg.partition, cfg.account_of_tier("artifact"), cfg.deploy_role_name)
         if deploy_role in world.roles:  # the small size's deploy role is created by hand, outside the stacks
             for action in ("s3:PutObject", "s3:DeleteObjectVersion"):

@@ -205,6 +205,7 @@ def test_each_retraining_role_may_use_only_its_own_groups(large_two: CapturedSiz
         assert granted["UseTheFeatureGroups"]["Resource"] == [naming.feature_group_arn("eu-west-1", artifact, group)]
         assert sorted(as_list(granted["UseTheFeatureGroups"]["Action"])) == sorted(READER_GROUP_ACTIONS)
         assert [r.rsplit("/", 2)[-2] for r in granted["ReadTheOfflineStores"]["Resource"]] == [use_case]
+        assert granted["ListTheOfflineStores"]["Condition"] == {"StringLike": {"s3:prefix": [f"{use_case}/*"]}}
 
 
 def test_the_data_scientists_carry_the_feature_access_policy_of_every_group(large_two: CapturedSize) -> None:
@@ -270,6 +271,8 @@ def test_every_feature_flow_holds_across_the_accounts(large_matrix: AccessMatrix
             "churn-customers: the data scientists reads the offline store",
             "churn-customers: the fraud retraining role cannot get records",
             "churn-customers: the fraud retraining role cannot read the offline store",
+            "churn-customers: the fraud retraining role cannot list the offline store",
+            "fraud-cards: the fraud retraining role lists the offline store",
             "fraud-cards: the churn retraining role cannot put records",
             "fraud-cards: the staging churn model cannot get records",
             "churn-customers: the churn drift check cannot get records",
