@@ -68,9 +68,10 @@ KNOWN_KEYS: tuple[str, ...] = (
     "monitoring",
     "promotion",
     "stateBackend",
+    "featureGroups",
 )
 OBJECT_KEYS = frozenset({"accounts", "useCases", "dataScientists", "features", "codeRepository", "studio",
-                         "organization", "ci", "monitoring", "promotion", "stateBackend"})
+                         "organization", "ci", "monitoring", "promotion", "stateBackend", "featureGroups"})
 PERMISSION_SETS: tuple[str, ...] = tuple(topology.PERMISSION_SET_TIERS)
 
 _ACCOUNT_ID = re.compile(r"[0-9]{12}")
@@ -207,6 +208,21 @@ class Features:
 
 
 @dataclass(frozen=True)
+class FeatureGroup:
+    """A SageMaker Feature Store feature group of one use case (`featureGroups[]`), built in the artifact tier."""
+
+    name: str
+    use_case: str
+    """The use case whose retraining role (ops) reads and writes it, with the data scientists (dev)."""
+    record_identifier: str
+    event_time: str
+    features: Mapping[str, str]
+    """Feature name → SageMaker feature type (`Integral`, `Fractional`, `String`), in declared order."""
+    online_store: bool = False
+    """Also an online store (KMS-encrypted like the offline one) for low-latency `GetRecord`."""
+
+
+@dataclass(frozen=True)
 class Monitoring:
     engine: str = "open"
 
@@ -259,6 +275,11 @@ class PlatformConfig:
     monitoring: Monitoring = Monitoring()
     promotion: Promotion = Promotion()
     state_backend: StateBackend = StateBackend()
+    feature_groups: tuple[FeatureGroup, ...] = ()
+    """Built where `features.featureStore` is on (and declared only then)."""
+
+    def feature_groups_of(self, use_case: str) -> tuple[FeatureGroup, ...]:
+        return tuple(group for group in self.feature_groups if group.use_case == use_case)
 
     @property
     def partition(self) -> str:
@@ -303,6 +324,8 @@ def parse_config(raw: Mapping[str, Any], stack_name: str, default_organization: 
     if topology.has_organization(size) and any(use_case.serve for use_case in use_cases):
         _require_promotion_source(promotion, code_repository)
     _require_image_builds(size, use_cases, promotion, code_repository)
+    features = _features(size, raw.get("features", {}))
+    feature_groups = _feature_groups(raw.get("featureGroups", []), use_cases, features.feature_store)
     return PlatformConfig(
         size=size,
         stack=stack,
@@ -322,6 +345,7 @@ def parse_config(raw: Mapping[str, Any], stack_name: str, default_organization: 
         monitoring=monitoring,
         promotion=promotion,
         state_backend=_state_backend(raw.get("stateBackend", {})),
+        feature_groups=feature_groups,
     )
 
 
@@ -817,14 +841,6 @@ def _data_scientists(value: Any) -> tuple[str, ...]:
     return tuple(names.values())
 
 
-UNBUILT_FEATURES: Mapping[str, str] = {
-    "featureStore": "the platform builds no Feature Store resources yet (they arrive with the large size's "
-                    "feature groups)",
-}
-"""Flags the config accepts but whose resources do not exist yet: on, they would switch nothing, so they are
-refused rather than silently ignored."""
-
-
 def _features(size: Size, value: Any) -> Features:
     if not isinstance(value, Mapping):
         raise ConfigError("features", value, f"a map of feature flag to true/false; flags are: {', '.join(FEATURES)}")
@@ -833,10 +849,6 @@ def _features(size: Size, value: Any) -> Features:
             raise ConfigError(f"features.{flag}", enabled, f"unknown feature flag; flags are: {', '.join(FEATURES)}")
         if not isinstance(enabled, bool):
             raise ConfigError(f"features.{flag}", enabled, "true or false")
-    for flag, enabled in value.items():
-        if enabled and flag in UNBUILT_FEATURES:
-            raise ConfigError(f"features.{flag}", enabled, f"not available yet: {UNBUILT_FEATURES[flag]}; set it "
-                                                           "to false or leave it out")
     flags = {**FEATURE_DEFAULTS[size], **value}
     return Features(feature_store=flags["featureStore"], clarify=flags["clarify"], model_monitor=flags["modelMonitor"])
 
@@ -923,3 +935,89 @@ def _require_clarify_hosts(features: Features, monitoring: Monitoring, use_cases
                           "features.clarify runs in the platform's open engine only (SageMaker Clarify's managed "
                           "jobs are closed to new AWS customers and the platform does not build them): set "
                           "monitoring.engine: open, or features.clarify: false")
+# Feature Store: `featureGroups` declares the groups, `features.featureStore` builds them. Every size has the artifact
+# tier that hosts them (its own account in large, the dev stack's in small and medium), so no size refuses the flag.
+
+FEATURE_TYPES: tuple[str, ...] = ("Integral", "Fractional", "String")
+EVENT_TIME_TYPES: tuple[str, ...] = ("String", "Fractional")
+"""SageMaker's event time feature: an ISO-8601 string or a Unix timestamp in seconds (Fractional)."""
+RESERVED_FEATURE_NAMES: tuple[str, ...] = ("is_deleted", "write_time", "api_invocation_time")
+"""Columns Feature Store adds to every offline store record."""
+MAX_FEATURES = 2500
+_FEATURE_GROUP_FIELDS = ("name", "useCase", "recordIdentifier", "eventTime", "features", "onlineStore")
+_FEATURE_GROUP_NAME = re.compile(r"[a-z0-9]([_-]*[a-z0-9]){0,63}")
+"""SageMaker's FeatureGroupName pattern in lower case: IAM policies and RAM shares match the group's ARN exactly."""
+_FEATURE_NAME = re.compile(r"[a-zA-Z0-9]([-_]*[a-zA-Z0-9]){0,63}")
+"""SageMaker's FeatureName pattern (botocore's model)."""
+
+
+def _feature_groups(value: Any, use_cases: Sequence[UseCase], enabled: bool) -> tuple[FeatureGroup, ...]:
+    """The declared groups where the flag is on. With it off they are validated, then dropped (declared once in the
+    project's config, they are built only by the stacks that switch the flag on, as `fairness` is); the flag on
+    with none declared is an error: it never builds nothing."""
+    if not isinstance(value, Sequence) or isinstance(value, str):
+        raise ConfigError("featureGroups", value, f"a list of feature groups, each a map with: "
+                                                  f"{', '.join(_FEATURE_GROUP_FIELDS)}")
+    if enabled and not value:
+        raise ConfigError("features.featureStore", True, "on, it builds the groups declared in featureGroups: "
+                                                         "declare at least one, or switch it off")
+    groups: list[FeatureGroup] = []
+    for index, item in enumerate(value):
+        group = _feature_group(f"featureGroups[{index}]", item, {use_case.name for use_case in use_cases})
+        if any(existing.name == group.name for existing in groups):
+            raise ConfigError(f"featureGroups[{index}].name", group.name,
+                              "duplicated: feature group names are unique in the artifact account")
+        groups.append(group)
+    return tuple(groups) if enabled else ()
+
+
+def _feature_group(key: str, item: Any, use_cases: set[str]) -> FeatureGroup:
+    if not isinstance(item, Mapping):
+        raise ConfigError(key, item, f"a feature group is a map with: {', '.join(_FEATURE_GROUP_FIELDS)}")
+    _reject_unknown_fields(key, item, _FEATURE_GROUP_FIELDS)
+    name = _pattern(f"{key}.name", item.get("name"), _FEATURE_GROUP_NAME,
+                    "a feature group name in lower case: letters, digits, '-' and '_', starting and ending with a "
+                    "letter or digit, at most 64 characters")
+    use_case = item.get("useCase")
+    if use_case not in use_cases:
+        raise ConfigError(f"{key}.useCase", use_case,
+                          f"the use case that owns the group, one of: {', '.join(sorted(use_cases)) or 'none'}")
+    features = _feature_definitions(f"{key}.features", item.get("features"))
+    record_identifier = _feature_reference(f"{key}.recordIdentifier", item.get("recordIdentifier"), features,
+                                           FEATURE_TYPES)
+    event_time = _feature_reference(f"{key}.eventTime", item.get("eventTime"), features, EVENT_TIME_TYPES)
+    if event_time == record_identifier:
+        raise ConfigError(f"{key}.eventTime", event_time, "a feature other than the record identifier")
+    return FeatureGroup(name=name, use_case=str(use_case), record_identifier=record_identifier,
+                        event_time=event_time, features=features,
+                        online_store=_bool(f"{key}.onlineStore", item.get("onlineStore", False)))
+
+
+def _feature_definitions(key: str, value: Any) -> dict[str, str]:
+    if not isinstance(value, Mapping) or not value:
+        raise ConfigError(key, value, f"a map of feature name to type ({', '.join(FEATURE_TYPES)}), at least the "
+                                      "record identifier and the event time")
+    if len(value) > MAX_FEATURES:
+        raise ConfigError(key, len(value), f"at most {MAX_FEATURES} features per group")
+    seen: dict[str, str] = {}
+    for name, feature_type in value.items():
+        if not isinstance(name, str) or not _FEATURE_NAME.fullmatch(name):
+            raise ConfigError(f"{key}.{name}", feature_type, "a feature name: letters, digits, '-' and '_', "
+                              "starting and ending with a letter or digit, at most 64 characters")
+        if name.lower() in RESERVED_FEATURE_NAMES:
+            raise ConfigError(f"{key}.{name}", feature_type,
+                              f"reserved: Feature Store adds {', '.join(RESERVED_FEATURE_NAMES)} to every record")
+        if name.lower() in seen:
+            raise ConfigError(f"{key}.{name}", feature_type, f"duplicated: {seen[name.lower()]!r} is declared already "
+                                                              "(feature names are compared ignoring case)")
+        _choice(f"{key}.{name}", feature_type, FEATURE_TYPES)
+        seen[name.lower()] = name
+    return dict(value)
+
+
+def _feature_reference(key: str, value: Any, features: Mapping[str, str], types: Sequence[str]) -> str:
+    if not isinstance(value, str) or value not in features:
+        raise ConfigError(key, value, f"one of the group's features: {', '.join(features)}")
+    if features[value] not in types:
+        raise ConfigError(key, value, f"its type is {features[value]}; SageMaker requires one of: {', '.join(types)}")
+    return value

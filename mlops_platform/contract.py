@@ -27,7 +27,8 @@ TIER_COMPONENT_PREFIX = "mlops:tier:"
 TIER_EXPORTS: Mapping[str, tuple[str, ...]] = {
     "org": (),
     "data": ("keyArn", "datasetBucketName", "datasetBucketArn"),
-    "artifact": ("keyArn", "modelBucketName", "modelBucketArn", "modelApproverRoleArn"),
+    "artifact": ("keyArn", "modelBucketName", "modelBucketArn", "modelApproverRoleArn", "featureStoreBucketName",
+                 "featureStoreBucketArn", "featureStoreKeyArn"),
     "cicd": ("codeSourceLocation", "stateBackendUrl"),
     "ops": ("retrainingTriggers", "captureBucketName", "captureBucketArn", "keyArn"),
     "dev": ("workspaceBucketName", "studioDomainId"),
@@ -478,3 +479,36 @@ def image_build_use_case(project: str) -> str | None:
         return None
     use_case = project.removeprefix("mlops-").removesuffix(IMAGE_BUILD_SUFFIX)
     return use_case if use_case and image_build_project_name(use_case) == project else None
+# Feature Store (artifact tier): its groups' offline stores, their Glue tables and their sharing.
+
+FEATURE_STORE_GLUE_CATALOG = "AwsDataCatalog"
+FEATURE_STORE_GLUE_DATABASE = "sagemaker_featurestore"
+"""The database Feature Store creates its offline stores' Glue tables in (and creates itself on first use)."""
+FEATURE_GROUP_SHARE_PERMISSION = "AWSRAMPermissionSagemakerFeatureGroupReadWrite"
+"""The AWS RAM managed permission of a shared feature group that reads and writes its records (SageMaker Developer
+Guide, "Enabling cross account access"; AWS spells it `Sagemaker` here, `SageMaker` in the read-only one)."""
+
+
+def feature_store_role_name() -> str:
+    """The artifact tier's role Feature Store assumes to write offline stores (and update their Glue tables)."""
+    return role_name("artifact", "feature-store")
+
+
+def feature_group_offline_prefix(use_case: str, feature_group: str) -> str:
+    """The key prefix a group's offline store is configured with; Feature Store writes under
+    `<prefix>/<account>/sagemaker/<region>/offline-store/<group>-<creation time>/`."""
+    return f"{use_case_features_prefix(use_case)}{feature_group}"
+
+
+def use_case_features_prefix(use_case: str) -> str:
+    """Every offline store of a use case's groups, in the feature store bucket."""
+    return f"{use_case}/"
+
+
+def feature_group_table_name(feature_group: str) -> str:
+    """The Glue table of a group's offline store (Glue and Athena table names take no hyphens)."""
+    return feature_group.replace("-", "_")
+
+
+def feature_group_share_name(use_case: str) -> str:
+    return f"{PROJECT}-{use_case}-feature-groups"

@@ -278,3 +278,19 @@ def ecr_registry_hostname(region: str, account: str) -> str:
 def ecr_image_uri(region: str, account: str, repository: str, tag: str) -> str:
     """An image by tag in an account's private ECR registry, as SageMaker jobs name their image."""
     return f"{ecr_registry_hostname(region, account)}/{repository}:{tag}"
+
+
+# Feature Store and its sharing.
+
+def feature_group_arn(region: str, account: str, feature_group: str) -> str:
+    return sagemaker_arn(region, account, f"feature-group/{feature_group}")
+
+
+def glue_arn(region: str, account: str, resource: str) -> str:
+    """A Glue Data Catalog resource: `catalog`, `database/<name>`, `table/<database>/<name>`."""
+    return regional_arn(region, "glue", account, resource)
+
+
+def ram_managed_permission_arn(partition: str, permission: str) -> str:
+    """An AWS RAM permission AWS manages (`AWSRAMPermissionSagemakerFeatureGroupReadWrite`)."""
+    return arn(partition, "ram", "", "aws", f"permission/{permission}")

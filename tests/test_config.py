@@ -12,6 +12,7 @@ from mlops_platform.config import (
     DEFAULT_INSTANCE_TYPE,
     DEFAULT_OWNER,
     ConfigError,
+    FeatureGroup,
     Features,
     Monitoring,
     PlatformConfig,
@@ -392,12 +393,6 @@ def test_feature_override() -> None:
     assert large.features == Features(feature_store=False, clarify=False, model_monitor=False)
 
 
-@pytest.mark.parametrize("flag", ["featureStore"])
-def test_a_flag_whose_resources_do_not_exist_yet_is_refused_when_on(flag: str) -> None:
-    assert_error(config_error(valid_raw("large", features={flag: True}), "ops"), f"features.{flag}",
-                 "not available yet")
-
-
 def test_unknown_feature_flag() -> None:
     err = config_error(valid_raw(features={"clarify": True, "driftDetection": True}))
     assert_error(err, "features.driftDetection", "unknown feature flag")
@@ -703,3 +698,82 @@ def test_drift_keys_are_kept() -> None:
 ])
 def test_bad_drift_keys_name_the_key(raw: dict[str, Any], key: str, fragment: str) -> None:
     assert_error(config_error(valid_raw("medium", **raw)), key, fragment)
+
+
+# --- Feature Store: featureGroups and features.featureStore ------------------------------------------------
+
+def group(**overrides: Any) -> dict[str, Any]:
+    value: dict[str, Any] = {"name": "churn-customers", "useCase": "churn", "recordIdentifier": "customer_id",
+                             "eventTime": "event_time",
+                             "features": {"customer_id": "String", "event_time": "String", "tenure": "Integral"}}
+    value.update(overrides)
+    return value
+
+
+def with_groups(*groups: Any, size: str = "large", enabled: bool = True) -> dict[str, Any]:
+    return valid_raw(size, useCases=["churn", "fraud"], features={"featureStore": enabled}, featureGroups=list(groups))
+
+
+@pytest.mark.parametrize("size", ["small", "medium", "large"])
+def test_every_size_hosts_the_feature_store_in_its_artifact_tier(size: str) -> None:
+    stack = topology.stack_hosting(Size(size), "artifact").name
+    cfg = parse(with_groups(group(onlineStore=True), size=size), stack)
+    assert cfg.features.feature_store
+    assert cfg.feature_groups == (FeatureGroup(
+        name="churn-customers", use_case="churn", record_identifier="customer_id", event_time="event_time",
+        features={"customer_id": "String", "event_time": "String", "tenure": "Integral"}, online_store=True),)
+    assert cfg.feature_groups_of("churn") == cfg.feature_groups and cfg.feature_groups_of("fraud") == ()
+
+
+def test_groups_declared_with_the_flag_off_are_validated_then_dropped() -> None:
+    assert parse(with_groups(group(), enabled=False), "ops").feature_groups == ()
+    assert_error(config_error(with_groups(group(name="Bad Name"), enabled=False), "ops"), "featureGroups[0].name",
+                 "lower case")
+
+
+def test_the_flag_on_with_no_group_is_refused() -> None:
+    assert_error(config_error(with_groups(), "ops"), "features.featureStore", "declare at least one")
+
+
+@pytest.mark.parametrize(("overrides", "key", "fragment"), [
+    ({"name": "Churn-Customers"}, "featureGroups[0].name", "in lower case"),
+    ({"name": "churn customers"}, "featureGroups[0].name", "feature group name"),
+    ({"name": "x" * 65}, "featureGroups[0].name", "at most 64"),
+    ({"useCase": "billing"}, "featureGroups[0].useCase", "churn, fraud"),
+    ({"recordIdentifier": "id"}, "featureGroups[0].recordIdentifier", "one of the group's features"),
+    ({"eventTime": "tenure"}, "featureGroups[0].eventTime", "SageMaker requires one of: String, Fractional"),
+    ({"eventTime": "customer_id"}, "featureGroups[0].eventTime", "other than the record identifier"),
+    ({"features": {}}, "featureGroups[0].features", "a map of feature name to type"),
+    ({"features": {"customer_id": "String", "event_time": "Timestamp"}}, "featureGroups[0].features.event_time",
+     "one of: Integral, Fractional, String"),
+    ({"features": {"customer_id": "String", "event_time": "String", "bad name": "String"}},
+     "featureGroups[0].features.bad name", "a feature name"),
+    ({"features": {"customer_id": "String", "event_time": "String", "write_time": "String"}},
+     "featureGroups[0].features.write_time", "reserved"),
+    ({"features": {"customer_id": "String", "event_time": "String", "Customer_ID": "String"}},
+     "featureGroups[0].features.Customer_ID", "duplicated"),
+    ({"onlineStore": "yes"}, "featureGroups[0].onlineStore", "true or false"),
+    ({"ttl": 3}, "featureGroups[0].ttl", "unknown field"),
+])
+def test_a_bad_feature_group_names_its_key(overrides: dict[str, Any], key: str, fragment: str) -> None:
+    assert_error(config_error(with_groups(group(**overrides)), "ops"), key, fragment)
+
+
+def test_an_event_time_in_unix_seconds_is_accepted() -> None:
+    features = {"customer_id": "Integral", "event_time": "Fractional"}
+    assert parse(with_groups(group(features=features)), "ops").feature_groups[0].features == features
+
+
+def test_feature_group_names_are_unique() -> None:
+    assert_error(config_error(with_groups(group(), group(useCase="fraud")), "ops"), "featureGroups[1].name",
+                 "duplicated")
+
+
+def test_feature_groups_is_a_list() -> None:
+    raw = valid_raw("large", useCases=["churn"], features={"featureStore": True}, featureGroups="churn-customers")
+    assert_error(config_error(raw, "ops"), "featureGroups", "a list of feature groups")
+
+
+def test_a_feature_group_names_its_use_case() -> None:
+    assert_error(config_error(with_groups({"name": "x"}), "ops"), "featureGroups[0].useCase",
+                 "the use case that owns the group")

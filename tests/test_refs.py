@@ -41,7 +41,8 @@ def test_reading_a_tier_of_the_same_stack_before_it_is_built_is_an_error() -> No
 def test_a_tier_must_publish_exactly_its_contract() -> None:
     refs = Refs(config("small", "dev"))
     with pytest.raises(contract.ContractError,
-                       match="missing: modelApproverRoleArn, modelBucketArn, modelBucketName; undeclared: bucket"):
+                       match="missing: featureStoreBucketArn, featureStoreBucketName, featureStoreKeyArn, "
+                             "modelApproverRoleArn, modelBucketArn, modelBucketName; undeclared: bucket"):
         refs.publish("artifact", {"keyArn": "arn:aws:kms:eu-west-1:111111111111:key/x", "bucket": "b"})
 
 

@@ -17,9 +17,9 @@ import pulumi_aws as aws
 from mlops_platform import contract, monitoring_image, naming
 from mlops_platform.components.iam import PlatformRole, PlatformRoleArgs, Statement, allow, service_trust
 from mlops_platform.components.retraining_starter import RetrainingStarter, RetrainingStarterArgs
-from mlops_platform.config import UseCase
+from mlops_platform.config import FeatureGroup, UseCase
 from mlops_platform.pipelines.definitions import retraining_definition
-from mlops_platform.pipelines.spec import RetrainingPipelineArgs, step_scripts
+from mlops_platform.pipelines.spec import FeatureGroupInput, RetrainingPipelineArgs, pipeline_step_scripts
 from mlops_platform.placement import Placement
 
 NETWORK_INTERFACE_ACTIONS: tuple[str, ...] = (
@@ -49,6 +49,10 @@ class RetrainingArgs:
     security_group_ids: Sequence[pulumi.Input[str]]
     build_account_id: str
     """The cicd tier's account, whose image build records the use case's image (with `use_case.image`)."""
+    feature_groups: Sequence[FeatureGroup] = ()
+    """The use case's feature groups, read by the pipeline's read-features step from their offline stores."""
+    feature_store_bucket_name: pulumi.Input[str] = ""
+    """The artifact tier's feature store bucket, where `feature_groups` keep their offline stores."""
 
 
 class RetrainingPipeline(pulumi.ComponentResource):
@@ -71,10 +75,11 @@ class RetrainingPipeline(pulumi.ComponentResource):
             aws.s3.BucketObjectv2(f"{name}-{file_name}", bucket=args.bucket_name, key=f"{code_prefix}/{file_name}",
                                   source=pulumi.FileAsset(str(path)), server_side_encryption="aws:kms",
                                   kms_key_id=args.key_arn, opts=child)
-            for file_name, path in step_scripts().items()
+            for file_name, path in pipeline_step_scripts(bool(args.feature_groups)).items()
         ]
         definition = pulumi.Output.all(role.arn, args.bucket_name, args.key_arn, list(args.subnet_ids),
-                                       list(args.security_group_ids), args.dataset_bucket_name).apply(
+                                       list(args.security_group_ids), args.dataset_bucket_name,
+                                       args.feature_store_bucket_name).apply(
             lambda values: retraining_definition(RetrainingPipelineArgs(
                 use_case=args.use_case.name, region=args.placement.region, role_arn=values[0],
                 artifact_bucket=values[1],
@@ -83,7 +88,8 @@ class RetrainingPipeline(pulumi.ComponentResource):
                 kms_key_arn=values[2], subnet_ids=tuple(values[3]), security_group_ids=tuple(values[4]),
                 metric_threshold=args.use_case.metric_threshold, drift_baseline=args.drift_baseline,
                 monitoring_image_uri=drift_engine_image(args), bias_arguments=bias_arguments(args.use_case),
-                input_data_url=f"s3://{values[5]}/{args.use_case.name}/input/")))
+                input_data_url=f"s3://{values[5]}/{args.use_case.name}/input/",
+                feature_groups=feature_group_inputs(args.feature_groups, values[6]))))
         pipeline = aws.sagemaker.Pipeline(
             name, pipeline_name=pipeline_name, pipeline_display_name=pipeline_name, role_arn=role.arn,
             pipeline_description=f"Retrains, evaluates and registers the {args.use_case.name} model",
@@ -168,6 +174,13 @@ def pipeline_run_statements(region: str, account_id: str, use_cases: Sequence[st
         allow(["ssm:GetParameter"], [naming.ssm_parameter_arn(region, account_id, contract.image_record_parameter(u))
                                      for u in use_cases], sid="ReadTheRecordedImages"),
     ]
+
+
+def feature_group_inputs(groups: Sequence[FeatureGroup], bucket_name: str) -> tuple[FeatureGroupInput, ...]:
+    return tuple(FeatureGroupInput(
+        name=group.name, record_identifier=group.record_identifier, event_time=group.event_time,
+        offline_store_uri=f"s3://{bucket_name}/{contract.feature_group_offline_prefix(group.use_case, group.name)}/")
+        for group in groups)
 
 
 def registry_group_reference(args: RetrainingArgs) -> str:

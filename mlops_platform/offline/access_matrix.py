@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mlops_platform import ci, contract, iam_policy, naming, topology
+from mlops_platform.components import feature_store
 from mlops_platform.config import PlatformConfig
 from mlops_platform.iam_policy import Statement, allow, grant
 from mlops_platform.offline.capture import CapturedResource, CapturedStack, SizeResources
@@ -127,6 +128,7 @@ class World(SizeResources):
         self.event_bus_policies = {(self.account_of(r), str(r.inputs.get("eventBusName") or "default")):
                                    _json(r.inputs.get("policy"))
                                    for r in self.of_type("aws:cloudwatch/eventBusPolicy:EventBusPolicy")}
+        self.feature_group_shares = shared_feature_groups(self)
         self._role_policies = self._by_role("aws:iam/rolePolicy:RolePolicy")
         self._role_attachments = self._by_role("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
         self._scps = {p.id: (str(p.inputs.get("name", p.name)), _json(p.inputs.get("content")))
@@ -210,6 +212,8 @@ class World(SizeResources):
             return self.bucket_policies.get(naming.bucket_in(resource))
         if resource in self.keys:
             return _json(self.keys[resource].inputs.get("policy"))
+        if naming.service_in(resource) == "sagemaker" and ":feature-group/" in resource:
+            return feature_group_share_policy(resource, self.feature_group_shares.get(resource, frozenset()))
         if ":model-package-group/" in resource or ":model-package/" in resource:
             account, path = resource.split(":")[4], resource.split(":", 5)[5]
             return self.group_policies.get((account, path.split("/")[1]))
@@ -228,6 +232,45 @@ class World(SizeResources):
                 raise MatrixError(f"no stack creates the bucket of {resource}")
             return self.account_of(bucket)
         return resource.split(":")[4]
+
+
+# AWS RAM: the engine knows no resource shares. A feature group shared with the read-write managed permission
+# behaves as if it had a resource policy allowing the consumer accounts (their roots: their own identity policies
+# must still allow the request) the permission's actions on the group; that policy is what the matrix evaluates.
+# tests/tiers/test_feature_store.py checks the shares' associations themselves, exactly.
+
+SHARE_PERMISSION_ACTIONS: Mapping[str, tuple[str, ...]] = {
+    contract.FEATURE_GROUP_SHARE_PERMISSION: feature_store.SHARED_GROUP_ACTIONS,
+}
+
+
+def shared_feature_groups(world: SizeResources) -> dict[str, frozenset[tuple[str, str]]]:
+    """Feature group ARN → (consumer account, RAM managed permission ARN) of every share associating it."""
+    shares = {str(share.outputs["arn"]): share for share in world.of_type("aws:ram/resourceShare:ResourceShare")}
+    principals: dict[str, set[str]] = {}
+    for association in world.of_type("aws:ram/principalAssociation:PrincipalAssociation"):
+        principals.setdefault(str(association.inputs["resourceShareArn"]), set()).add(
+            str(association.inputs["principal"]))
+    shared: dict[str, set[tuple[str, str]]] = {}
+    for association in world.of_type("aws:ram/resourceAssociation:ResourceAssociation"):
+        share = shares.get(str(association.inputs["resourceShareArn"]))
+        if share is None:
+            raise MatrixError(f"{association.urn} associates a resource with a share no stack creates")
+        for account in principals.get(str(share.outputs["arn"]), set()):
+            for permission in share.inputs.get("permissionArns") or []:
+                shared.setdefault(str(association.inputs["resourceArn"]), set()).add((account, str(permission)))
+    return {arn: frozenset(pairs) for arn, pairs in shared.items()}
+
+
+def feature_group_share_policy(group_arn: str, shares: frozenset[tuple[str, str]]) -> Document | None:
+    statements = []
+    for account, permission in sorted(shares):
+        actions = SHARE_PERMISSION_ACTIONS.get(permission.rsplit("/", 1)[-1])
+        if actions is None:
+            raise MatrixError(f"{group_arn} is shared with {permission}, whose actions the matrix does not know")
+        statements.append(grant("", {"AWS": naming.account_root_arn(naming.partition_in(group_arn), account)},
+                                list(actions), group_arn))
+    return iam_policy.document(statements) if statements else None
 
 
 def identity_center_role_arn(partition: str, account: str, permission_set: str) -> str:
@@ -1015,12 +1058,87 @@ def _ground_truth_flows(cfg: PlatformConfig, world: World, use_case: str, check:
                _key_arn(world, "data"), True, resource_admits=True)
 
 
+def _feature_store_key(world: World) -> str:
+    key = next((k for k in world.keys.values() if k.name == "artifact-feature-store-key"), None)
+    if key is None:
+        raise MatrixError("no stack creates the artifact tier's feature store key")
+    return str(key.outputs["arn"])
+
+
+def _offline_record(cfg: PlatformConfig, bucket: str, use_case: str, group: str) -> str:
+    """An object Feature Store writes into a group's offline store."""
+    return (f"{bucket}/{contract.feature_group_offline_prefix(use_case, group)}/{cfg.account_of_tier('artifact')}/"
+            f"sagemaker/{cfg.region}/offline-store/{group}-1733220000/data/year=2026/month=12/day=03/hour=10/"
+            "records.parquet")
+
+
+def _outside_feature_readers(cfg: PlatformConfig, world: World, use_case: str) -> list[tuple[str, str]]:
+    """(who, ARN) of roles that must not use `use_case`'s groups: other use cases' retraining roles, the use case's
+    own drift check, every served model's role."""
+    ops = cfg.account_of_tier("ops")
+    outside = [(f"the {other.name} retraining role", _role_arn(cfg, "ops", contract.retraining_role_name(other.name)))
+               for other in cfg.use_cases if other.name != use_case]
+    drift = contract.role_arn(cfg.partition, ops, contract.drift_check_role_name(use_case))
+    if drift in world.roles:
+        outside.append((f"the {use_case} drift check", drift))
+    for tier in topology.serving_tiers(cfg.size):
+        for served in (u for u in cfg.use_cases if u.serve):
+            outside.append((f"the {tier} {served.name} model",
+                            _role_arn(cfg, tier, contract.model_role_name(served.name, tier))))
+    return outside
+
+
+def feature_store_flows(cfg: PlatformConfig, world: World) -> Iterator[Flow]:
+    """Each use case's retraining role and the data scientists get and put records of its groups, read their offline
+    stores and decrypt them, across accounts through the RAM share; other use cases' roles, drift checks and served
+    models cannot; nobody but the feature store role writes an offline store."""
+    groups = [g for g in cfg.feature_groups if cfg.features.feature_store]
+    if not groups:
+        return
+    bucket, key = _bucket_arn(world, "artifact-feature-store"), _feature_store_key(world)
+    writer = _role_arn(cfg, "artifact", contract.feature_store_role_name())
+    scientists = _data_scientists(cfg)
+    for group in groups:
+        arn = naming.feature_group_arn(cfg.region, cfg.account_of_tier("artifact"), group.name)
+        record = _offline_record(cfg, bucket, group.use_case, group.name)
+        readers = [(f"the {group.use_case} retraining role",
+                    _role_arn(cfg, "ops", contract.retraining_role_name(group.use_case))),
+                   ("the data scientists", scientists)]
+        for who, reader in readers:
+            for action in ("sagemaker:GetRecord", "sagemaker:PutRecord", "sagemaker:BatchGetRecord",
+                           "sagemaker:DescribeFeatureGroup"):
+                yield Flow(f"{group.name}: {who} {action}", reader, action, arn, True)
+            yield Flow(f"{group.name}: {who} cannot delete records", reader, "sagemaker:DeleteRecord", arn, False)
+            yield Flow(f"{group.name}: {who} reads the offline store", reader, "s3:GetObject", record, True)
+            yield Flow(f"{group.name}: {who} lists the offline store", reader, "s3:ListBucket", bucket, True,
+                       {"s3:prefix": f"{contract.feature_group_offline_prefix(group.use_case, group.name)}/"})
+            yield Flow(f"{group.name}: {who} cannot write the offline store", reader, "s3:PutObject", record, False)
+        yield Flow(f"{group.name}: the retraining role decrypts features",
+                   _role_arn(cfg, "ops", contract.retraining_role_name(group.use_case)), "kms:Decrypt", key, True)
+        yield Flow(f"{group.name}: the data scientists decrypt features", scientists, "kms:Decrypt", key, True)
+        for who, outsider in _outside_feature_readers(cfg, world, group.use_case):
+            yield Flow(f"{group.name}: {who} cannot get records", outsider, "sagemaker:GetRecord", arn, False)
+            yield Flow(f"{group.name}: {who} cannot put records", outsider, "sagemaker:PutRecord", arn, False)
+            yield Flow(f"{group.name}: {who} cannot read the offline store", outsider, "s3:GetObject", record, False)
+            yield Flow(f"{group.name}: {who} cannot list the offline store", outsider, "s3:ListBucket", bucket, False,
+                       {"s3:prefix": f"{contract.feature_group_offline_prefix(group.use_case, group.name)}/"})
+        deploy_role = contract.deploy_role_arn(cfg.partition, cfg.account_of_tier("artifact"), cfg.deploy_role_name)
+        if deploy_role in world.roles:  # the small size's deploy role is created by hand, outside the stacks
+            for action in ("s3:PutObject", "s3:DeleteObjectVersion"):
+                yield Flow(f"{group.name}: the artifact deploy role cannot {action} the offline store", deploy_role,
+                           action, record, False)
+        yield Flow(f"{group.name}: the feature store role writes the offline store", writer, "s3:PutObject", record,
+                   True)
+        yield Flow(f"{group.name}: the feature store role encrypts the offline store", writer, "kms:GenerateDataKey",
+                   key, True)
+
+
 FLOW_BUILDERS: tuple[FlowBuilder, ...] = (retraining_flows, step_script_flows, serving_flows, inference_flows,
                                           monitoring_image_flows, deployer_flows, deploy_path_flows,
                                           capture_replication_flows, drift_flows, experiment_flows,
                                           identity_center_flows, separation_flows, own_rights_flows,
                                           guardrail_flows, ci_flows, promotion_flows, container_build_flows,
-                                          bias_flows)
+                                          bias_flows, feature_store_flows)
 
 
 def designed_flows(cfg: PlatformConfig, world: World) -> list[Flow]:

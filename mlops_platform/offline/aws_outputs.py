@@ -199,6 +199,8 @@ SYNTHESIZERS: Mapping[str, Synthesizer] = {
     "aws:sagemaker/pipeline:Pipeline": _sagemaker("pipeline", "pipelineName"),
     "aws:sagemaker/modelPackageGroup:ModelPackageGroup": _sagemaker("model-package-group",
                                                                     "modelPackageGroupName"),
+    "aws:sagemaker/featureGroup:FeatureGroup": _sagemaker("feature-group", "featureGroupName"),
+    "aws:ram/resourceShare:ResourceShare": _by_name("ram", "resource-share"),
     "aws:sagemaker/domain:Domain": _domain,
     "aws:sagemaker/userProfile:UserProfile": _user_profile,
     "aws:ecr/repository:Repository": _ecr_repository,

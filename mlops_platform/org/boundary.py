@@ -17,11 +17,11 @@ from mlops_platform.iam_policy import allow, deny
 BOUNDARY_SERVICES: tuple[str, ...] = (
     "apigateway", "application-autoscaling", "athena", "cloudwatch", "codebuild", "codeconnections",
     "codepipeline", "codestar-connections", "ec2", "ecr", "events", "execute-api", "glue", "lakeformation",
-    "lambda", "logs", "s3", "sagemaker", "scheduler", "sns", "sqs", "sts", "xray",
+    "lambda", "logs", "ram", "s3", "sagemaker", "scheduler", "sns", "sqs", "sts", "xray",
 )
 """Services the platform's tiers deploy and its roles use (the data lake's Glue, Lake Formation and Athena
-included). A new kind of resource in a workload tier needs its service here (tests/org/test_org_boundary.py checks
-every captured resource type)."""
+included; RAM shares the feature groups). A new kind of resource in a workload tier needs its service here
+(tests/org/test_org_boundary.py checks every captured resource type)."""
 
 ROLE_MANAGEMENT_ACTIONS: tuple[str, ...] = (
     "iam:DeleteRole", "iam:PassRole", "iam:TagRole", "iam:UntagRole", "iam:UpdateRole", "iam:UpdateRoleDescription",

@@ -61,6 +61,7 @@ STEP_BIAS = "bias-explainability"  # the platform's bias engine (`features.clari
 STEP_CHECK_BIAS = "check-bias"
 STEP_BIAS_FAIL = "bias-above-limits"
 BIAS_GATE_REPORT = "BiasGate"
+STEP_READ_FEATURES = "read-features"
 
 EVALUATION_REPORT = "EvaluationReport"
 EVALUATION_FILE = "evaluation.json"
@@ -198,6 +199,9 @@ def _pipeline(args: RetrainingPipelineArgs, session: _OfflinePipelineSession) ->
     )
     image_uri = params.training_image
     preprocess = _preprocess_step(args, session, params)
+    features = _read_features_step(args, session, _training_image(args))
+    if features is not None:
+        preprocess.add_depends_on([features])
     train = _train_step(args, session, preprocess, image_uri)
     report = sm.PropertyFile(name=EVALUATION_REPORT, output_name="evaluation", path=EVALUATION_FILE)
     evaluate = _evaluate_step(args, session, preprocess, train, image_uri, report)
@@ -220,7 +224,8 @@ def _pipeline(args: RetrainingPipelineArgs, session: _OfflinePipelineSession) ->
     return sm.Pipeline(
         name=pipeline_name(args.use_case),
         parameters=params.all(),
-        steps=[preprocess, train, evaluate, *([bias] if bias is not None else []), check],
+        steps=[*([features] if features else []), preprocess, train, evaluate, *([bias] if bias is not None else []),
+               check],
         sagemaker_session=session,
         # No SageMaker Experiments tracking: the execution role then needs no Experiments permissions.
         pipeline_experiment_config=None,
@@ -553,3 +558,26 @@ def _with_bias_reports(model_metrics: sm.ModelMetrics, bias: sm.ProcessingStep) 
         bias_pre_training=report(monitoring_image.PRE_TRAINING_BIAS_FILE),
         bias_post_training=report(monitoring_image.POST_TRAINING_BIAS_FILE),
         explainability=report(monitoring_image.EXPLAINABILITY_FILE))
+
+
+def _read_features_step(
+    args: RetrainingPipelineArgs, session: _OfflinePipelineSession, image_uri: str
+) -> sm.ProcessingStep | None:
+    """steps/features.py over each feature group's offline store prefix (its Parquet files) in the training image
+    (pandas and pyarrow): the latest features of every record, one CSV per group, under the run's prefix. Training
+    waits for it, so a run whose features cannot be read stops before it trains."""
+    if not args.feature_groups:
+        return None
+    processor = sm.ScriptProcessor(image_uri=image_uri, command=["python3"], **_processing_job(args, session))
+    step_args = processor.run(
+        code=_script_uri(args, "features.py"),
+        inputs=[
+            sm.ProcessingInput(input_name=f"offline-store-{group.name}", source=group.offline_store_uri,
+                               destination=f"{CONTAINER_BASE}/offline-store/{group.name}")
+            for group in args.feature_groups
+        ],
+        outputs=[_processing_output(args, STEP_READ_FEATURES, "features")],
+        arguments=[argument for group in args.feature_groups
+                   for argument in ("--group", f"{group.name}:{group.record_identifier}:{group.event_time}")],
+    )
+    return sm.ProcessingStep(name=STEP_READ_FEATURES, step_args=step_args)

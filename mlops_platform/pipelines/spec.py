@@ -10,8 +10,21 @@ import pathlib
 from dataclasses import dataclass
 
 STEP_SCRIPTS_DIR = pathlib.Path(__file__).resolve().parent / "steps"
-STEP_SCRIPT_NAMES = ("preprocess.py", "evaluate.py")
+READ_FEATURES_SCRIPT = "features.py"
+"""Run (and uploaded) only where the use case has feature groups."""
+STEP_SCRIPT_NAMES = ("preprocess.py", "evaluate.py", READ_FEATURES_SCRIPT)
 DRIFT_BASELINE_ENGINES = ("open", "sagemaker")
+
+
+@dataclass(frozen=True)
+class FeatureGroupInput:
+    """A feature group of the use case, as the read-features step reads it from its offline store."""
+
+    name: str
+    record_identifier: str
+    event_time: str
+    offline_store_uri: str
+    """The s3:// prefix the group's offline store was configured with."""
 
 
 @dataclass(frozen=True)
@@ -41,8 +54,15 @@ class RetrainingPipelineArgs:
     """`features.clarify` with a use case's fairness: the monitoring image's `bias-baseline` arguments
     (`monitoring_image.bias_baseline_arguments`) run after training; registration is gated on its limits and the
     package registered with its bias and explainability reports. None: no bias step."""
+    feature_groups: tuple[FeatureGroupInput, ...] = ()
+    """The use case's feature groups (`features.featureStore`): the read-features step reads their offline stores."""
 
 
 def step_scripts() -> dict[str, pathlib.Path]:
     """File name → local path of each step script; upload them to ``code_prefix`` under the same names."""
     return {name: STEP_SCRIPTS_DIR / name for name in STEP_SCRIPT_NAMES}
+
+
+def pipeline_step_scripts(reads_features: bool) -> dict[str, pathlib.Path]:
+    """The step scripts one pipeline runs: the read-features step's only where it reads feature groups."""
+    return {name: path for name, path in step_scripts().items() if reads_features or name != READ_FEATURES_SCRIPT}

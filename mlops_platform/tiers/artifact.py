@@ -3,8 +3,14 @@ the platform's monitoring image, which the open drift engine's baseline and chec
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+import pulumi
+
 from mlops_platform import contract, topology
 from mlops_platform.components.approval_forwarding import ApprovalForwarding, ApprovalForwardingArgs
+from mlops_platform.components.feature_store import FeatureStore, FeatureStoreArgs, FeatureStoreRole
+from mlops_platform.components.kms_key import PlatformKey, PlatformKeyArgs
 from mlops_platform.components.registry import (
     ContainerRepository,
     ContainerRepositoryArgs,
@@ -34,12 +40,46 @@ def build(ctx: TierContext) -> None:
         protect=ctx.protects_state, group_policy=lambda arn: grants.model_package_group_policy(ctx.cfg, arn)),
         ctx.child()) if use_cases else None
     _forward_approvals(ctx)
+    features = _feature_store(ctx)
     ctx.refs.publish("artifact", {
         "keyArn": key.arn,
         "modelBucketName": models.bucket,
         "modelBucketArn": models.arn,
         "modelApproverRoleArn": registry.approver_role_arn if registry else "",
+        "featureStoreBucketName": features.bucket_name if features else "",
+        "featureStoreBucketArn": features.bucket_arn if features else "",
+        "featureStoreKeyArn": features.key_arn if features else "",
     })
+
+
+@dataclass(frozen=True)
+class _FeatureStorage:
+    bucket_name: pulumi.Output[str]
+    bucket_arn: pulumi.Output[str]
+    key_arn: pulumi.Output[str]
+
+
+def _feature_store(ctx: TierContext) -> _FeatureStorage | None:
+    """`features.featureStore`: every use case's feature groups, their offline stores in one bucket under their own
+    key (readers of features are not readers of models), written by one feature store role."""
+    cfg = ctx.cfg
+    use_cases = [use_case for use_case in cfg.use_cases if use_case.name in grants.feature_use_cases(cfg)]
+    if not use_cases:
+        return None
+    key = PlatformKey(ctx.name("feature-store-key"), PlatformKeyArgs(
+        description=f"mlops-platform {ctx.tier} tier: feature groups (offline and online stores)",
+        placement=ctx.placement, alias=f"{contract.PROJECT}/{ctx.tier}/feature-store", protect=ctx.protects_state,
+        grants=grants.feature_store_key_grants(cfg)), ctx.child())
+    bucket = ctx.bucket("feature-store", key, grants=grants.feature_store_bucket_grants(cfg))
+    role = FeatureStoreRole(ctx.name("feature-store-role"), ctx.placement, cfg.feature_groups, bucket.arn, key.arn,
+                            ctx.child())
+    for use_case in use_cases:
+        FeatureStore(ctx.name(f"{use_case.name}-features"), FeatureStoreArgs(
+            placement=ctx.placement, use_case=use_case, groups=cfg.feature_groups_of(use_case.name),
+            bucket_name=bucket.bucket, bucket_arn=bucket.arn, key_arn=key.arn, role=role,
+            reader_accounts=grants.feature_reader_accounts(cfg, use_case.name), protect=ctx.protects_state),
+            ctx.child())
+    return _FeatureStorage(bucket.bucket, bucket.arn, key.arn)
 
 
 def _forward_approvals(ctx: TierContext) -> None:

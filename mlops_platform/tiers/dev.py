@@ -3,9 +3,15 @@ read access to datasets and model artifacts of the data and artifact tiers."""
 
 from __future__ import annotations
 
+import pulumi
+import pulumi_aws as aws
+
+from mlops_platform.components.feature_store import feature_access_statements
+from mlops_platform.components.iam import document
 from mlops_platform.components.network import PrivateNetwork, PrivateNetworkArgs
 from mlops_platform.components.read_access import BucketReadPolicy
 from mlops_platform.components.studio import StudioDomain, StudioDomainArgs
+from mlops_platform.tiers import grants
 from mlops_platform.tiers.context import TierContext
 
 
@@ -26,8 +32,23 @@ def build(ctx: TierContext) -> None:
         placement=ctx.placement, domain_name="mlops-platform",
         vpc_id=network.vpc_id, subnet_ids=network.subnet_ids, security_group_id=network.security_group_id,
         kms_key_arn=key.arn, workspace_bucket_arn=workspace.arn,
-        read_policy_arns=[read_models.arn, read_datasets.arn],
+        read_policy_arns=[read_models.arn, read_datasets.arn, *_feature_access(ctx)],
         use_cases=[use_case.name for use_case in cfg.use_cases], data_scientists=cfg.data_scientists,
         registry_account_id=cfg.account_of_tier("artifact"), pipeline_account_id=cfg.account_of_tier("ops")),
         ctx.child())
     ctx.refs.publish("dev", {"workspaceBucketName": workspace.bucket, "studioDomainId": studio.domain_id})
+
+
+def _feature_access(ctx: TierContext) -> list[pulumi.Output[str]]:
+    """Where the feature store is built: the data scientists read and write every use case's feature groups and
+    read their offline stores."""
+    groups = [group for group in ctx.cfg.feature_groups if group.use_case in grants.feature_use_cases(ctx.cfg)]
+    if not groups:
+        return []
+    policy = aws.iam.Policy(ctx.name("feature-access"), description="Use the feature groups of every use case",
+                            policy=document(feature_access_statements(
+                                ctx.cfg.region, ctx.cfg.account_of_tier("artifact"), groups,
+                                ctx.refs.get("artifact", "featureStoreBucketArn"),
+                                ctx.refs.get("artifact", "featureStoreKeyArn"))),
+                            opts=ctx.child())
+    return [policy.arn]

@@ -284,3 +284,73 @@ def capture_key_grants(cfg: PlatformConfig) -> tuple[Statement, ...]:
     if not replicators:
         return ()
     return (_statement("OtherAccountsEncryptReplicas", ["kms:Encrypt", "kms:GenerateDataKey"], "*", replicators),)
+
+
+# The artifact tier's feature store: each use case's groups are read and written by its retraining role (ops) and
+# by the data scientists (dev); their offline stores are written by the feature store role alone.
+
+OFFLINE_STORE_CHANGE_ACTIONS = ["s3:DeleteObject", "s3:DeleteObjectVersion", "s3:PutObject", "s3:PutObjectAcl",
+                               "s3:PutObjectTagging", "s3:RestoreObject"]
+"""Every way to write, overwrite or delete an offline store's object."""
+
+
+def feature_use_cases(cfg: PlatformConfig) -> list[str]:
+    """The use cases that have feature groups (in config order), where the feature store is built."""
+    if not cfg.features.feature_store:
+        return []
+    return [use_case.name for use_case in cfg.use_cases if cfg.feature_groups_of(use_case.name)]
+
+
+def feature_readers(cfg: PlatformConfig, use_case: str) -> list[tuple[str, str]]:
+    """(account, ARN) of the roles that read and write `use_case`'s groups: its retraining role, the data
+    scientists."""
+    return [_role_arn(cfg, "ops", contract.retraining_role_name(use_case)), _data_scientists(cfg)]
+
+
+def feature_reader_accounts(cfg: PlatformConfig, use_case: str) -> list[str]:
+    """The accounts a use case's groups are shared with: its readers' other than the artifact tier's."""
+    return sorted(_foreign(cfg, "artifact", feature_readers(cfg, use_case)))
+
+
+def feature_store_role(cfg: PlatformConfig) -> str:
+    return _role_arn(cfg, "artifact", contract.feature_store_role_name())[1]
+
+
+def feature_store_bucket_grants(cfg: PlatformConfig) -> Callable[[str], list[Statement]]:
+    """Each use case's readers of other accounts list the bucket and read its prefix; nobody but the feature store
+    role writes or deletes an offline store's object."""
+    def grants(bucket_arn: str) -> list[Statement]:
+        statements: list[Statement] = []
+        everyone: dict[str, list[str]] = {}
+        for use_case in feature_use_cases(cfg):
+            readers = _foreign(cfg, "artifact", feature_readers(cfg, use_case))
+            for account, arns in readers.items():
+                everyone.setdefault(account, [])
+                everyone[account].extend(arn for arn in arns if arn not in everyone[account])
+            if readers:
+                statements.append(_statement(f"{_sid(use_case)}ReadersReadItsOfflineStores",
+                                             ["s3:GetObject", "s3:GetObjectVersion"],
+                                             f"{bucket_arn}/{contract.use_case_features_prefix(use_case)}*", readers))
+        if everyone:
+            statements.insert(0, _statement("OtherAccountsList", ["s3:ListBucket", "s3:GetBucketLocation"],
+                                            bucket_arn, everyone))
+        statements.append(grant("OnlyTheFeatureStoreWritesOfflineStores", {"*": "*"}, OFFLINE_STORE_CHANGE_ACTIONS,
+                                f"{bucket_arn}/*", {"ArnNotEquals": {"aws:PrincipalArn": feature_store_role(cfg)}},
+                                effect=iam_policy.DENY))
+        return statements
+    return grants
+
+
+def feature_store_key_grants(cfg: PlatformConfig) -> tuple[Statement, ...]:
+    """Readers of other accounts decrypt features (offline objects, online records), and nothing else."""
+    readers = _foreign(cfg, "artifact", [reader for use_case in feature_use_cases(cfg)
+                                         for reader in feature_readers(cfg, use_case)])
+    readers = {account: sorted(set(arns)) for account, arns in readers.items()}
+    if not readers:
+        return ()
+    return (_statement("OtherAccountsDecryptFeatures", ["kms:Decrypt", "kms:DescribeKey"], "*", readers),)
+
+
+def _sid(use_case: str) -> str:
+    """A statement id part from a use-case name (Sids are letters and digits)."""
+    return "".join(part.capitalize() for part in use_case.replace("_", "-").split("-"))

@@ -8,15 +8,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pulumi
+import pulumi_aws as aws
 
 from mlops_platform import contract, monitoring_image, naming
 from mlops_platform.components.drift_monitor import DriftMonitor, DriftMonitorArgs
-from mlops_platform.components.iam import PlatformRole, PlatformRoleArgs, trust
+from mlops_platform.components.feature_store import feature_access_statements
+from mlops_platform.components.iam import PlatformRole, PlatformRoleArgs, document, trust
 from mlops_platform.components.network import PrivateNetwork, PrivateNetworkArgs
 from mlops_platform.components.retrain_on_drift import RetrainOnDrift, RetrainOnDriftArgs
 from mlops_platform.components.retraining import RetrainingArgs, RetrainingPipeline, pipeline_run_statements
 from mlops_platform.components.secure_bucket import SecureBucket
-from mlops_platform.config import UseCase
+from mlops_platform.config import FeatureGroup, UseCase
 from mlops_platform.tiers import grants
 from mlops_platform.tiers.context import TierContext
 
@@ -43,8 +45,12 @@ def build(ctx: TierContext) -> None:
                 dataset_key_arn=ctx.refs.get("data", "keyArn"),
                 registry_account_id=cfg.account_of_tier("artifact"),
                 subnet_ids=network.subnet_ids, security_group_ids=[network.security_group_id],
-                build_account_id=cfg.account_of_tier("cicd")), ctx.child())
+                build_account_id=cfg.account_of_tier("cicd"),
+                feature_groups=_read_feature_groups(ctx, use_case),
+                feature_store_bucket_name=ctx.refs.get("artifact", "featureStoreBucketName")), ctx.child())
             triggers[use_case.name] = pipeline.manual_trigger
+            if use_case.name in grants.feature_use_cases(cfg):
+                _use_features(ctx, use_case, pipeline)
             if capture is not None:
                 _watch_drift(ctx, use_case, capture, network, pipeline)
         if cfg.account_of_tier("dev") != ctx.account_id:
@@ -84,6 +90,22 @@ def _watch_drift(ctx: TierContext, use_case: UseCase, capture: _CaptureBucket, n
     RetrainOnDrift(ctx.name(f"{use_case.name}-retrain-on-drift"), RetrainOnDriftArgs(
         placement=ctx.placement, use_case=use_case, retraining_pipeline_arn=retraining_pipeline_arn,
         starter=pipeline.starter), ctx.child())
+
+
+def _read_feature_groups(ctx: TierContext, use_case: UseCase) -> tuple[FeatureGroup, ...]:
+    """What the retraining pipeline's read-features step reads, where the feature store is built."""
+    return ctx.cfg.feature_groups_of(use_case.name) if use_case.name in grants.feature_use_cases(ctx.cfg) else ()
+
+
+def _use_features(ctx: TierContext, use_case: UseCase, pipeline: RetrainingPipeline) -> None:
+    """The retraining role reads and writes its use case's feature groups (shared from the artifact account) and
+    reads their offline stores: nothing of another use case's."""
+    statements = feature_access_statements(
+        ctx.cfg.region, ctx.cfg.account_of_tier("artifact"), ctx.cfg.feature_groups_of(use_case.name),
+        ctx.refs.get("artifact", "featureStoreBucketArn"), ctx.refs.get("artifact", "featureStoreKeyArn"))
+    aws.iam.RolePolicy(ctx.name(f"{use_case.name}-feature-access"),
+                       role=contract.retraining_role_name(use_case.name), policy=document(statements),
+                       opts=pulumi.ResourceOptions(parent=ctx.component, depends_on=[pipeline]))
 
 
 def _pipeline_operator(ctx: TierContext) -> None:

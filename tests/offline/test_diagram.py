@@ -118,7 +118,8 @@ def test_large_draws_one_box_per_account_and_the_cross_account_retraining_flow(
     assert [label.split(" account")[0] for label in chart.boxes.values()] == list(topology.accounts(
         topology.Size.LARGE))
     assert chart.kinds_in("ops account") == {"pipeline"}
-    assert chart.kinds_in("artifact account") == {"ecr", "registry"}
+    # the shipped large stacks switch the feature store on (one churn group)
+    assert chart.kinds_in("artifact account") == {"ecr", "registry", "featurestore"}
     assert chart.kinds_in("data account") == {"datasets"}
     assert chart.edge("pipeline", "registry") == [("account_ops__pipeline", "register (pending approval)",
                                                    "account_artifact__registry")]

@@ -93,9 +93,12 @@ def test_every_workload_reaches_every_destination_it_needs(
     jobs = {name for name in by_workload if name.startswith("ops-churn-retraining/")}
     # Drift monitoring (on by default in medium and large) adds the open engine's baseline job.
     baseline = ("drift-baseline",) if preview.stacks[0].config.drift_engine == "open" else ()
-    # Bias and explainability (on in the shipped large stacks) adds the bias step's job.
+    # Bias and explainability (on in the shipped large stacks) adds the bias step's job; churn's feature group, its
+    # read-features job: both run in the VPC too.
     bias = ("bias-explainability",) if preview.stacks[0].config.features.clarify else ()
-    assert jobs == {f"ops-churn-retraining/{step}" for step in ("preprocess", "train", "evaluate", *baseline, *bias)}
+    features = ("read-features",) if preview.stacks[0].config.feature_groups else ()
+    assert jobs == {f"ops-churn-retraining/{step}"
+                    for step in ("preprocess", "train", "evaluate", *baseline, *bias, *features)}
     for job in jobs:
         assert by_workload[job] == {d.name for d in JOB_DESTINATIONS} | {"internet"}
 

@@ -131,7 +131,8 @@ MODULE_SERVICES: Mapping[str, tuple[str, ...]] = {
     "apigatewayv2": ("apigateway",), "appautoscaling": ("application-autoscaling",),
     "cloudwatch": ("cloudwatch", "events", "logs"), "codebuild": ("codebuild",),
     "codeconnections": ("codeconnections",), "codepipeline": ("codepipeline",), "ec2": ("ec2",),
-    "ecr": ("ecr",), "iam": (), "kms": (), "lambda": ("lambda",), "s3": ("s3",), "sagemaker": ("sagemaker",),
+    "ecr": ("ecr",), "iam": (), "kms": (), "lambda": ("lambda",), "ram": ("ram",), "s3": ("s3",),
+    "sagemaker": ("sagemaker",),
     "scheduler": ("scheduler",), "sns": ("sns",), "sqs": ("sqs",), "vpc": ("ec2",),
     "secretsmanager": (),  # only the Pulumi Cloud token's secret: the boundary's PipelineAccessToken statement
 }

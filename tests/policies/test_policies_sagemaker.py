@@ -332,3 +332,54 @@ def test_pipelines_that_could_register_approved_models_are_blocked(program: Any,
 def test_pipelines_whose_guard_is_out_of_sight_are_undecided(program: Any) -> None:
     verdicts = judge(program, stack="ops")
     assert PIPELINE_RULE in verdicts.undecided and PIPELINE_RULE not in verdicts.mandatory
+
+
+# --- feature groups --------------------------------------------------------------------------------------
+
+FEATURE_KEY = f"arn:aws:kms:eu-west-1:{LARGE['artifact']}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+FEATURE_RULES = {"sagemaker-feature-group-offline-store-kms", "sagemaker-feature-group-online-store-kms"}
+
+
+def feature_group(tier: str = "artifact", offline_key: str | None = FEATURE_KEY, online: bool = True,
+                  online_key: str | None = FEATURE_KEY) -> Any:
+    """A feature group as the artifact tier builds one: an offline store in S3 and, switched on, an online store."""
+    def program(at: At) -> None:
+        storage: aws.sagemaker.FeatureGroupOfflineStoreConfigS3StorageConfigArgsDict = {"s3_uri": "s3://features/churn"}
+        if offline_key is not None:
+            storage["kms_key_id"] = offline_key
+        online_config: aws.sagemaker.FeatureGroupOnlineStoreConfigArgsDict = {"enable_online_store": online}
+        if online_key is not None:
+            online_config["security_config"] = {"kms_key_id": online_key}
+        aws.sagemaker.FeatureGroup(
+            "churn-customers", feature_group_name="churn-customers", record_identifier_feature_name="customer_id",
+            event_time_feature_name="event_time", role_arn=f"arn:aws:iam::{LARGE['artifact']}:role/fs",
+            feature_definitions=[{"feature_name": "customer_id", "feature_type": "String"},
+                                 {"feature_name": "event_time", "feature_type": "String"}],
+            offline_store_config={"s3_storage_config": storage, "disable_glue_table_creation": False},
+            online_store_config=online_config, opts=at(tier, protect=True))
+    return program
+
+
+def test_a_feature_group_with_both_stores_under_a_customer_key_passes() -> None:
+    verdicts = judge(feature_group(), stack="artifact")
+    assert not FEATURE_RULES & (verdicts.mandatory | verdicts.advisory)
+
+
+def test_an_offline_store_without_a_customer_key_is_refused() -> None:
+    verdicts = judge(feature_group(offline_key=None), stack="artifact")
+    assert verdicts.mandatory & FEATURE_RULES == {"sagemaker-feature-group-offline-store-kms"}
+
+
+def test_an_enabled_online_store_without_a_customer_key_is_refused() -> None:
+    verdicts = judge(feature_group(online_key=None), stack="artifact")
+    assert verdicts.mandatory & FEATURE_RULES == {"sagemaker-feature-group-online-store-kms"}
+
+
+def test_a_switched_off_online_store_needs_no_key() -> None:
+    verdicts = judge(feature_group(online=False, online_key=None), stack="artifact")
+    assert not FEATURE_RULES & (verdicts.mandatory | verdicts.advisory)
+
+
+def test_feature_store_keys_are_advised_in_dev() -> None:
+    verdicts = judge(feature_group(tier="dev", offline_key=None, online_key=None), stack="dev", config="small")
+    assert verdicts.advisory >= FEATURE_RULES and not FEATURE_RULES & verdicts.mandatory

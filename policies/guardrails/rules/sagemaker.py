@@ -35,6 +35,7 @@ ROLE = "aws:iam/role:Role"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 ROLE_POLICY_ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
 MANAGED_POLICY = "aws:iam/policy:Policy"
+FEATURE_GROUP = frozenset({"aws:sagemaker/featureGroup:FeatureGroup"})
 
 VARIANT_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
 GRADUAL_TRAFFIC_ROUTING = ("CANARY", "LINEAR")
@@ -228,6 +229,27 @@ def check_studio_kms(subject: Subject) -> Messages:
         yield "the Studio domain's storage is not encrypted with a customer key: set kmsKeyId"
 
 
+# --- feature groups --------------------------------------------------------------------------------------
+
+
+def check_feature_group_offline_kms(subject: Subject) -> Messages:
+    offline = subject.props.get("offlineStoreConfig")
+    if not offline:
+        return
+    if not (offline.get("s3StorageConfig") or {}).get("kmsKeyId"):
+        yield ("the feature group's offline store is not encrypted with a customer key: set "
+               "offline_store_config.s3_storage_config.kms_key_id")
+
+
+def check_feature_group_online_kms(subject: Subject) -> Messages:
+    online = subject.props.get("onlineStoreConfig") or {}
+    if not online.get("enableOnlineStore"):
+        return
+    if not (online.get("securityConfig") or {}).get("kmsKeyId"):
+        yield ("the feature group's online store is not encrypted with a customer key: set "
+               "online_store_config.security_config.kms_key_id")
+
+
 # --- pipelines -------------------------------------------------------------------------------------------
 
 
@@ -397,4 +419,12 @@ RULES: tuple[Rule, ...] = (
          f"{PENDING} and the pipeline's role may CreateModelPackage only with "
          f"{APPROVAL_CONDITION_KEY}={PENDING}.", resource_types=frozenset({PIPELINE}),
          stack_check=check_pipeline_pending_approval),
+    Rule("sagemaker-feature-group-offline-store-kms",
+         "SageMaker feature groups encrypt their offline store with a customer-managed KMS key", Severity.HIGH,
+         "Set offline_store_config.s3_storage_config.kms_key_id to the tier's feature store key.",
+         resource_types=FEATURE_GROUP, check=check_feature_group_offline_kms),
+    Rule("sagemaker-feature-group-online-store-kms",
+         "SageMaker feature groups with an online store encrypt it with a customer-managed KMS key", Severity.HIGH,
+         "Set online_store_config.security_config.kms_key_id to the tier's feature store key.",
+         resource_types=FEATURE_GROUP, check=check_feature_group_online_kms),
 )
