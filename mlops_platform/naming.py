@@ -278,3 +278,12 @@ def ecr_registry_hostname(region: str, account: str) -> str:
 def ecr_image_uri(region: str, account: str, repository: str, tag: str) -> str:
     """An image by tag in an account's private ECR registry, as SageMaker jobs name their image."""
     return f"{ecr_registry_hostname(region, account)}/{repository}:{tag}"
+
+
+def glue_arn(region: str, account: str, resource: str) -> str:
+    """A Glue Data Catalog resource: `catalog`, `database/<db>`, `table/<db>/<table>`."""
+    return regional_arn(region, "glue", account, resource)
+
+
+def athena_workgroup_arn(region: str, account: str, workgroup: str) -> str:
+    return regional_arn(region, "athena", account, f"workgroup/{workgroup}")

@@ -15,6 +15,7 @@ import pulumi
 import pulumi_aws as aws
 
 from mlops_platform import contract, monitoring_image, naming
+from mlops_platform.components.data_lake_access import TrainingQueries
 from mlops_platform.components.iam import PlatformRole, PlatformRoleArgs, Statement, allow, service_trust
 from mlops_platform.config import UseCase
 from mlops_platform.pipelines.definitions import retraining_definition
@@ -46,6 +47,8 @@ class RetrainingArgs:
     registry_account_id: str
     subnet_ids: Sequence[pulumi.Input[str]]
     security_group_ids: Sequence[pulumi.Input[str]]
+    training_queries: TrainingQueries | None = None
+    """Where the use case trains on data lake tables (large): the preprocess step reads them by Athena queries."""
 
 
 class RetrainingPipeline(pulumi.ComponentResource):
@@ -68,8 +71,11 @@ class RetrainingPipeline(pulumi.ComponentResource):
                                   kms_key_id=args.key_arn, opts=child)
             for file_name, path in step_scripts().items()
         ]
+        queries = args.training_queries
         definition = pulumi.Output.all(role.arn, args.bucket_name, args.key_arn, list(args.subnet_ids),
-                                       list(args.security_group_ids), args.dataset_bucket_name).apply(
+                                       list(args.security_group_ids), args.dataset_bucket_name,
+                                       queries.results_bucket_name if queries else "",
+                                       queries.results_key_arn if queries else "").apply(
             lambda values: retraining_definition(RetrainingPipelineArgs(
                 use_case=args.use_case.name, region=args.placement.region, role_arn=values[0],
                 artifact_bucket=values[1],
@@ -78,7 +84,8 @@ class RetrainingPipeline(pulumi.ComponentResource):
                 kms_key_arn=values[2], subnet_ids=tuple(values[3]), security_group_ids=tuple(values[4]),
                 metric_threshold=args.use_case.metric_threshold, drift_baseline=args.drift_baseline,
                 monitoring_image_uri=drift_engine_image(args),
-                input_data_url=f"s3://{values[5]}/{args.use_case.name}/input/")))
+                input_data_url=f"s3://{values[5]}/{args.use_case.name}/input/",
+                training_queries=queries.inputs(args.use_case.name, values[6], values[7]) if queries else ())))
         pipeline = aws.sagemaker.Pipeline(
             name, pipeline_name=pipeline_name, pipeline_display_name=pipeline_name, role_arn=role.arn,
             pipeline_description=f"Retrains, evaluates and registers the {args.use_case.name} model",

@@ -15,6 +15,19 @@ DRIFT_BASELINE_ENGINES = ("open", "sagemaker")
 
 
 @dataclass(frozen=True)
+class AthenaTrainingInput:
+    """One data lake table the preprocess step reads: SageMaker runs `query` in Athena for the (network-isolated)
+    job, writes the result under `output_s3_uri` encrypted with `kms_key_arn`, and hands it to the job."""
+
+    table: str  # domain.table
+    database: str  # the resource link to the table's database, in the pipeline's account
+    query: str
+    workgroup: str
+    output_s3_uri: str
+    kms_key_arn: str
+
+
+@dataclass(frozen=True)
 class RetrainingPipelineArgs:
     use_case: str  # e.g. "churn"; pipeline name f"{use_case}-retraining"
     region: str
@@ -37,6 +50,9 @@ class RetrainingPipelineArgs:
     open`); `sagemaker`, Model Monitor's data-quality baseline (closed to new AWS customers); None, no baseline."""
     monitoring_image_uri: str | None = None
     """The platform's monitoring image (`mlops_platform.monitoring_image.image_uri`), for `drift_baseline: open`."""
+    training_queries: tuple[AthenaTrainingInput, ...] = ()
+    """The data lake tables the preprocess step reads through Lake Formation (one Athena query each) instead of
+    `input_data_url`; empty: CSV files under `InputDataUrl`."""
 
 
 def step_scripts() -> dict[str, pathlib.Path]:
