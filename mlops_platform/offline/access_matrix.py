@@ -18,8 +18,10 @@ from typing import Any
 from mlops_platform import ci, contract, iam_policy, naming, topology
 from mlops_platform.config import PlatformConfig
 from mlops_platform.iam_policy import Statement, allow, grant
+from mlops_platform.offline import lake_grants
 from mlops_platform.offline.capture import CapturedResource, CapturedStack, SizeResources
 from mlops_platform.offline.iam_simulate import Decision, Document, Simulation, simulate
+from mlops_platform.offline.lake_grants import LakeGrants
 
 ALLOW_EVERYTHING: Document = iam_policy.document([allow(["*"], "*")])
 FULL_AWS_ACCESS: Document = ALLOW_EVERYTHING
@@ -77,17 +79,22 @@ class FlowResult:
 @dataclass
 class AccessMatrix:
     results: list[FlowResult] = field(default_factory=list)
+    lake_grants: LakeGrants | None = None
+    """The data lake's Lake Formation grants against the designed set (where the size builds a data lake)."""
 
     @property
     def passed(self) -> bool:
-        return all(result.holds for result in self.results)
+        return all(result.holds for result in self.results) and (self.lake_grants is None or self.lake_grants.passed)
 
     @property
     def broken(self) -> list[FlowResult]:
         return [result for result in self.results if not result.holds]
 
     def document(self) -> dict[str, Any]:
-        return {"passed": self.passed, "flows": [_flow_document(result) for result in self.results]}
+        document: dict[str, Any] = {"passed": self.passed, "flows": [_flow_document(r) for r in self.results]}
+        if self.lake_grants is not None:
+            document["lakeGrants"] = self.lake_grants.document()
+        return document
 
 
 def _flow_document(result: FlowResult) -> dict[str, Any]:
@@ -303,8 +310,12 @@ def evaluate(world: World, flows: Iterable[Flow], region: str) -> AccessMatrix:
 
 
 def check(cfg: PlatformConfig, stacks: Iterable[CapturedStack]) -> AccessMatrix:
+    stacks = list(stacks)
     world = World(stacks, cfg.accounts)
-    return evaluate(world, designed_flows(cfg, world), cfg.region)
+    matrix = evaluate(world, designed_flows(cfg, world), cfg.region)
+    if cfg.governed_data_lake is not None:
+        matrix.lake_grants = lake_grants.check(cfg, stacks)
+    return matrix
 
 
 # The flows of the design. Each builder yields the flows of one capability, for every use case and size.

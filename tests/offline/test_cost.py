@@ -100,10 +100,11 @@ def test_large_each_item_and_total_by_hand(shipped_capture: Callable[[str], Capt
     assert item_total(result, "dev", "Studio home storage (EFS)") == STUDIO_TWO_USERS
     assert item_total(result, "cicd", "KMS keys") == 2 * KMS_KEY  # the tier's, the state backend's
     assert item_total(result, "cicd", "CloudWatch alarms") == ALARM  # the promotion starter's dead letters
-    assert item_total(result, "ops", "KMS keys") == KMS_KEY  # the capture bucket's
-    assert stack_totals(result) == {"org": 1.00, "data": 1.00, "artifact": 1.00, "cicd": 2.10, "ops": 145.54,
-                                    "dev": 136.08, "staging": 188.08, "prod": 188.08}
-    assert round(result.monthly, 2) == 662.88
+    assert item_total(result, "ops", "KMS keys") == 2 * KMS_KEY  # the capture bucket's, the data lake results'
+    assert item_total(result, "dev", "KMS keys") == 2 * KMS_KEY  # the workspace's, the data lake results'
+    assert stack_totals(result) == {"org": 1.00, "data": 1.00, "artifact": 1.00, "cicd": 2.10, "ops": 146.54,
+                                    "dev": 137.08, "staging": 188.08, "prod": 188.08}
+    assert round(result.monthly, 2) == 664.88
     assert result.not_priced == ()
 
 
@@ -247,7 +248,7 @@ def invoke(*args: str) -> Any:
 
 @pytest.mark.parametrize(("size", "total", "increment", "items"), [
     ("small", 454.74, 187.18, {"SageMaker endpoint instances": 186.88, "CloudWatch alarms": 0.30}),
-    ("large", 662.88, 374.26, {"SageMaker endpoint instances": 373.76, "CloudWatch alarms": 0.50}),
+    ("large", 664.88, 374.26, {"SageMaker endpoint instances": 373.76, "CloudWatch alarms": 0.50}),
 ])
 def test_cli_json_totals_and_what_one_more_use_case_adds(size: str, total: float, increment: float,
                                                          items: dict[str, float]) -> None:
