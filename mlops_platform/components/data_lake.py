@@ -150,14 +150,12 @@ class GovernedDataLake(pulumi.ComponentResource):
         return PlatformRole(f"{name}-location", PlatformRoleArgs(
             role_name=contract.data_lake_location_role_name(),
             description="Lake Formation reads the registered curated location as this role, for the principals it "
-                        "granted",
+                        "granted (the design grants no writes)",
             trust_policy=trust({"Service": ["lakeformation.amazonaws.com", "glue.amazonaws.com"]}),
             statements=[
                 allow(["s3:ListBucket", "s3:GetBucketLocation"], [args.curated_bucket_arn], sid="ListCurated"),
-                allow(["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject", "s3:DeleteObject"], [objects],
-                      sid="ReadWriteCuratedForGrantedPrincipals"),
-                allow(["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"], [args.key_arn],
-                      sid="UseTheDataKey"),
+                allow(OBJECT_READS, [objects], sid="ReadCuratedForGrantedPrincipals"),
+                allow(["kms:Decrypt", "kms:DescribeKey"], [args.key_arn], sid="DecryptCurated"),
             ]), pulumi.ResourceOptions(parent=self))
 
     def _ingest_role(self, name: str, args: DataLakeArgs) -> PlatformRole:
