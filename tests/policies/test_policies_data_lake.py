@@ -23,10 +23,13 @@ def catalog(at_rest: dict[str, Any] | None = None, passwords: dict[str, Any] | N
     def program(at: At) -> None:
         aws.glue.CatalogDatabase("customers", name="customers", opts=at("data", protect=True))
         if settings:
-            aws.glue.DataCatalogEncryptionSettings("catalog", data_catalog_encryption_settings={
+            body: dict[str, Any] = {
                 "encryption_at_rest": at_rest or {"catalog_encryption_mode": "SSE-KMS", "sse_aws_kms_key_id": KEY},
                 "connection_password_encryption": passwords or {"return_connection_password_encrypted": True,
-                                                                "aws_kms_key_id": KEY}}, opts=at("data"))
+                                                                "aws_kms_key_id": KEY}}
+            encryption: aws.glue.DataCatalogEncryptionSettingsDataCatalogEncryptionSettingsArgsDict = body  # type: ignore[assignment]  # built loosely to break one field
+            aws.glue.DataCatalogEncryptionSettings("catalog", data_catalog_encryption_settings=encryption,
+                                                   opts=at("data"))
     return program
 
 
@@ -60,10 +63,12 @@ def test_a_resource_link_alone_needs_no_catalog_settings_of_its_stack() -> None:
 
 def workgroup(tier: str = "ops", **configuration: Any) -> Any:
     def program(at: At) -> None:
-        aws.athena.Workgroup("queries", name=f"mlops-{tier}-data-lake", configuration={
+        body: dict[str, Any] = {
             "enforce_workgroup_configuration": True,
             "result_configuration": {"output_location": "s3://results/queries/", "encryption_configuration": {
-                "encryption_option": "SSE_KMS", "kms_key_arn": KEY}}, **configuration}, opts=at(tier))
+                "encryption_option": "SSE_KMS", "kms_key_arn": KEY}}, **configuration}
+        typed: aws.athena.WorkgroupConfigurationArgsDict = body  # type: ignore[assignment]  # built loosely to break one field
+        aws.athena.Workgroup("queries", name=f"mlops-{tier}-data-lake", configuration=typed, opts=at(tier))
     return program
 
 
