@@ -133,6 +133,7 @@ MODULE_SERVICES: Mapping[str, tuple[str, ...]] = {
     "codeconnections": ("codeconnections",), "codepipeline": ("codepipeline",), "ec2": ("ec2",),
     "ecr": ("ecr",), "iam": (), "kms": (), "lambda": ("lambda",), "s3": ("s3",), "sagemaker": ("sagemaker",),
     "scheduler": ("scheduler",), "sns": ("sns",), "sqs": ("sqs",), "vpc": ("ec2",),
+    "glue": ("glue",), "lakeformation": ("lakeformation",), "athena": ("athena",),
     "secretsmanager": (),  # only the Pulumi Cloud token's secret: the boundary's PipelineAccessToken statement
 }
 
