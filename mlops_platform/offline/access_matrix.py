@@ -940,6 +940,9 @@ def data_lake_flows(cfg: PlatformConfig, world: World) -> Iterator[Flow]:
                curated_object, False)
     yield Flow("the location role cannot read raw objects", location, "s3:GetObject", raw_object, False)
     deploy = contract.deploy_role_arn(cfg.partition, data, cfg.deploy_role_name)
+    if deploy in world.roles:  # created by the org stack
+        yield Flow("the data tier's deploy role registers curated with the location role", deploy, "iam:PassRole",
+                   location, True, context={"iam:PassedToService": "lakeformation.amazonaws.com"})
     for who, principal in (("the data tier's deploy role", deploy), ("the ingest role", ingest)):
         yield Flow(f"even holding every IAM permission, {who} cannot read curated objects", principal,
                    "s3:GetObject", curated_object, False, as_if_granted=True)
