@@ -32,6 +32,9 @@ ATHENA_QUERY_ACTIONS = ["athena:StartQueryExecution", "athena:GetQueryExecution"
 GLUE_READ_ACTIONS = ["glue:GetDatabase", "glue:GetDatabases", "glue:GetTable", "glue:GetTables",
                      "glue:GetPartition", "glue:GetPartitions"]
 RESULTS_ACTIONS = ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"]
+QUERY_INTERFACE_ENDPOINTS = ("athena", "glue", "lakeformation")
+"""What a VPC-only client (Studio) of the data lake calls: Athena, the Glue catalog and Lake Formation. The
+retraining needs none in its VPC: SageMaker runs its query before the network-isolated job starts."""
 
 
 @dataclass(frozen=True)

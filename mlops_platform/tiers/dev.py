@@ -5,7 +5,12 @@ curated tables (column-filtered where configured), queried in the dev tier's Ath
 from __future__ import annotations
 
 from mlops_platform import contract
-from mlops_platform.components.data_lake_access import DataLakeAccess, DataLakeAccessArgs, LakeReader
+from mlops_platform.components.data_lake_access import (
+    QUERY_INTERFACE_ENDPOINTS,
+    DataLakeAccess,
+    DataLakeAccessArgs,
+    LakeReader,
+)
 from mlops_platform.components.network import PrivateNetwork, PrivateNetworkArgs
 from mlops_platform.components.read_access import BucketReadPolicy
 from mlops_platform.components.studio import StudioDomain, StudioDomainArgs
@@ -25,7 +30,8 @@ def build(ctx: TierContext) -> None:
                                      ctx.child())
     network = PrivateNetwork(ctx.name("network"), PrivateNetworkArgs(
         placement=ctx.placement, cidr=cfg.studio.vpc_cidr,
-        nat_gateway=cfg.studio.nat_gateway), ctx.child())
+        nat_gateway=cfg.studio.nat_gateway,
+        extra_interface_services=QUERY_INTERFACE_ENDPOINTS if cfg.governed_data_lake else ()), ctx.child())
     studio = StudioDomain(ctx.name("studio"), StudioDomainArgs(
         placement=ctx.placement, domain_name="mlops-platform",
         vpc_id=network.vpc_id, subnet_ids=network.subnet_ids, security_group_id=network.security_group_id,

@@ -4,10 +4,12 @@ tables by Athena, and nothing in an earlier stack naming a role of a later one."
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable
 from typing import Any
 
+from mlops_platform.offline import network_paths
 from mlops_platform.offline.capture import CapturedResource, CapturedStack
 from mlops_platform.offline.size_capture import CapturedSize
 
@@ -205,3 +207,20 @@ def test_the_retraining_role_gets_exactly_its_query_rights(shipped_capture: Call
 def test_the_medium_and_small_sizes_build_no_data_lake(shipped_capture: Callable[[str], CapturedSize]) -> None:
     for size in ("medium", "small"):
         assert not [r.name for s in shipped_capture(size).stacks for r in s.resources if r.type in LAKE_TYPES]
+
+
+def test_studio_reaches_athena_glue_and_lake_formation_in_its_vpc(
+        shipped_capture: Callable[[str], CapturedSize]) -> None:
+    """VpcOnly Studio has no route out: querying the data lake needs the three interface endpoints."""
+    size = shipped_capture("large")
+    paths = network_paths.check(size.configs[0], size.stacks)
+    lake = {p.destination.name: p.reachable for p in paths.paths
+            if p.workload.kind == "studio" and p.destination.name in ("athena", "glue", "lakeformation")}
+    assert lake == {"athena": True, "glue": True, "lakeformation": True}
+
+    def without_athena(captured: CapturedStack) -> CapturedStack:
+        kept = [r for r in captured.resources if not (r.type == "aws:ec2/vpcEndpoint:VpcEndpoint"
+                                                      and str(r.inputs.get("serviceName", "")).endswith(".athena"))]
+        return dataclasses.replace(captured, resources=kept)
+    broken = network_paths.check(size.configs[0], [without_athena(s) for s in size.stacks])
+    assert [f.destination for f in broken.findings] == ["athena"]
