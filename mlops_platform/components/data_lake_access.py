@@ -133,12 +133,13 @@ class DataLakeAccess(pulumi.ComponentResource):
                                         "name": table.name, "column_names": list(table_grant.columns)},
                     opts=grant_opts)
         aws.iam.RolePolicy(f"{name}-{reader.role_name}", role=reader.role_name,
-                           policy=document(self.reader_statements(args, reader.tables)),
+                           policy=document(self.reader_statements(reader.tables)),
                            opts=pulumi.ResourceOptions(parent=self, depends_on=[reader.role]))
 
-    def reader_statements(self, args: DataLakeAccessArgs, tables: Sequence[TableGrant]) -> list[Statement]:
+    def reader_statements(self, tables: Sequence[TableGrant]) -> list[Statement]:
         """What a reader's IAM policy needs beside its Lake Formation grants: query in this tier's workgroup, read
         the catalog entries of its tables (link and target), ask Lake Formation for data access, and keep results."""
+        args = self._args
         place, data = args.placement, args.data_account_id
         domains = list(dict.fromkeys(g.table.domain for g in tables))
         catalog = [
