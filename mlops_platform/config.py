@@ -69,9 +69,10 @@ KNOWN_KEYS: tuple[str, ...] = (
     "promotion",
     "stateBackend",
     "featureGroups",
+    "dataLake",
 )
 OBJECT_KEYS = frozenset({"accounts", "useCases", "dataScientists", "features", "codeRepository", "studio",
-                         "organization", "ci", "monitoring", "promotion", "stateBackend", "featureGroups"})
+                         "organization", "ci", "monitoring", "promotion", "stateBackend", "featureGroups", "dataLake"})
 PERMISSION_SETS: tuple[str, ...] = tuple(topology.PERMISSION_SET_TIERS)
 
 _ACCOUNT_ID = re.compile(r"[0-9]{12}")
@@ -154,6 +155,9 @@ class Fairness:
 
     def limit(self, metric: str) -> float | None:
         return dict(self.limits).get(metric)
+    training_tables: tuple[str, ...] = ()
+    """The data lake tables (`domain.table`) the retraining reads, through Lake Formation, by an Athena query each
+    (large size); empty: the preprocess step reads CSV files from the datasets bucket."""
 
 
 @dataclass(frozen=True)
@@ -280,6 +284,13 @@ class PlatformConfig:
 
     def feature_groups_of(self, use_case: str) -> tuple[FeatureGroup, ...]:
         return tuple(group for group in self.feature_groups if group.use_case == use_case)
+    data_lake: DataLake | None = None
+    """The `dataLake` map as configured (validated in every size; built where `governed_data_lake` says)."""
+
+    @property
+    def governed_data_lake(self) -> DataLake | None:
+        """The data lake the data tier builds: only where the data tier has an account of its own (large)."""
+        return self.data_lake if topology.hosts_data_lake(self.size) else None
 
     @property
     def partition(self) -> str:
@@ -316,6 +327,8 @@ def parse_config(raw: Mapping[str, Any], stack_name: str, default_organization: 
     _require_clarify_hosts(features, monitoring, use_cases)
     if not features.clarify:
         use_cases = tuple(dataclasses.replace(use_case, fairness=None) for use_case in use_cases)
+    data_lake = parse_data_lake(raw.get("dataLake"))
+    _require_training_tables(use_cases, data_lake)
     if any(stack.hosts(tier) for tier in topology.SERVING_TIERS):
         _require_redundant_serving(use_cases)
     code_repository = _code_repository(raw.get("codeRepository", {}))
@@ -346,6 +359,7 @@ def parse_config(raw: Mapping[str, Any], stack_name: str, default_organization: 
         promotion=promotion,
         state_backend=_state_backend(raw.get("stateBackend", {})),
         feature_groups=feature_groups,
+        data_lake=data_lake,
     )
 
 
@@ -488,7 +502,7 @@ def _use_cases(value: Any) -> tuple[UseCase, ...]:
 
 _USE_CASE_FIELDS = ("name", "instanceType", "minInstances", "maxInstances", "schedule", "metricThreshold",
                     "serve", "canaryPercent", "canaryWaitSeconds", "driftSchedule", "driftThreshold",
-                    "retrainingCooldownHours", "image", "fairness")
+                    "retrainingCooldownHours", "image", "fairness", "trainingTables")
 REMOVED_USE_CASE_FIELDS: Mapping[str, str] = {
     "modelPackageArn": "was removed: no config pins a model any more. The version a tier serves is recorded by "
                        f"the deploy path once a model is approved (SSM parameter "
@@ -536,6 +550,7 @@ def _use_case(key: str, item: Any) -> UseCase:
             item.get("retrainingCooldownHours", DEFAULT_RETRAINING_COOLDOWN_HOURS), 0, MAX_RETRAINING_COOLDOWN_HOURS),
         image=_use_case_image(f"{key}.image", item["image"]) if "image" in item else None,
         fairness=_fairness(f"{key}.fairness", item["fairness"]) if "fairness" in item else None,
+        training_tables=_training_table_names(f"{key}.trainingTables", item.get("trainingTables", [])),
     )
 
 
@@ -1021,3 +1036,170 @@ def _feature_reference(key: str, value: Any, features: Mapping[str, str], types:
     if features[value] not in types:
         raise ConfigError(key, value, f"its type is {features[value]}; SageMaker requires one of: {', '.join(types)}")
     return value
+# The governed data lake (`dataLake`): domains of Glue tables over the curated bucket, read through Lake Formation.
+
+_LAKE_NAME = re.compile(r"[a-z][a-z0-9_]{0,63}")
+"""Glue and Athena names: lower case letters, digits and underscores (Athena quotes nothing else reliably)."""
+_GLUE_TYPE = re.compile(r"(string|boolean|tinyint|smallint|int|bigint|float|double|date|timestamp|binary"
+                        r"|decimal\([0-9]{1,2},[0-9]{1,2}\)|varchar\([0-9]{1,5}\)|char\([0-9]{1,3}\))")
+GLUE_TYPES_ALLOWED = ("a Glue/Hive column type: string, boolean, tinyint, smallint, int, bigint, float, double, date, "
+                      "timestamp, binary, decimal(p,s), varchar(n), char(n)")
+_DATA_LAKE_FIELDS = ("domains", "dataScientistColumns")
+_DOMAIN_FIELDS = ("name", "tables")
+_TABLE_FIELDS = ("name", "columns", "partitionKeys")
+_COLUMN_FIELDS = ("name", "type")
+
+
+@dataclass(frozen=True)
+class LakeColumn:
+    name: str
+    type: str
+
+
+@dataclass(frozen=True)
+class LakeTable:
+    """A Glue table of a domain, its data under `<domain>/<table>/` in the curated bucket (Parquet)."""
+
+    domain: str
+    name: str
+    columns: tuple[LakeColumn, ...]
+    partition_keys: tuple[LakeColumn, ...] = ()
+
+    @property
+    def ref(self) -> str:
+        """How config names it: `domain.table`."""
+        return f"{self.domain}.{self.name}"
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(column.name for column in (*self.columns, *self.partition_keys))
+
+
+@dataclass(frozen=True)
+class DataLake:
+    tables: tuple[LakeTable, ...]
+    scientist_columns: Mapping[str, tuple[str, ...]]
+    """`domain.table` → the only columns data scientists may select; a table not listed: every column."""
+
+    @property
+    def domains(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(table.domain for table in self.tables))
+
+    def table(self, ref: str) -> LakeTable:
+        return next(table for table in self.tables if table.ref == ref)
+
+    def tables_of(self, domain: str) -> tuple[LakeTable, ...]:
+        return tuple(table for table in self.tables if table.domain == domain)
+
+
+def parse_data_lake(value: Any) -> DataLake | None:
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise ConfigError("dataLake", value, f"a map with: {', '.join(_DATA_LAKE_FIELDS)}")
+    _reject_unknown_fields("dataLake", value, _DATA_LAKE_FIELDS)
+    domains = value.get("domains")
+    if not isinstance(domains, Sequence) or isinstance(domains, str) or not domains:
+        raise ConfigError("dataLake.domains", domains, "a non-empty list of domains, each {name, tables}")
+    tables: list[LakeTable] = []
+    seen_domains: set[str] = set()
+    for index, domain in enumerate(domains):
+        key = f"dataLake.domains[{index}]"
+        if not isinstance(domain, Mapping):
+            raise ConfigError(key, domain, "a domain is a map {name, tables}")
+        _reject_unknown_fields(key, domain, _DOMAIN_FIELDS)
+        name = _lake_name(f"{key}.name", domain.get("name"))
+        if name in seen_domains:
+            raise ConfigError(f"{key}.name", name, "duplicated: each domain is listed once")
+        seen_domains.add(name)
+        tables.extend(_lake_tables(f"{key}.tables", name, domain.get("tables")))
+    lake = DataLake(tables=tuple(tables), scientist_columns={})
+    return DataLake(tables=lake.tables,
+                    scientist_columns=_scientist_columns(lake, value.get("dataScientistColumns", {})))
+
+
+def _lake_name(key: str, value: Any) -> str:
+    return _pattern(key, value, _LAKE_NAME, "a Glue name: a lower-case letter, then lower-case letters, digits and "
+                                            "underscores, at most 64 characters")
+
+
+def _lake_tables(key: str, domain: str, value: Any) -> list[LakeTable]:
+    if not isinstance(value, Sequence) or isinstance(value, str) or not value:
+        raise ConfigError(key, value, "a non-empty list of tables, each {name, columns, partitionKeys}")
+    tables: list[LakeTable] = []
+    for index, item in enumerate(value):
+        table_key = f"{key}[{index}]"
+        if not isinstance(item, Mapping):
+            raise ConfigError(table_key, item, "a table is a map {name, columns, partitionKeys}")
+        _reject_unknown_fields(table_key, item, _TABLE_FIELDS)
+        name = _lake_name(f"{table_key}.name", item.get("name"))
+        if any(table.name == name for table in tables):
+            raise ConfigError(f"{table_key}.name", name, f"duplicated: domain {domain!r} already has this table")
+        columns = _lake_columns(f"{table_key}.columns", item.get("columns"), required=True)
+        partition_keys = _lake_columns(f"{table_key}.partitionKeys", item.get("partitionKeys", []), required=False)
+        for column_index, column in enumerate(partition_keys):
+            if any(existing.name == column.name for existing in columns):
+                raise ConfigError(f"{table_key}.partitionKeys[{column_index}].name", column.name,
+                                  "already a column of the table: a partition key is a column of its own")
+        tables.append(LakeTable(domain=domain, name=name, columns=columns, partition_keys=partition_keys))
+    return tables
+
+
+def _lake_columns(key: str, value: Any, required: bool) -> tuple[LakeColumn, ...]:
+    if not isinstance(value, Sequence) or isinstance(value, str) or (required and not value):
+        raise ConfigError(key, value, ("a non-empty" if required else "a") + " list of columns, each {name, type}")
+    columns: list[LakeColumn] = []
+    for index, item in enumerate(value):
+        column_key = f"{key}[{index}]"
+        if not isinstance(item, Mapping):
+            raise ConfigError(column_key, item, "a column is a map {name, type}")
+        _reject_unknown_fields(column_key, item, _COLUMN_FIELDS)
+        name = _lake_name(f"{column_key}.name", item.get("name"))
+        if any(column.name == name for column in columns):
+            raise ConfigError(f"{column_key}.name", name, "duplicated: each column is listed once")
+        kind = item.get("type")
+        if not isinstance(kind, str) or not _GLUE_TYPE.fullmatch(kind.replace(" ", "")):
+            raise ConfigError(f"{column_key}.type", kind, GLUE_TYPES_ALLOWED)
+        columns.append(LakeColumn(name=name, type=kind.replace(" ", "")))
+    return tuple(columns)
+
+
+def _scientist_columns(lake: DataLake, value: Any) -> dict[str, tuple[str, ...]]:
+    if not isinstance(value, Mapping):
+        raise ConfigError("dataLake.dataScientistColumns", value,
+                          "a map of `domain.table` to the list of columns data scientists may select")
+    refs = [table.ref for table in lake.tables]
+    filters: dict[str, tuple[str, ...]] = {}
+    for ref, columns in value.items():
+        key = f"dataLake.dataScientistColumns.{ref}"
+        if ref not in refs:
+            raise ConfigError(key, columns, f"not a table of the data lake; its tables are: {', '.join(refs)}")
+        if not isinstance(columns, Sequence) or isinstance(columns, str) or not columns:
+            raise ConfigError(key, columns, "a non-empty list of the table's column names")
+        known_columns = lake.table(ref).column_names
+        for index, column in enumerate(columns):
+            if column not in known_columns:
+                raise ConfigError(f"{key}[{index}]", column,
+                                  f"not a column of {ref}; its columns are: {', '.join(known_columns)}")
+        filters[ref] = tuple(dict.fromkeys(columns))
+    return filters
+
+
+def _training_table_names(key: str, value: Any) -> tuple[str, ...]:
+    if not isinstance(value, Sequence) or isinstance(value, str):
+        raise ConfigError(key, value, "a list of data lake tables, each `domain.table`")
+    for index, ref in enumerate(value):
+        if not isinstance(ref, str) or ref.count(".") != 1:
+            raise ConfigError(f"{key}[{index}]", ref, "a data lake table as `domain.table`")
+    return tuple(dict.fromkeys(value))
+
+
+def _require_training_tables(use_cases: Sequence[UseCase], lake: DataLake | None) -> None:
+    """Every table a use case trains on is a table of the data lake."""
+    refs = [table.ref for table in lake.tables] if lake is not None else []
+    for index, use_case in enumerate(use_cases):
+        for table_index, ref in enumerate(use_case.training_tables):
+            if ref not in refs:
+                allowed = (f"not a table of the data lake; its tables are: {', '.join(refs)}" if refs else
+                           "no dataLake is configured: declare the table under dataLake.domains first")
+                raise ConfigError(f"useCases[{index}].trainingTables[{table_index}]", ref, allowed)

@@ -512,3 +512,40 @@ def feature_group_table_name(feature_group: str) -> str:
 
 def feature_group_share_name(use_case: str) -> str:
     return f"{PROJECT}-{use_case}-feature-groups"
+# The governed data lake (large): the data tier's Glue databases, shared by Lake Formation with the ops and dev
+# accounts, which reach them through resource links and query them in their own Athena workgroups.
+
+def data_lake_database_name(domain: str) -> str:
+    """The data tier's Glue database of a domain."""
+    return domain
+
+
+def data_lake_link_name(domain: str) -> str:
+    """The resource link to a domain's database, in each account the database is shared with."""
+    return f"{domain}_shared"
+
+
+def data_lake_table_prefix(domain: str, table: str) -> str:
+    """Where a table's objects live in the curated bucket."""
+    return f"{domain}/{table}/"
+
+
+def data_lake_location_role_name() -> str:
+    """The data tier's role Lake Formation reads the registered curated location as: the only reader of its
+    objects (bucket policy)."""
+    return role_name("data", "lake-location")
+
+
+def data_lake_ingest_role_name() -> str:
+    """The data tier's role the curation jobs (AWS Glue) run as: the only writer of raw and curated objects and the
+    only reader of raw ones."""
+    return role_name("data", "lake-ingest")
+
+
+def athena_workgroup_name(tier: str) -> str:
+    """The Athena workgroup a tier queries the data lake in (ops: the retraining queries; dev: data scientists)."""
+    return f"mlops-{tier}-data-lake"
+
+
+ATHENA_DATA_CATALOG = "AwsDataCatalog"
+"""The catalog Athena names the account's Glue Data Catalog by (resource links live in it)."""

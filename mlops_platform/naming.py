@@ -294,3 +294,7 @@ def glue_arn(region: str, account: str, resource: str) -> str:
 def ram_managed_permission_arn(partition: str, permission: str) -> str:
     """An AWS RAM permission AWS manages (`AWSRAMPermissionSagemakerFeatureGroupReadWrite`)."""
     return arn(partition, "ram", "", "aws", f"permission/{permission}")
+
+
+def athena_workgroup_arn(region: str, account: str, workgroup: str) -> str:
+    return regional_arn(region, "athena", account, f"workgroup/{workgroup}")

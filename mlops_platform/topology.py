@@ -148,3 +148,9 @@ def deploys_on_approval_by_function(size: Size) -> bool:
 def tier_is_enforced(tier: str) -> bool:
     """Guardrails block changes in every tier but the experiment tier, where they advise."""
     return tier not in EXPERIMENT_TIERS
+
+
+def hosts_data_lake(size: Size) -> bool:
+    """Whether the size builds the governed data lake: only where the data tier has an account of its own (large),
+    which Lake Formation shares from to the ops and dev accounts. The smaller sizes read the datasets bucket."""
+    return stack_hosting(size, "data").tiers == ("data",)

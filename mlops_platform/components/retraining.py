@@ -15,6 +15,7 @@ import pulumi
 import pulumi_aws as aws
 
 from mlops_platform import contract, monitoring_image, naming
+from mlops_platform.components.data_lake_access import TrainingQueries
 from mlops_platform.components.iam import PlatformRole, PlatformRoleArgs, Statement, allow, service_trust
 from mlops_platform.components.retraining_starter import RetrainingStarter, RetrainingStarterArgs
 from mlops_platform.config import FeatureGroup, UseCase
@@ -53,6 +54,8 @@ class RetrainingArgs:
     """The use case's feature groups, read by the pipeline's read-features step from their offline stores."""
     feature_store_bucket_name: pulumi.Input[str] = ""
     """The artifact tier's feature store bucket, where `feature_groups` keep their offline stores."""
+    training_queries: TrainingQueries | None = None
+    """Where the use case trains on data lake tables (large): the preprocess step reads them by Athena queries."""
 
 
 class RetrainingPipeline(pulumi.ComponentResource):
@@ -77,9 +80,12 @@ class RetrainingPipeline(pulumi.ComponentResource):
                                   kms_key_id=args.key_arn, opts=child)
             for file_name, path in pipeline_step_scripts(bool(args.feature_groups)).items()
         ]
+        queries = args.training_queries
         definition = pulumi.Output.all(role.arn, args.bucket_name, args.key_arn, list(args.subnet_ids),
                                        list(args.security_group_ids), args.dataset_bucket_name,
-                                       args.feature_store_bucket_name).apply(
+                                       args.feature_store_bucket_name,
+                                       queries.results_bucket_name if queries else "",
+                                       queries.results_key_arn if queries else "").apply(
             lambda values: retraining_definition(RetrainingPipelineArgs(
                 use_case=args.use_case.name, region=args.placement.region, role_arn=values[0],
                 artifact_bucket=values[1],
@@ -89,7 +95,8 @@ class RetrainingPipeline(pulumi.ComponentResource):
                 metric_threshold=args.use_case.metric_threshold, drift_baseline=args.drift_baseline,
                 monitoring_image_uri=drift_engine_image(args), bias_arguments=bias_arguments(args.use_case),
                 input_data_url=f"s3://{values[5]}/{args.use_case.name}/input/",
-                feature_groups=feature_group_inputs(args.feature_groups, values[6]))))
+                feature_groups=feature_group_inputs(args.feature_groups, values[6]),
+                training_queries=queries.inputs(args.use_case.name, values[7], values[8]) if queries else ())))
         pipeline = aws.sagemaker.Pipeline(
             name, pipeline_name=pipeline_name, pipeline_display_name=pipeline_name, role_arn=role.arn,
             pipeline_description=f"Retrains, evaluates and registers the {args.use_case.name} model",

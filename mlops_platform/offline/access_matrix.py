@@ -19,8 +19,10 @@ from mlops_platform import ci, contract, iam_policy, naming, topology
 from mlops_platform.components import feature_store
 from mlops_platform.config import PlatformConfig
 from mlops_platform.iam_policy import Statement, allow, grant
+from mlops_platform.offline import lake_grants
 from mlops_platform.offline.capture import CapturedResource, CapturedStack, SizeResources
 from mlops_platform.offline.iam_simulate import Decision, Document, Simulation, simulate
+from mlops_platform.offline.lake_grants import LakeGrants
 
 ALLOW_EVERYTHING: Document = iam_policy.document([allow(["*"], "*")])
 FULL_AWS_ACCESS: Document = ALLOW_EVERYTHING
@@ -80,17 +82,22 @@ class FlowResult:
 @dataclass
 class AccessMatrix:
     results: list[FlowResult] = field(default_factory=list)
+    lake_grants: LakeGrants | None = None
+    """The data lake's Lake Formation grants against the designed set (where the size builds a data lake)."""
 
     @property
     def passed(self) -> bool:
-        return all(result.holds for result in self.results)
+        return all(result.holds for result in self.results) and (self.lake_grants is None or self.lake_grants.passed)
 
     @property
     def broken(self) -> list[FlowResult]:
         return [result for result in self.results if not result.holds]
 
     def document(self) -> dict[str, Any]:
-        return {"passed": self.passed, "flows": [_flow_document(result) for result in self.results]}
+        document: dict[str, Any] = {"passed": self.passed, "flows": [_flow_document(r) for r in self.results]}
+        if self.lake_grants is not None:
+            document["lakeGrants"] = self.lake_grants.document()
+        return document
 
 
 def _flow_document(result: FlowResult) -> dict[str, Any]:
@@ -349,8 +356,12 @@ def evaluate(world: World, flows: Iterable[Flow], region: str) -> AccessMatrix:
 
 
 def check(cfg: PlatformConfig, stacks: Iterable[CapturedStack]) -> AccessMatrix:
+    stacks = list(stacks)
     world = World(stacks, cfg.accounts)
-    return evaluate(world, designed_flows(cfg, world), cfg.region)
+    matrix = evaluate(world, designed_flows(cfg, world), cfg.region)
+    if cfg.governed_data_lake is not None:
+        matrix.lake_grants = lake_grants.check(cfg, stacks)
+    return matrix
 
 
 # The flows of the design. Each builder yields the flows of one capability, for every use case and size.
@@ -1133,12 +1144,88 @@ def feature_store_flows(cfg: PlatformConfig, world: World) -> Iterator[Flow]:
                    key, True)
 
 
+def data_lake_flows(cfg: PlatformConfig, world: World) -> Iterator[Flow]:
+    """The data lake's IAM side (large): each retraining role queries in the ops workgroup and keeps its results;
+    data scientists query in theirs, not in ops'; nobody reads raw or curated objects around Lake Formation but the
+    roles the design names (its Lake Formation grants are judged exactly by `lake_grants`)."""
+    lake = cfg.governed_data_lake
+    if lake is None:
+        return
+    data, ops, dev = (cfg.account_of_tier(tier) for tier in ("data", "ops", "dev"))
+    raw, curated = _bucket_arn(world, "data-lake-raw"), _bucket_arn(world, "data-lake-curated")
+    location = _role_arn(cfg, "data", contract.data_lake_location_role_name())
+    ingest = _role_arn(cfg, "data", contract.data_lake_ingest_role_name())
+    curated_object = f"{curated}/{contract.data_lake_table_prefix(lake.tables[0].domain, lake.tables[0].name)}x.parquet"
+    raw_object = f"{raw}/{lake.tables[0].domain}/export.csv"
+    yield Flow("Lake Formation's location role reads curated objects", location, "s3:GetObject", curated_object,
+               True)
+    yield Flow("the ingest role writes curated objects", ingest, "s3:PutObject", curated_object, True)
+    yield Flow("the ingest role reads raw objects", ingest, "s3:GetObject", raw_object, True)
+    yield Flow("the ingest role cannot read curated objects around Lake Formation", ingest, "s3:GetObject",
+               curated_object, False)
+    yield Flow("the location role cannot read raw objects", location, "s3:GetObject", raw_object, False)
+    deploy = contract.deploy_role_arn(cfg.partition, data, cfg.deploy_role_name)
+    if deploy in world.roles:  # created by the org stack
+        yield Flow("the data tier's deploy role registers curated with the location role", deploy, "iam:PassRole",
+                   location, True, context={"iam:PassedToService": "lakeformation.amazonaws.com"})
+    for who, principal in (("the data tier's deploy role", deploy), ("the ingest role", ingest)):
+        yield Flow(f"even holding every IAM permission, {who} cannot read curated objects", principal,
+                   "s3:GetObject", curated_object, False, as_if_granted=True)
+    yield Flow("even holding every IAM permission, the location role cannot read raw objects", location,
+               "s3:GetObject", raw_object, False, as_if_granted=True)
+    yield Flow("even holding every IAM permission, the location role cannot write curated objects", location,
+               "s3:PutObject", curated_object, False, as_if_granted=True)
+    readers = [(who, principal) for who, principal in _data_scientist_principals(cfg, world)]
+    readers += [(f"the {u.name} retraining role", _role_arn(cfg, "ops", contract.retraining_role_name(u.name)))
+                for u in cfg.use_cases]
+    for who, principal in readers:
+        yield Flow(f"{who} cannot read curated objects around Lake Formation", principal, "s3:GetObject",
+                   curated_object, False)
+        yield Flow(f"{who} cannot read raw objects", principal, "s3:GetObject", raw_object, False)
+    yield from _lake_query_flows(cfg, world, ops, dev)
+
+
+def _lake_query_flows(cfg: PlatformConfig, world: World, ops: str, dev: str) -> Iterator[Flow]:
+    ops_workgroup = naming.athena_workgroup_arn(cfg.region, ops, contract.athena_workgroup_name("ops"))
+    dev_workgroup = naming.athena_workgroup_arn(cfg.region, dev, contract.athena_workgroup_name("dev"))
+    scientists = _data_scientists(cfg)
+    yield Flow("data scientists query the data lake in their workgroup", scientists, "athena:StartQueryExecution",
+               dev_workgroup, True)
+    yield Flow("data scientists ask Lake Formation for data access", scientists, "lakeformation:GetDataAccess", "*",
+               True)
+    trained = [u for u in cfg.use_cases if u.training_tables]
+    if not trained:
+        return
+    yield Flow("data scientists cannot query in the retraining workgroup", scientists, "athena:StartQueryExecution",
+               ops_workgroup, False)
+    results = _bucket_arn(world, "ops-data-lake-results")
+    results_key = next(arn for arn, key in world.keys.items() if key.name == "ops-data-lake-key")
+    for use_case in trained:
+        role = _role_arn(cfg, "ops", contract.retraining_role_name(use_case.name))
+        link = contract.data_lake_link_name(use_case.training_tables[0].split(".")[0])
+        yield Flow(f"{use_case.name}: retraining queries in the ops workgroup", role, "athena:StartQueryExecution",
+                   ops_workgroup, True)
+        yield Flow(f"{use_case.name}: retraining reads its table through the resource link", role, "glue:GetTable",
+                   naming.glue_arn(cfg.region, ops, f"table/{link}/{use_case.training_tables[0].split('.')[1]}"),
+                   True)
+        yield Flow(f"{use_case.name}: retraining asks Lake Formation for data access", role,
+                   "lakeformation:GetDataAccess", "*", True)
+        yield Flow(f"{use_case.name}: retraining writes its query results", role, "s3:PutObject",
+                   f"{results}/training-data/{use_case.name}/{use_case.training_tables[0]}/0.json.gz", True)
+        yield Flow(f"{use_case.name}: retraining encrypts its query results", role, "kms:GenerateDataKey",
+                   results_key, True)
+        yield Flow(f"{use_case.name}: retraining reads its query results", role, "s3:GetObject",
+                   f"{results}/training-data/{use_case.name}/{use_case.training_tables[0]}/0.json.gz", True)
+    yield Flow("data scientists cannot read the retraining query results", scientists, "s3:GetObject",
+               f"{results}/training-data/{trained[0].name}/{trained[0].training_tables[0]}/0.json.gz", False)
+
+
 FLOW_BUILDERS: tuple[FlowBuilder, ...] = (retraining_flows, step_script_flows, serving_flows, inference_flows,
                                           monitoring_image_flows, deployer_flows, deploy_path_flows,
                                           capture_replication_flows, drift_flows, experiment_flows,
                                           identity_center_flows, separation_flows, own_rights_flows,
                                           guardrail_flows, ci_flows, promotion_flows, container_build_flows,
-                                          bias_flows, feature_store_flows)
+                                          bias_flows, feature_store_flows, data_lake_flows)
 
 
 def designed_flows(cfg: PlatformConfig, world: World) -> list[Flow]:

@@ -42,7 +42,7 @@ COMPONENTS: tuple[ComponentKind, ...] = (
     ComponentKind("datasets", "Datasets bucket", ("aws:s3/bucket:Bucket",), tier="data", name_suffix="-datasets"),
     ComponentKind("datalake", "Data lake (Lake Formation)",
                   ("aws:lakeformation/resource:Resource", "aws:lakeformation/permissions:Permissions",
-                   "aws:glue/catalogDatabase:CatalogDatabase")),
+                   "aws:glue/catalogDatabase:CatalogDatabase"), tier="data"),
     ComponentKind("code", "Code repository",
                   ("aws:codeconnections/connection:Connection", "aws:codecommit/repository:Repository")),
     ComponentKind("build", "Container build (CodeBuild)", ("aws:codebuild/project:Project",)),

@@ -94,6 +94,12 @@ REQUIRED_DESTINATIONS: Mapping[str, tuple[Destination, ...]] = {
 Jobs: AWS pulls job images itself and the platform's jobs run network-isolated, so S3 (through the VPC) and
 each other are what they need; a drift check (not network-isolated) calls the SageMaker API, CloudWatch metrics
 and EventBridge too."""
+DATA_LAKE_STUDIO_DESTINATIONS: tuple[Destination, ...] = (
+    _endpoint("athena", "interface", "data scientists query the data lake in their workgroup"),
+    _endpoint("glue", "interface", "Athena clients read the shared tables' catalog entries"),
+    _endpoint("lakeformation", "interface", "Lake Formation vends the data access of the granted tables"),
+)
+"""What Studio needs beside its own destinations where the size builds the data lake (large)."""
 INTERNET = Destination("internet", "internet", "-1", *ALL_PORTS, "no route out unless studio.natGateway")
 INTERNET_TARGETS = ("gatewayId", "natGatewayId", "egressOnlyGatewayId")
 
@@ -165,16 +171,19 @@ class NetworkPaths:
 
 def check(cfg: PlatformConfig, stacks: Iterable[CapturedStack]) -> NetworkPaths:
     """The network paths of a size's captured stacks under its config (`studio.natGateway`)."""
-    return evaluate(stacks, studio_internet=cfg.studio.nat_gateway)
+    return evaluate(stacks, studio_internet=cfg.studio.nat_gateway,
+                    studio_extra=DATA_LAKE_STUDIO_DESTINATIONS if cfg.governed_data_lake is not None else ())
 
 
-def evaluate(stacks: Iterable[CapturedStack], studio_internet: bool = False) -> NetworkPaths:
+def evaluate(stacks: Iterable[CapturedStack], studio_internet: bool = False,
+             studio_extra: tuple[Destination, ...] = ()) -> NetworkPaths:
     result = NetworkPaths()
     for stack in stacks:
         network = _Network(stack.resources)
         for workload in workloads(stack):
+            extra = studio_extra if workload.kind == "studio" else ()
             result.paths += [network.path(workload, destination)
-                             for destination in REQUIRED_DESTINATIONS[workload.kind]]
+                             for destination in (*REQUIRED_DESTINATIONS[workload.kind], *extra)]
             result.paths.append(network.internet(workload, allowed=studio_internet and workload.kind == "studio"))
     return result
 

@@ -10,6 +10,7 @@ from rich.table import Table
 
 from mlops_platform.offline.access_matrix import AccessMatrix
 from mlops_platform.offline.capture import CapturedResource
+from mlops_platform.offline.lake_grants import LakeGrants
 from mlops_platform.offline.network_paths import NetworkPaths
 from mlops_platform.offline.preview import Preview, StackPreview
 from mlops_platform.offline.reachability import Reachability
@@ -84,8 +85,12 @@ def print_preview(preview: Preview, console: Console) -> None:
         verdict += ", [red]data scientists can reach staging/prod[/red]"
     if preview.network_paths is not None and not preview.network_paths.passed:
         verdict += f", [red]{len(preview.network_paths.findings)} broken network path(s)[/red]"
-    if preview.access is not None and not preview.access.passed:
+    if preview.access is not None and preview.access.broken:
         verdict += f", [red]{len(preview.access.broken)} broken flow(s) in the access matrix[/red]"
+    lake = preview.access.lake_grants if preview.access is not None else None
+    if lake is not None and not lake.passed:
+        verdict += (f", [red]{len(lake.missing)} missing and {len(lake.unexpected)} unexpected Lake Formation "
+                    "grant(s)[/red]")
     console.print(f"\n{total} resources in {len(preview.stacks)} stack(s): {verdict}")
 
 
@@ -115,6 +120,18 @@ def _print_access_matrix(matrix: AccessMatrix, console: Console) -> None:
         detail = "; ".join(result.decision.errors) or f"the engine says {result.decision.result}"
         console.print(f"  [red]broken[/red]: {flow.name} — {flow.principal} {flow.action} {flow.resource} "
                       f"must be {expected}: {detail}", highlight=False)
+    if matrix.lake_grants is not None:
+        _print_lake_grants(matrix.lake_grants, console)
+
+
+def _print_lake_grants(grants: LakeGrants, console: Console) -> None:
+    designed = len(grants.captured) - len(grants.unexpected)
+    console.print(f"  {designed} of {designed + len(grants.missing)} Lake Formation grants as designed, "
+                  f"{len(grants.unexpected)} beyond the design")
+    for kind, found in (("missing", grants.missing), ("unexpected", grants.unexpected)):
+        for grant in found:
+            console.print(f"  [red]{kind}[/red]: in {grant.account}, {grant.principal} "
+                          f"{'+'.join(grant.permissions)} on {grant.resource}", highlight=False)
 
 
 def _print_stack(stack: StackPreview, console: Console) -> None:

@@ -74,6 +74,7 @@ def _root_logging_kept() -> Iterator[None]:
 with _root_logging_kept(), quiet_sagemaker():
     import sagemaker.utils as _sdk_utils
     from sagemaker import image_uris
+    from sagemaker.dataset_definition.inputs import AthenaDatasetDefinition, DatasetDefinition
     from sagemaker.drift_check_baselines import DriftCheckBaselines
     from sagemaker.estimator import Estimator
     from sagemaker.inputs import TrainingInput
@@ -125,11 +126,13 @@ def sdk_config_validated_once() -> Iterator[None]:
 
 
 __all__ = [
+    "AthenaDatasetDefinition",
     "CheckJobConfig",
     "ConditionEquals",
     "ConditionGreaterThanOrEqualTo",
     "ConditionStep",
     "DataQualityCheckConfig",
+    "DatasetDefinition",
     "DatasetFormat",
     "DriftCheckBaselines",
     "Estimator",

@@ -31,7 +31,7 @@ import boto3  # type: ignore[import-untyped]
 import botocore.session
 
 from mlops_platform import contract, monitoring_image
-from mlops_platform.contract import pipeline_name
+from mlops_platform.contract import ATHENA_DATA_CATALOG, pipeline_name
 from mlops_platform.pipelines import _sdk as sm
 from mlops_platform.pipelines.spec import (
     DRIFT_BASELINE_ENGINES,
@@ -71,6 +71,7 @@ SUPPORTED_METRICS = ("auc", "accuracy", "f1", "precision", "recall")
 XGBOOST_VERSION = "1.7-1"
 SKLEARN_VERSION = "1.2-1"
 CONTAINER_BASE = "/opt/ml/processing"
+PREPROCESS_LAKE_DIR = "lake"  # steps/preprocess.py's LAKE_DIR (the step scripts import nothing of the package)
 
 # Early stopping watches the validation AUC whatever metric the condition reads.
 XGBOOST_HYPERPARAMETERS = {
@@ -287,15 +288,33 @@ def _preprocess_step(
     processor = sm.SKLearnProcessor(framework_version=SKLEARN_VERSION, **_processing_job(args, session))
     step_args = processor.run(
         code=_script_uri(args, "preprocess.py"),
-        inputs=[
-            sm.ProcessingInput(input_name="input", source=params.input_data_url, destination=f"{CONTAINER_BASE}/input")
-        ],
+        inputs=_training_inputs(args, params),
         outputs=[
             _processing_output(args, STEP_PREPROCESS, name)
             for name in ("train", "validation", "test", "baseline", "schema")
         ],
     )
     return sm.ProcessingStep(name=STEP_PREPROCESS, step_args=step_args)
+
+
+def _training_inputs(args: RetrainingPipelineArgs, params: _Parameters) -> list[sm.ProcessingInput]:
+    """The preprocess step's input: CSV files under `InputDataUrl`, or — where the use case trains on data lake
+    tables — each table's Athena query, which SageMaker runs in the tier's workgroup before the job starts (the
+    job itself has no network), its result (gzipped JSON lines) under `lake/<domain.table>/`, where
+    `steps/preprocess.py` reads it."""
+    if not args.training_queries:
+        return [sm.ProcessingInput(input_name="input", source=params.input_data_url,
+                                   destination=f"{CONTAINER_BASE}/input")]
+    return [sm.ProcessingInput(input_name=f"table-{query.table.replace('.', '-').replace('_', '-')}",
+                               dataset_definition=sm.DatasetDefinition(  # type: ignore[no-untyped-call]
+                                   local_path=f"{CONTAINER_BASE}/{PREPROCESS_LAKE_DIR}/{query.table}",
+                                   data_distribution_type="FullyReplicated", input_mode="File",
+                                   athena_dataset_definition=sm.AthenaDatasetDefinition(  # type: ignore[no-untyped-call]
+                                       catalog=ATHENA_DATA_CATALOG, database=query.database, query_string=query.query,
+                                       work_group=query.workgroup, output_s3_uri=query.output_s3_uri,
+                                       kms_key_id=query.kms_key_arn, output_format="JSON",
+                                       output_compression="GZIP")))
+            for query in args.training_queries]
 
 
 def _output_property(step: sm.ProcessingStep, output_name: str) -> sm.PipelineVariable:

@@ -28,6 +28,19 @@ class FeatureGroupInput:
 
 
 @dataclass(frozen=True)
+class AthenaTrainingInput:
+    """One data lake table the preprocess step reads: SageMaker runs `query` in Athena for the (network-isolated)
+    job, writes the result under `output_s3_uri` encrypted with `kms_key_arn`, and hands it to the job."""
+
+    table: str  # domain.table
+    database: str  # the resource link to the table's database, in the pipeline's account
+    query: str
+    workgroup: str
+    output_s3_uri: str
+    kms_key_arn: str
+
+
+@dataclass(frozen=True)
 class RetrainingPipelineArgs:
     use_case: str  # e.g. "churn"; pipeline name f"{use_case}-retraining"
     region: str
@@ -56,6 +69,9 @@ class RetrainingPipelineArgs:
     package registered with its bias and explainability reports. None: no bias step."""
     feature_groups: tuple[FeatureGroupInput, ...] = ()
     """The use case's feature groups (`features.featureStore`): the read-features step reads their offline stores."""
+    training_queries: tuple[AthenaTrainingInput, ...] = ()
+    """The data lake tables the preprocess step reads through Lake Formation (one Athena query each) instead of
+    `input_data_url`; empty: CSV files under `InputDataUrl`."""
 
 
 def step_scripts() -> dict[str, pathlib.Path]:

@@ -11,6 +11,8 @@ import pulumi
 import pulumi_aws as aws
 
 from mlops_platform import contract, monitoring_image, naming
+from mlops_platform.components.data_lake import TableGrant
+from mlops_platform.components.data_lake_access import DataLakeAccess, DataLakeAccessArgs, LakeReader, TrainingQueries
 from mlops_platform.components.drift_monitor import DriftMonitor, DriftMonitorArgs
 from mlops_platform.components.feature_store import feature_access_statements
 from mlops_platform.components.iam import PlatformRole, PlatformRoleArgs, document, trust
@@ -19,7 +21,7 @@ from mlops_platform.components.retrain_on_drift import RetrainOnDrift, RetrainOn
 from mlops_platform.components.retraining import RetrainingArgs, RetrainingPipeline, pipeline_run_statements
 from mlops_platform.components.secure_bucket import SecureBucket
 from mlops_platform.config import FeatureGroup, UseCase
-from mlops_platform.tiers import grants
+from mlops_platform.tiers import data, grants
 from mlops_platform.tiers.context import TierContext
 
 
@@ -27,6 +29,7 @@ def build(ctx: TierContext) -> None:
     cfg = ctx.cfg
     triggers: dict[str, str] = {}
     capture = _capture_bucket(ctx) if grants.monitors_drift(cfg) and cfg.use_cases else None
+    lake = _data_lake_access(ctx)
     if cfg.use_cases:
         network = PrivateNetwork(ctx.name("network"), PrivateNetworkArgs(
             placement=ctx.placement, cidr=cfg.studio.vpc_cidr,
@@ -47,7 +50,9 @@ def build(ctx: TierContext) -> None:
                 subnet_ids=network.subnet_ids, security_group_ids=[network.security_group_id],
                 build_account_id=cfg.account_of_tier("cicd"),
                 feature_groups=_read_feature_groups(ctx, use_case),
-                feature_store_bucket_name=ctx.refs.get("artifact", "featureStoreBucketName")), ctx.child())
+                feature_store_bucket_name=ctx.refs.get("artifact", "featureStoreBucketName"),
+                training_queries=_training_queries(ctx, use_case, lake)), ctx.child())
+            _grant_training_tables(ctx, use_case, lake, pipeline)
             triggers[use_case.name] = pipeline.manual_trigger
             if use_case.name in grants.feature_use_cases(cfg):
                 _use_features(ctx, use_case, pipeline)
@@ -120,3 +125,34 @@ def _pipeline_operator(ctx: TierContext) -> None:
                            condition={"ArnEquals": {"aws:PrincipalArn": scientist}}),
         statements=pipeline_run_statements(ctx.cfg.region, ctx.account_id, [u.name for u in ctx.cfg.use_cases])),
         ctx.child())
+
+
+def _data_lake_access(ctx: TierContext) -> DataLakeAccess | None:
+    """Where use cases train on data lake tables (large): the ops account's side of the share — links, grants, and
+    the workgroup the retraining queries run in. Its admin is the ops deploy role, which runs the deploy."""
+    cfg, lake = ctx.cfg, ctx.cfg.governed_data_lake
+    if lake is None or not any(use_case.training_tables for use_case in cfg.use_cases):
+        return None
+    domains = [table_grant.table.domain for table_grant in data.training_grants(cfg, lake)]
+    return DataLakeAccess(ctx.name("data-lake"), DataLakeAccessArgs(
+        placement=ctx.placement, data_account_id=cfg.account_of_tier("data"),
+        admin_role_arns=[contract.deploy_role_arn(cfg.partition, ctx.account_id, cfg.deploy_role_name)],
+        data_key_arn=ctx.refs.get("data", "keyArn"), domains=list(dict.fromkeys(domains)),
+        protect=ctx.protects_state, access_log_bucket=ctx.access_log_bucket()), ctx.child())
+
+
+def _training_queries(ctx: TierContext, use_case: UseCase, lake: DataLakeAccess | None) -> TrainingQueries | None:
+    if lake is None or ctx.cfg.governed_data_lake is None or not use_case.training_tables:
+        return None
+    tables = tuple(ctx.cfg.governed_data_lake.table(ref) for ref in use_case.training_tables)
+    return TrainingQueries(tables=tables, workgroup=lake.workgroup_name,
+                           results_bucket_name=lake.results_bucket_name, results_key_arn=lake.results_key_arn)
+
+
+def _grant_training_tables(ctx: TierContext, use_case: UseCase, lake: DataLakeAccess | None,
+                           pipeline: RetrainingPipeline) -> None:
+    """The use case's retraining role selects from its tables, and from nothing else."""
+    if lake is None or ctx.cfg.governed_data_lake is None or not use_case.training_tables:
+        return
+    tables = tuple(TableGrant(ctx.cfg.governed_data_lake.table(ref)) for ref in use_case.training_tables)
+    lake.grant(LakeReader(contract.retraining_role_name(use_case.name), tables, pipeline))

@@ -7,6 +7,7 @@ from guardrails.rules import (
     apigateway,
     codebuild,
     codepipeline,
+    data_lake,
     data_safety,
     ecr,
     github_oidc,
@@ -37,6 +38,7 @@ RULES: tuple[Rule, ...] = (
     *sns.RULES,
     *iam.RULES,
     *public_access.RULES,
+    *data_lake.RULES,
     *data_safety.RULES,
     *tags.RULES,
 )

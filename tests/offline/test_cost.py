@@ -63,6 +63,7 @@ def interface_endpoints(count: int, zones: int) -> float:
 NETWORK = round(interface_endpoints(8, 2), 2)                      # 128.48
 # The ops network with the open drift engine (medium, large): EventBridge's endpoint too, for the drift check.
 DRIFT_NETWORK = round(interface_endpoints(9, 2), 2)                # 144.54
+LAKE_STUDIO_NETWORK = round(interface_endpoints(8 + 3, 2), 2)      # 176.66: + athena, glue, lakeformation
 ENDPOINT_2_M5_LARGE = round(2 * M5_LARGE_HOSTING * HOURS, 2)       # 186.88
 STUDIO_TWO_USERS = round(2 * STUDIO_GB_PER_USER * EFS_GB, 2)       # 6.60
 
@@ -96,16 +97,17 @@ def test_medium_each_item_and_total_by_hand(shipped_capture: Callable[[str], Cap
 def test_large_each_item_and_total_by_hand(shipped_capture: Callable[[str], CapturedSize]) -> None:
     result = estimate(shipped_capture("large"), table())
     assert item_total(result, "ops", "Interface VPC endpoints") == DRIFT_NETWORK
-    assert item_total(result, "dev", "Interface VPC endpoints") == NETWORK
+    assert item_total(result, "dev", "Interface VPC endpoints") == LAKE_STUDIO_NETWORK
     assert item_total(result, "dev", "Studio home storage (EFS)") == STUDIO_TWO_USERS
     assert item_total(result, "cicd", "KMS keys") == 2 * KMS_KEY  # the tier's, the state backend's
     assert item_total(result, "cicd", "CloudWatch alarms") == ALARM  # the promotion starter's dead letters
-    assert item_total(result, "ops", "KMS keys") == KMS_KEY  # the capture bucket's
+    assert item_total(result, "ops", "KMS keys") == 2 * KMS_KEY  # the capture bucket's, the data lake results'
+    assert item_total(result, "dev", "KMS keys") == 2 * KMS_KEY  # the workspace's, the data lake results'
     assert item_total(result, "artifact", "KMS keys") == 2 * KMS_KEY  # the tier's, the feature store's
     assert item_total(result, "artifact", "Feature Store online store") == 0.50  # churn-customers, 1 GB
-    assert stack_totals(result) == {"org": 1.00, "data": 1.00, "artifact": 2.50, "cicd": 2.10, "ops": 145.54,
-                                    "dev": 136.08, "staging": 188.08, "prod": 188.08}
-    assert round(result.monthly, 2) == 664.38
+    assert stack_totals(result) == {"org": 1.00, "data": 1.00, "artifact": 2.50, "cicd": 2.10, "ops": 146.54,
+                                    "dev": 185.26, "staging": 188.08, "prod": 188.08}
+    assert round(result.monthly, 2) == 714.56
     assert result.not_priced == ()
 
 
@@ -249,7 +251,7 @@ def invoke(*args: str) -> Any:
 
 @pytest.mark.parametrize(("size", "total", "increment", "items"), [
     ("small", 454.74, 187.18, {"SageMaker endpoint instances": 186.88, "CloudWatch alarms": 0.30}),
-    ("large", 664.38, 374.26, {"SageMaker endpoint instances": 373.76, "CloudWatch alarms": 0.50}),
+    ("large", 714.56, 374.26, {"SageMaker endpoint instances": 373.76, "CloudWatch alarms": 0.50}),
 ])
 def test_cli_json_totals_and_what_one_more_use_case_adds(size: str, total: float, increment: float,
                                                          items: dict[str, float]) -> None:

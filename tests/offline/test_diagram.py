@@ -120,7 +120,7 @@ def test_large_draws_one_box_per_account_and_the_cross_account_retraining_flow(
     assert chart.kinds_in("ops account") == {"pipeline"}
     # the shipped large stacks switch the feature store on (one churn group)
     assert chart.kinds_in("artifact account") == {"ecr", "registry", "featurestore"}
-    assert chart.kinds_in("data account") == {"datasets"}
+    assert chart.kinds_in("data account") == {"datasets", "datalake"}, "the lake is drawn where it lives, not at links"
     assert chart.edge("pipeline", "registry") == [("account_ops__pipeline", "register (pending approval)",
                                                    "account_artifact__registry")]
     assert chart.edge("studio", "pipeline") == [("account_dev__studio", "start retraining", "account_ops__pipeline")]

@@ -134,6 +134,7 @@ MODULE_SERVICES: Mapping[str, tuple[str, ...]] = {
     "ecr": ("ecr",), "iam": (), "kms": (), "lambda": ("lambda",), "ram": ("ram",), "s3": ("s3",),
     "sagemaker": ("sagemaker",),
     "scheduler": ("scheduler",), "sns": ("sns",), "sqs": ("sqs",), "vpc": ("ec2",),
+    "glue": ("glue",), "lakeformation": ("lakeformation",), "athena": ("athena",),
     "secretsmanager": (),  # only the Pulumi Cloud token's secret: the boundary's PipelineAccessToken statement
 }
 

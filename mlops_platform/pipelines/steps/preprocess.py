@@ -3,7 +3,8 @@
 Runs as ``python3 preprocess.py`` in the SageMaker scikit-learn processing container (pandas and scikit-learn
 only). Paths default to the container's; the flags override them for local runs and tests.
 
-1. Reads every ``*.csv`` (with a header row) in ``--input-dir`` and concatenates them.
+1. Reads every ``*.csv`` (with a header row) in ``--input-dir`` and every data lake query result under
+   ``--lake-dir`` (one folder per table: Athena's JSON lines, gzipped or not), and concatenates them.
 2. Requires the ``--target`` column (default ``label``) with binary values (0/1 or booleans); drops the rows
    whose target is missing.
 3. Splits 70/15/15 into train/validation/test with ``--seed`` (stratified on the target when every class has at
@@ -35,6 +36,8 @@ SPLITS = ("train", "validation", "test")
 SCHEMA_FILE = "features.json"
 MISSING_CATEGORY = "__missing__"
 MIN_ROWS_PER_CLASS_TO_STRATIFY = 10
+LAKE_DIR = "lake"
+GZIP_MAGIC = b"\x1f\x8b"
 
 
 class PreprocessError(ValueError):
@@ -57,17 +60,31 @@ class Encoding:
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--input-dir", default=f"{CONTAINER_BASE}/input")
+    parser.add_argument("--lake-dir", default=f"{CONTAINER_BASE}/{LAKE_DIR}",
+                        help="one folder per data lake table, holding its Athena query result")
     parser.add_argument("--output-dir", default=CONTAINER_BASE, help="parent of train/, validation/, test/")
     parser.add_argument("--target", default="label", help="name of the binary target column")
     parser.add_argument("--seed", type=int, default=42)
     return parser.parse_args(argv)
 
 
-def read_input(input_dir: Path) -> pd.DataFrame:
+def read_input(input_dir: Path, lake_dir: Path | None = None) -> pd.DataFrame:
     files = sorted(input_dir.glob("*.csv"))
-    if not files:
-        raise PreprocessError(f"no *.csv file in {input_dir}")
-    return pd.concat([pd.read_csv(path) for path in files], ignore_index=True)
+    results = sorted(path for path in lake_dir.rglob("*") if path.is_file()) if lake_dir and lake_dir.is_dir() else []
+    if not files and not results:
+        raise PreprocessError(f"no *.csv file in {input_dir} and no data lake query result in {lake_dir}")
+    frames = [pd.read_csv(path) for path in files] + [_query_result(path) for path in results]
+    return pd.concat(frames, ignore_index=True)
+
+
+def _query_result(path: Path) -> pd.DataFrame:
+    """One file of an Athena result in JSON lines (SageMaker's `OutputFormat: JSON`), gzipped or not."""
+    with path.open("rb") as head:
+        gzipped = head.read(2) == GZIP_MAGIC
+    try:
+        return pd.read_json(path, lines=True, compression="gzip" if gzipped else None)
+    except ValueError as error:
+        raise PreprocessError(f"{path}: not a JSON-lines query result ({error})") from None
 
 
 def clean_target(frame: pd.DataFrame, target: str) -> pd.DataFrame:
@@ -161,9 +178,10 @@ class PreprocessResult:
     feature_names: list[str]  # the model's input columns, in order (the target precedes them in train/...)
 
 
-def preprocess(input_dir: Path, output_dir: Path, target: str, seed: int) -> PreprocessResult:
+def preprocess(input_dir: Path, output_dir: Path, target: str, seed: int,
+               lake_dir: Path | None = None) -> PreprocessResult:
     """Run the whole step."""
-    frame = clean_target(read_input(input_dir), target)
+    frame = clean_target(read_input(input_dir, lake_dir), target)
     raw_splits = split(frame, target, seed)
     encoding = fit_encoding(raw_splits["train"], target)
     encoded = {name: encode(part, target, encoding) for name, part in raw_splits.items()}
@@ -173,7 +191,8 @@ def preprocess(input_dir: Path, output_dir: Path, target: str, seed: int) -> Pre
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     try:
-        result = preprocess(Path(args.input_dir), Path(args.output_dir), args.target, args.seed)
+        result = preprocess(Path(args.input_dir), Path(args.output_dir), args.target, args.seed,
+                            Path(args.lake_dir))
     except PreprocessError as error:
         print(f"preprocess: error: {error}", file=sys.stderr)
         return 2
