@@ -138,6 +138,9 @@ class UseCase:
     fairness: Fairness | None = None
     """What bias means for this use case where `features.clarify` is on; None (also where the flag is off: the block is
     validated, then dropped): no bias step, no bias check."""
+    training_tables: tuple[str, ...] = ()
+    """The data lake tables (`domain.table`) the retraining reads, through Lake Formation, by an Athena query each
+    (large size); empty: the preprocess step reads CSV files from the datasets bucket."""
 
 
 @dataclass(frozen=True)
@@ -155,9 +158,6 @@ class Fairness:
 
     def limit(self, metric: str) -> float | None:
         return dict(self.limits).get(metric)
-    training_tables: tuple[str, ...] = ()
-    """The data lake tables (`domain.table`) the retraining reads, through Lake Formation, by an Athena query each
-    (large size); empty: the preprocess step reads CSV files from the datasets bucket."""
 
 
 @dataclass(frozen=True)

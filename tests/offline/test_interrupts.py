@@ -107,8 +107,11 @@ def test_any_tracked_child_is_ended_by_the_signal_handler(signum: int, status: i
     assert not running(child)
 
 
-def test_the_iam_engine_runs_as_a_tracked_child(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_iam_engine_runs_as_a_tracked_child(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from mlops_platform import disk_cache
     from mlops_platform.offline import child_processes, iam_simulate
+
+    monkeypatch.setenv(disk_cache.CACHE_DIR_VARIABLE, str(tmp_path))  # a cached decision would start no engine
 
     seen: list[int] = []
     real_track = child_processes.track
