@@ -40,6 +40,7 @@ USE_CASES = """config:
     - name: churn
       metricThreshold: 0.75
       image: {context: images/churn}
+      fairness: {facet: gender, limits: {statistical_parity_difference: 0.1}}
     - name: fraud
       image: {context: ml/fraud, dockerfile: docker/fraud.Dockerfile}
 """
