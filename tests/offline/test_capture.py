@@ -128,7 +128,7 @@ def test_secure_bucket_is_versioned_kms_encrypted_private_tls_only_and_logged(
     stack = stack_of(shipped_preview("large"), "artifact")
     bucket = next(r for r in of_type(stack, "aws:s3/bucket:Bucket") if r.name == "artifact-model-artifacts")
     logs = next(r for r in of_type(stack, "aws:s3/bucket:Bucket") if r.name == "artifact-access-logs")
-    key = of_type(stack, "aws:kms/key:Key")[0]
+    key = next(r for r in of_type(stack, "aws:kms/key:Key") if r.name == "artifact-key")
     assert bucket.inputs["forceDestroy"] is False
 
     versioning = companion(stack, bucket, "aws:s3/bucketVersioning:BucketVersioning")
@@ -174,15 +174,15 @@ def test_access_log_bucket_uses_sse_s3_and_admits_only_log_delivery_from_its_acc
 
 def test_kms_key_rotates_and_its_policy_names_every_action(shipped_preview: Callable[..., Preview]) -> None:
     stack = stack_of(shipped_preview("large"), "artifact")
-    key = of_type(stack, "aws:kms/key:Key")[0]
+    key = next(r for r in of_type(stack, "aws:kms/key:Key") if r.name == "artifact-key")
     assert key.inputs["enableKeyRotation"] is True
     assert key.inputs["deletionWindowInDays"] == 30
     statement = json.loads(key.inputs["policy"])["Statement"][0]
     assert statement["Principal"] == {"AWS": "arn:aws:iam::333333333333:root"}
     assert all("*" not in action for action in statement["Action"])
     assert {"kms:PutKeyPolicy", "kms:ScheduleKeyDeletion", "kms:Decrypt"} <= set(statement["Action"])
-    alias = of_type(stack, "aws:kms/alias:Alias")[0]
-    assert alias.inputs["name"] == "alias/mlops-platform/artifact"
+    aliases = {alias.inputs["name"]: alias.inputs["targetKeyId"] for alias in of_type(stack, "aws:kms/alias:Alias")}
+    assert aliases["alias/mlops-platform/artifact"] == key.outputs["keyId"]
 
 
 @pytest.mark.parametrize("size", SIZES)
