@@ -292,6 +292,10 @@ class PlatformConfig:
         """The data lake the data tier builds: only where the data tier has an account of its own (large)."""
         return self.data_lake if topology.hosts_data_lake(self.size) else None
 
+    def trains_through_data_lake(self, use_case: UseCase) -> bool:
+        """The use case's retraining reads its tables through Lake Formation, and no dataset around it."""
+        return self.governed_data_lake is not None and bool(use_case.training_tables)
+
     @property
     def partition(self) -> str:
         """The AWS partition of `region` (`aws`, `aws-cn`, `aws-us-gov`): the second field of every ARN."""

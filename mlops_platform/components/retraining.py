@@ -230,12 +230,13 @@ def pipeline_statements(args: RetrainingArgs, role_name: str) -> list[Statement]
     scope = naming.sagemaker_scope(args.placement.region, args.placement.account_id)
     group = contract.model_package_group_name(args.use_case.name)
     registry = naming.sagemaker_scope(args.placement.region, args.registry_account_id)
+    # A use case training on data lake tables reads them through Lake Formation only: no dataset around it.
+    datasets = [] if args.training_queries is not None else [args.dataset_bucket_arn]
     return [
-        allow(["s3:ListBucket", "s3:GetBucketLocation"], [args.bucket_arn, args.dataset_bucket_arn],
-              sid="ListBuckets"),
+        allow(["s3:ListBucket", "s3:GetBucketLocation"], [args.bucket_arn, *datasets], sid="ListBuckets"),
         allow(["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"],
               [pulumi.Output.concat(args.bucket_arn, "/*")], sid="ReadWriteArtifacts"),
-        allow(["s3:GetObject"], [pulumi.Output.concat(args.dataset_bucket_arn, "/*")], sid="ReadDatasets"),
+        *[allow(["s3:GetObject"], [pulumi.Output.concat(bucket, "/*")], sid="ReadDatasets") for bucket in datasets],
         allow(["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:CreateGrant", "kms:DescribeKey"],
               [args.key_arn], sid="UseArtifactKey"),
         allow(["kms:Decrypt", "kms:DescribeKey"], [args.dataset_key_arn], sid="DecryptDatasets"),

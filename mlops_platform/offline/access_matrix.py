@@ -397,8 +397,12 @@ def retraining_flows(cfg: PlatformConfig, world: World) -> Iterator[Flow]:
     datasets, models = _bucket_arn(world, "data-datasets"), _bucket_arn(world, "artifact-model-artifacts")
     for use_case in cfg.use_cases:
         pipeline = _role_arn(cfg, "ops", contract.retraining_role_name(use_case.name))
-        yield Flow(f"{use_case.name}: retraining reads datasets", pipeline, "s3:GetObject",
-                   f"{datasets}/{use_case.name}/train.csv", True)
+        if cfg.trains_through_data_lake(use_case):
+            yield Flow(f"{use_case.name}: retraining reads no dataset around the data lake", pipeline,
+                       "s3:GetObject", f"{datasets}/{use_case.name}/train.csv", False)
+        else:
+            yield Flow(f"{use_case.name}: retraining reads datasets", pipeline, "s3:GetObject",
+                       f"{datasets}/{use_case.name}/train.csv", True)
         yield Flow(f"{use_case.name}: retraining decrypts datasets", pipeline, "kms:Decrypt",
                    _key_arn(world, "data"), True)
         yield Flow(f"{use_case.name}: retraining writes model artifacts", pipeline, "s3:PutObject",

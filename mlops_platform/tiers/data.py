@@ -22,9 +22,9 @@ from mlops_platform.tiers.context import TierContext
 
 
 def build(ctx: TierContext) -> None:
-    readers = grants.dataset_readers(ctx.cfg)
-    key = ctx.key("governed datasets", grants=grants.key_grants(readers, {}))
-    datasets = ctx.bucket("datasets", key, grants=grants.bucket_grants(readers, {}))
+    # The key also encrypts the data lake's catalog, which every retraining role decrypts through Glue.
+    key = ctx.key("governed datasets", grants=grants.key_grants(grants.data_key_readers(ctx.cfg), {}))
+    datasets = ctx.bucket("datasets", key, grants=grants.bucket_grants(grants.dataset_readers(ctx.cfg), {}))
     _data_lake(ctx, key)
     ctx.refs.publish("data", {
         "keyArn": key.arn,

@@ -78,9 +78,18 @@ def model_writers(cfg: PlatformConfig) -> dict[str, list[str]]:
     return _foreign(cfg, "artifact", _retraining_roles(cfg))
 
 
-def dataset_readers(cfg: PlatformConfig) -> dict[str, list[str]]:
-    """Roles of other accounts that read datasets: the data scientists' and the retraining pipelines'."""
+def data_key_readers(cfg: PlatformConfig) -> dict[str, list[str]]:
+    """Roles of other accounts that decrypt with the data tier's key: the data scientists' and every retraining
+    pipeline's (datasets, or the data lake's encrypted catalog)."""
     return _foreign(cfg, "data", [_data_scientists(cfg), *_retraining_roles(cfg)])
+
+
+def dataset_readers(cfg: PlatformConfig) -> dict[str, list[str]]:
+    """Roles of other accounts that read datasets: the data scientists' and the retraining pipelines' (but those
+    of use cases training through the data lake, which read nothing around Lake Formation)."""
+    readers = [_role_arn(cfg, "ops", contract.retraining_role_name(use_case.name)) for use_case in cfg.use_cases
+               if not cfg.trains_through_data_lake(use_case)]
+    return _foreign(cfg, "data", [_data_scientists(cfg), *readers])
 
 
 def _statement(sid: str, actions: list[str], resource: str | list[str] | None, roles: RolesByAccount) -> Statement:

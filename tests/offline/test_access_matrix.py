@@ -79,7 +79,7 @@ def test_a_missing_cross_account_bucket_grant_breaks_retraining(shipped_preview:
     matrix = _matrix(shipped_preview("large"), dropping((ARTIFACT_BUCKET_POLICY, "OtherAccountsWrite")))
     broken = _flow(matrix, "churn: retraining writes model artifacts")
     assert not broken.holds and broken.decision.result == "ImplicitlyDenied"
-    assert _flow(matrix, "churn: retraining reads datasets").holds, "only the flow whose grant went is broken"
+    assert _flow(matrix, "churn: retraining decrypts datasets").holds, "only the flow whose grant went is broken"
 
 
 def test_a_missing_key_grant_breaks_retraining(shipped_preview: Callable[..., Preview]) -> None:
@@ -125,7 +125,8 @@ def test_scps_are_weighed_a_request_outside_the_allowed_regions_is_denied(
     preview = shipped_preview("large")
     world = World(_stacks(preview))
     cfg = preview.stacks[0].config
-    flow = next(f for f in access_matrix.designed_flows(cfg, world) if f.name == "churn: retraining reads datasets")
+    flow = next(f for f in access_matrix.designed_flows(cfg, world)
+                if f.name == "churn: retraining writes model artifacts")
     (decision,) = iam_simulate.simulate([access_matrix.simulation(world, flow, "ap-southeast-2")])
     assert decision.result == "ExplicitlyDenied", "the region guard SCP over the ops account denies it"
 

@@ -63,13 +63,17 @@ def test_the_named_roles_are_the_roles_the_other_tiers_create(shipped_preview: C
                 assert arn in created, f"{arn} is granted but no stack creates it"
 
 
-def test_datasets_are_granted_to_the_foreign_pipelines_and_data_scientists(
+def test_datasets_are_granted_to_the_data_scientists_and_the_key_to_every_foreign_pipeline(
         shipped_preview: Callable[..., Preview]) -> None:
+    """Large's churn trains on data lake tables: its pipeline reads no dataset around Lake Formation, yet decrypts
+    the catalog the data key encrypts."""
     data = stack_of(shipped_preview("large"), "data")
     read = statements(named(data, "aws:s3/bucketPolicy:BucketPolicy", "datasets"))["OtherAccountsRead"]
-    assert set(read["Condition"]["ArnEquals"]["aws:PrincipalArn"]) == {
-        role(LARGE["dev"], "mlops-dev-data-scientist"), role(LARGE["ops"], "mlops-ops-churn-pipeline")}
+    assert set(read["Condition"]["ArnEquals"]["aws:PrincipalArn"]) == {role(LARGE["dev"], "mlops-dev-data-scientist")}
     assert "OtherAccountsWrite" not in statements(named(data, "aws:s3/bucketPolicy:BucketPolicy", "datasets"))
+    key_readers = {arn for statement in json.loads(named(data, "aws:kms/key:Key", "data-key").inputs["policy"])[
+        "Statement"] for arn in statement.get("Condition", {}).get("ArnEquals", {}).get("aws:PrincipalArn", [])}
+    assert role(LARGE["ops"], "mlops-ops-churn-pipeline") in key_readers
 
 
 def test_the_registry_admits_foreign_pipelines_and_deploy_roles(shipped_preview: Callable[..., Preview]) -> None:
