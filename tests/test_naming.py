@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import ast
 import json
+import pickle
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -86,10 +89,23 @@ def _hand_built_arn(text: str) -> bool:
     return "arn:aws:" in text or "arn:aws-" in text or text.startswith("arn:{}")
 
 
+def _parsed(paths: list[Path]) -> list[ast.Module]:
+    """The files parsed in a child process: CPython 3.11's AST constructor keeps its recursion depth in state the
+    threads of a process share (gh-106905, "AST constructor recursion depth mismatch"), and this worker's other
+    tests leave threads running captures."""
+    script = ("import ast, pickle, sys\n"
+              "trees = [ast.parse(open(p, encoding='utf-8').read()) for p in sys.argv[1:]]\n"
+              "sys.stdout.buffer.write(pickle.dumps(trees))")
+    result = subprocess.run([sys.executable, "-c", script, *map(str, paths)], capture_output=True, check=True)
+    trees: list[ast.Module] = pickle.loads(result.stdout)
+    return trees
+
+
 def test_no_arn_is_built_outside_the_naming_module() -> None:
+    paths = [path for folder in SCANNED for path in sorted(folder.rglob("*.py")) if path != NAMING_MODULE]
     found = [f"{path.relative_to(ROOT)}:{line}: {text!r}"
-             for folder in SCANNED for path in sorted(folder.rglob("*.py")) if path != NAMING_MODULE
-             for line, text in _strings_outside_docstrings(ast.parse(path.read_text()))
+             for path, tree in zip(paths, _parsed(paths), strict=True)
+             for line, text in _strings_outside_docstrings(tree)
              if _hand_built_arn(text)]
     assert not found, "ARNs built by hand (use mlops_platform.naming):\n" + "\n".join(found)
 
