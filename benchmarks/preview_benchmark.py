@@ -86,9 +86,13 @@ def override_file(workload: Workload, folder: Path) -> Path | None:
         return None
     lines = ["config:"]
     if workload.use_cases is not None:
+        # The first is the shipped churn (its fairness, data lake tables and feature group refer to it), the rest
+        # plain use cases.
         lines.append("  mlops-platform:useCases:")
+        lines.append("    - {name: churn, minInstances: 2, maxInstances: 4, trainingTables: [customers.churn_history], "
+                     "fairness: {facet: gender, limits: {statistical_parity_difference: 0.1}}}")
         lines += [f"    - {{name: uc{index:03d}, minInstances: 2, maxInstances: 4}}"
-                  for index in range(workload.use_cases)]
+                  for index in range(1, workload.use_cases)]
     if workload.data_scientists is not None:
         lines.append("  mlops-platform:dataScientists:")
         lines += [f"    - ds{index:04d}" for index in range(workload.data_scientists)]
