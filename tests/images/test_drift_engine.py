@@ -195,11 +195,12 @@ class Run:
     stderr: str
 
 
-def run_check(world: World, capture_dir: Path, capsys: pytest.CaptureFixture[str]) -> Run:
+def run_check(world: World, capture_dir: Path, capsys: pytest.CaptureFixture[str],
+              use_case: UseCase = USE_CASE) -> Run:
     """`check` with the interface's exact arguments (paths relocated), through the image's entry point module."""
     report_dir = world.root / "report"
     arguments = _relocated(
-        monitoring_image.check_arguments(USE_CASE, Placement("ops", ACCOUNT, REGION), ACCOUNT,
+        monitoring_image.check_arguments(use_case, Placement("ops", ACCOUNT, REGION), ACCOUNT,
                                          "s3://model-artifacts/churn/drift/exec-9/report"),
         {"--capture-dir": str(capture_dir), "--report-dir": str(report_dir)})
     module = entry_point()[2]

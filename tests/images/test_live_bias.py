@@ -6,8 +6,6 @@ decision (single flight, cooldown) and event; the report and event say `bias`.""
 from __future__ import annotations
 
 import json
-import runpy
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +30,7 @@ from tests.images.test_drift_engine import (  # noqa: F401  (fixtures)
     features,
     register,
     retraining_started,
+    run_check,
     world,
 )
 
@@ -108,24 +107,11 @@ def premium(rows: np.ndarray) -> np.ndarray:
 
 
 def run_bias_check(checked: World, capture_dir: Path, capsys: pytest.CaptureFixture[str]) -> Run:
-    report_dir = checked.root / "report"
-    arguments = _relocated(
-        monitoring_image.check_arguments(USE_CASE, Placement("ops", ACCOUNT, REGION), ACCOUNT,
-                                         "s3://model-artifacts/churn/drift/exec-9/report"),
-        {"--capture-dir": str(capture_dir), "--report-dir": str(report_dir)})
-    module = entry_point()[2]
-    argv = sys.argv
-    sys.argv = [module, *arguments]
-    try:
-        with pytest.raises(SystemExit) as exited:
-            runpy.run_module(module, run_name="__main__", alter_sys=True)
-    finally:
-        sys.argv = argv
-    report = json.loads((report_dir / monitoring_image.REPORT_FILE).read_text())
-    [entry] = checked.put_events
-    event = {"source": entry["Source"], "detail-type": entry["DetailType"], "resources": entry["Resources"],
-             "detail": json.loads(entry["Detail"])}
-    return Run(int(exited.value.code or 0), report, event, capsys.readouterr().err)
+    """The drift engine's `check` run (tests/images/test_drift_engine.py) for the use case with a facet; it must
+    report and put its one event."""
+    run = run_check(checked, capture_dir, capsys, use_case=USE_CASE)
+    assert run.report and run.event is not None, run.stderr
+    return run
 
 
 def test_the_check_arguments_carry_the_facet_limits_and_ground_truth() -> None:
