@@ -24,6 +24,7 @@ from pulumi.runtime.sync_await import _sync_await
 from mlops_platform import naming
 from mlops_platform.contract import PROJECT
 from mlops_platform.offline.aws_outputs import synthesize_outputs
+from mlops_platform.offline.settling import linear_settling
 
 STACK_TYPE = "pulumi:pulumi:Stack"
 STACK_REFERENCE_TYPE = "pulumi:pulumi:StackReference"
@@ -255,7 +256,8 @@ def capture_stack(
         callbacks=None,
     ))
     try:
-        _sync_await(run_in_stack(program))
+        with linear_settling():
+            _sync_await(run_in_stack(program))
     except CaptureError:
         raise
     except Exception as err:
@@ -278,5 +280,9 @@ def _cancel_unfinished_work() -> None:
 
 
 def _reset_runtime() -> None:
+    # As `pulumi.runtime.mocks.test` does: a failed capture's leftover (cancelled) outputs would otherwise be
+    # awaited, and fail, in the next one.
+    settings.SETTINGS.rpc_manager.clear()
+    settings.SETTINGS.outputs.clear()
     settings.ROOT.set(None)
     pulumi.runtime.set_all_config({})
