@@ -830,10 +830,9 @@ def _studio(value: Any) -> Studio:
 @functools.cache
 def endpoint_instance_types() -> frozenset[str]:
     """SageMaker endpoint instance types, from botocore's SageMaker service model."""
-    import botocore.session
+    from mlops_platform import service_models
 
-    model = botocore.session.get_session().get_service_model("sagemaker")
-    return frozenset(model.shape_for("ProductionVariantInstanceType").enum)
+    return frozenset(service_models.sagemaker().shape_for("ProductionVariantInstanceType").enum)
 
 
 def _positive_int(key: str, value: Any) -> int:

@@ -8,17 +8,14 @@ The report of each run goes to `<reports prefix>/<execution id>/`, a pipeline ex
 
 from __future__ import annotations
 
-import functools
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import botocore.session
-from botocore.model import Shape
 from botocore.validate import ParamValidator
 
-from mlops_platform import monitoring_image
+from mlops_platform import monitoring_image, service_models
 from mlops_platform.config import UseCase
 from mlops_platform.placement import Placement
 
@@ -100,17 +97,11 @@ def validate_step_arguments(arguments: Mapping[str, Any]) -> None:
     """Check the arguments as botocore checks a CreateProcessingJob call, pipeline expressions standing in as the
     strings they resolve to and the job name (which the pipeline gives) filled in."""
     request = {"ProcessingJobName": "drift-check", **_resolved(arguments)}
-    report = ParamValidator().validate(request, _create_processing_job_shape())
+    shape = service_models.sagemaker().operation_model("CreateProcessingJob").input_shape
+    report = ParamValidator().validate(request, shape)
     if report.has_errors():
         raise DriftDefinitionError(f"the drift check step is not a valid CreateProcessingJob request:\n"
                                    f"{report.generate_report()}")
-
-
-@functools.cache
-def _create_processing_job_shape() -> Shape:
-    """Read once per process: botocore parses its SageMaker model (0.1 s) anew on every `get_service_model`."""
-    return botocore.session.get_session().get_service_model("sagemaker").operation_model(
-        "CreateProcessingJob").input_shape
 
 
 def _resolved(value: Any) -> Any:
