@@ -819,19 +819,23 @@ def capture_replication_flows(cfg: PlatformConfig, world: World) -> Iterator[Flo
                    _via_s3(cfg, capture))
 
 
-def _others_writing_captures(cfg: PlatformConfig, world: World) -> list[tuple[str, str]]:
-    """(who, ARN) of every identity that must not write captured traffic: the data scientists, the ops tier's
-    deploy role, retraining and drift check roles."""
+def _others_writing_captures(cfg: PlatformConfig, world: World, use_case: str) -> list[tuple[str, str]]:
+    """(who, ARN) of every identity that must not write `use_case`'s captured traffic: the data scientists, the ops
+    tier's deploy role, and the retraining and drift check roles of the use case itself and of the one configured
+    after it. Every use case's roles are built by the same code, so its own traffic and one neighbour's stand for
+    all others: checking every pair would grow with the square of the use cases (20,000 flows at 50)."""
     ops = cfg.account_of_tier("ops")
     others = list(_data_scientist_principals(cfg, world))
     deploy_role = contract.deploy_role_arn(cfg.partition, ops, cfg.deploy_role_name)
     if deploy_role in world.roles:
         others.append(("ops deploy role", deploy_role))
-    for use_case in cfg.use_cases:
-        others.append((f"{use_case.name} retraining role",
-                       contract.role_arn(cfg.partition, ops, contract.retraining_role_name(use_case.name))))
-        others.append((f"{use_case.name} drift check role",
-                       contract.role_arn(cfg.partition, ops, contract.drift_check_role_name(use_case.name))))
+    names = [u.name for u in cfg.use_cases]
+    position = names.index(use_case)
+    for writer in dict.fromkeys((use_case, names[(position + 1) % len(names)])):
+        others.append((f"{writer} retraining role",
+                       contract.role_arn(cfg.partition, ops, contract.retraining_role_name(writer))))
+        others.append((f"{writer} drift check role",
+                       contract.role_arn(cfg.partition, ops, contract.drift_check_role_name(writer))))
     return others
 
 
@@ -890,9 +894,10 @@ def drift_flows(cfg: PlatformConfig, world: World) -> Iterator[Flow]:
                    "sagemaker:StartPipelineExecution", drift, False)
         yield Flow(f"{use_case}: the drift rule cannot stop a retraining run", rule,
                    "sagemaker:StopPipelineExecution", f"{retraining}/execution/abc123def456", False)
+        writers = _others_writing_captures(cfg, world, use_case)
         for tier in (t for t in topology.SERVING_TIERS if t in topology.tiers(cfg.size)):
             captured = f"{capture}/{contract.replicated_capture_prefix(use_case, tier)}capture.jsonl"
-            for who, principal in _others_writing_captures(cfg, world):
+            for who, principal in writers:
                 for action in ("s3:PutObject", "s3:DeleteObjectVersion"):
                     yield Flow(f"{use_case}: the {who} cannot {action} {tier}'s captured traffic", principal,
                                action, captured, False)

@@ -29,6 +29,8 @@ from mlops_platform.offline import child_processes
 ENGINE_DIR = Path(__file__).resolve().parent / "iam_engine"
 ENGINE_SCRIPT = ENGINE_DIR / "simulate.mjs"
 ENGINE_TIMEOUT_SECONDS = 300
+ENGINE_SECONDS_PER_REQUEST = 0.05
+"""The engine's time limit grows with its work: a few milliseconds per request here, 50 allowed."""
 
 Document = Mapping[str, Any]
 
@@ -93,7 +95,7 @@ def simulate(simulations: Sequence[Simulation]) -> list[Decision]:
     decisions = {key: decision for key in set(keys) if (decision := _cached(folder / f"{key}.json")) is not None}
     unanswered = {key: request for key, request in zip(keys, requests, strict=True) if key not in decisions}
     if unanswered:
-        answers = _run_engine(node, "[" + ",".join(unanswered.values()) + "]")
+        answers = _run_engine(node, list(unanswered.values()))
         for key, answer in zip(unanswered, answers, strict=True):
             disk_cache.store(folder / f"{key}.json", json.dumps(answer))
             decisions[key] = _decision(answer)
@@ -133,16 +135,27 @@ def _decision(answer: Mapping[str, Any]) -> Decision:
     return Decision(answer["decision"], tuple(answer["errors"]))
 
 
-def _run_engine(node: str, payload: str) -> list[Mapping[str, Any]]:
+def _run_engine(node: str, requests: Sequence[str]) -> list[Mapping[str, Any]]:
+    """One engine process judging `requests` (JSON documents), one per line each way."""
+    timeout = ENGINE_TIMEOUT_SECONDS + ENGINE_SECONDS_PER_REQUEST * len(requests)
     engine = subprocess.Popen([node, str(ENGINE_SCRIPT)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True, cwd=ENGINE_DIR)
     with child_processes.tracked(engine):
         try:
-            stdout, stderr = engine.communicate(payload, timeout=ENGINE_TIMEOUT_SECONDS)
+            stdout, stderr = engine.communicate("\n".join(requests) + "\n", timeout=timeout)
         except subprocess.TimeoutExpired as error:
-            raise EngineUnavailable(f"the IAM engine did not answer within {ENGINE_TIMEOUT_SECONDS} s") from error
+            raise EngineUnavailable(f"the IAM engine did not answer {len(requests)} requests within "
+                                    f"{timeout:.0f} s") from error
     if engine.returncode != 0:
-        last_line = (stderr.strip().splitlines() or ["no output"])[-1]
-        raise EngineUnavailable(f"the IAM engine failed: {last_line}")
-    answers: list[Mapping[str, Any]] = json.loads(stdout)
+        raise EngineUnavailable(f"the IAM engine failed: {_engine_error(stderr)}")
+    answers: list[Mapping[str, Any]] = [json.loads(line) for line in stdout.splitlines() if line.strip()]
+    if len(answers) != len(requests):
+        raise EngineUnavailable(f"the IAM engine answered {len(answers)} of {len(requests)} requests")
     return answers
+
+
+def _engine_error(stderr: str) -> str:
+    """The line of Node's report that names the error (`Error: ...`), not its closing `Node.js v20...` line."""
+    lines = [line.strip() for line in stderr.splitlines() if line.strip() and not line.startswith("Node.js v")]
+    named = [line for line in lines if line.split(":", 1)[0].endswith("Error")]
+    return (named or lines or ["no output"])[0]

@@ -329,3 +329,19 @@ def test_the_replication_role_is_confined_to_its_own_tiers_prefix(shipped_previe
     for tier, other in (("prod", "staging"), ("staging", "prod")):
         result = _flow(matrix, f"churn: the {tier} replication cannot write the {other} prefix")
         assert result.holds and result.decision.result in {"ExplicitlyDenied", "ImplicitlyDenied"}
+
+
+def test_captured_traffic_is_refused_to_its_own_use_cases_roles_and_the_next_ones(
+        shipped_preview: Callable[..., Preview]) -> None:
+    """Linear in the use cases: each use case's roles are refused its own traffic and one neighbour's, the shared
+    identities every use case's."""
+    preview = shipped_preview("large")
+    cfg = preview.stacks[0].config
+    names = ("churn", "fraud", "risk")
+    cfg = dataclasses.replace(cfg, use_cases=tuple(dataclasses.replace(cfg.use_cases[0], name=n) for n in names))
+    world = World(_stacks(preview), cfg.accounts)
+    writers = {name: {who for who, _ in access_matrix._others_writing_captures(cfg, world, name)} for name in names}
+    shared = {"data scientists' Studio role", "data scientists' Identity Center role", "ops deploy role"}
+    for name, after in zip(names, names[1:] + names[:1], strict=True):
+        assert writers[name] == shared | {f"{u} {role}" for u in (name, after)
+                                          for role in ("retraining role", "drift check role")}

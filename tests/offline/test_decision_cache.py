@@ -4,6 +4,7 @@ a document is a miss, and neither a missing engine nor an unwritable cache is hi
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -57,16 +58,16 @@ def test_a_changed_document_is_asked_of_the_engine(cache: Path) -> None:
 
 def test_only_the_unseen_requests_go_to_the_engine(cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     iam_simulate.simulate([_reading("s3:GetObject")])
-    payloads: list[str] = []
+    batches: list[Sequence[str]] = []
     run = iam_simulate._run_engine
 
-    def counting(node: str, payload: str) -> list[Any]:
-        payloads.append(payload)
-        return run(node, payload)
+    def counting(node: str, requests: Sequence[str]) -> list[Any]:
+        batches.append(requests)
+        return run(node, requests)
     monkeypatch.setattr(iam_simulate, "_run_engine", counting)
     decisions = iam_simulate.simulate([_reading("s3:GetObject"), _reading("s3:PutObject"), _reading("s3:PutObject")])
     assert [d.result for d in decisions] == ["Allowed", "ImplicitlyDenied", "ImplicitlyDenied"]
-    assert len(payloads) == 1 and payloads[0].count('"s3:PutObject"') == 1
+    assert len(batches) == 1 and [request.count('"s3:PutObject"') for request in batches[0]] == [1]
 
 
 def test_a_damaged_entry_is_a_miss(cache: Path) -> None:
@@ -91,3 +92,17 @@ def test_a_cached_decision_does_not_hide_a_missing_engine(cache: Path, monkeypat
     monkeypatch.setattr(iam_simulate, "ENGINE_DIR", tmp_path / "not-installed")
     with pytest.raises(iam_simulate.EngineUnavailable, match="npm ci --prefix"):
         iam_simulate.simulate([_reading("s3:GetObject")])
+
+
+def test_the_engine_answers_each_request_in_order(cache: Path) -> None:
+    actions = [f"s3:{verb}Object" for verb in ("Get", "Put", "Delete")] * 40
+    decisions = iam_simulate.simulate([_reading(action) for action in actions])
+    assert [d.result for d in decisions] == [
+        "Allowed" if action == "s3:GetObject" else "ImplicitlyDenied" for action in actions]
+
+
+def test_an_engine_failure_names_the_error_not_the_node_version(cache: Path) -> None:
+    node = iam_simulate._installed_engine()
+    with pytest.raises(iam_simulate.EngineUnavailable) as raised:
+        iam_simulate._run_engine(node, ["{not json"])
+    assert str(raised.value).startswith("the IAM engine failed: SyntaxError:"), str(raised.value)

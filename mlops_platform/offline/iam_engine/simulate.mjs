@@ -1,17 +1,17 @@
-// Reads a JSON array of iam-simulate Simulations on stdin and writes one decision per simulation on stdout:
+// Reads iam-simulate Simulations on stdin, one JSON document per line, and writes one decision per line on stdout:
 // {"decision": "Allowed" | "ExplicitlyDenied" | "ImplicitlyDenied" | null, "errors": [...]}.
+// Line by line, so that no request batch meets V8's limit on one string's length (512 MB).
+import { createInterface } from 'node:readline'
 import { runSimulation } from '@cloud-copilot/iam-simulate'
 
-const chunks = []
-for await (const chunk of process.stdin) chunks.push(chunk)
-const simulations = JSON.parse(Buffer.concat(chunks).toString('utf8'))
-const decisions = []
-for (const simulation of simulations) {
-  const response = await runSimulation(simulation, {})
-  if (response.resultType === 'error') {
-    decisions.push({ decision: null, errors: [JSON.stringify(response.errors)] })
-  } else {
-    decisions.push({ decision: response.overallResult, errors: [] })
+const lines = createInterface({ input: process.stdin, crlfDelay: Infinity })
+for await (const line of lines) {
+  if (line.trim() === '') continue
+  const response = await runSimulation(JSON.parse(line), {})
+  const decision = response.resultType === 'error'
+    ? { decision: null, errors: [JSON.stringify(response.errors)] }
+    : { decision: response.overallResult, errors: [] }
+  if (!process.stdout.write(JSON.stringify(decision) + '\n')) {
+    await new Promise((resolve) => process.stdout.once('drain', resolve))
   }
 }
-process.stdout.write(JSON.stringify(decisions))
