@@ -11,8 +11,9 @@ import pulumi_aws as aws
 import pytest
 from typer.testing import CliRunner
 
-from mlops_platform import tiers
+from mlops_platform import cli, tiers
 from mlops_platform.cli import app
+from mlops_platform.offline.preview import Preview, run_preview
 from mlops_platform.tiers.context import TierContext
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,12 +32,28 @@ def document(*args: str) -> dict[str, Any]:
     return parsed
 
 
+@pytest.fixture
+def one_preview(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The test's first preview run computes the preview; its later runs (the same size in text and in --json)
+    render that one instead of computing it again."""
+    previews: list[tuple[Any, Preview]] = []
+
+    def once(project: Any, **options: Any) -> Preview:
+        if not previews:
+            previews.append((project.size, run_preview(project, **options)))
+        assert project.size == previews[0][0], "a later run asked for another size"
+        return previews[0][1]
+
+    monkeypatch.setattr(cli, "run_preview", once)
+
+
 @pytest.mark.parametrize(("size", "stacks"), [
     (None, ["org", "data", "artifact", "cicd", "ops", "dev", "staging", "prod"]),
     ("small", ["dev", "prod"]),
     ("medium", ["org", "dev", "staging", "prod"]),
 ])
-def test_preview_shows_every_stack_of_the_size_and_passes(size: str | None, stacks: list[str]) -> None:
+def test_preview_shows_every_stack_of_the_size_and_passes(size: str | None, stacks: list[str],
+                                                          one_preview: None) -> None:
     result = run(*(["--size", size] if size else []))
     assert result.exit_code == 0, result.output
     for name in stacks:
@@ -81,7 +98,7 @@ def test_json_document_keeps_its_documented_fields() -> None:
     assert {p["name"] for p in parsed["policies"]} >= {"s3-bucket-kms-encryption", "kms-key-rotation"}
 
 
-def test_a_noncompliant_bucket_makes_preview_exit_1(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_noncompliant_bucket_makes_preview_exit_1(monkeypatch: pytest.MonkeyPatch, one_preview: None) -> None:
     shipped = tiers.BUILDERS["artifact"]
 
     def artifact_with_a_bare_bucket(ctx: TierContext) -> None:

@@ -7,7 +7,7 @@ The accounts are captured as new (no SSM state: no model served) or, with `servi
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from mlops_platform import contract, naming, topology
@@ -72,11 +72,17 @@ def capture_size(project: ProjectConfig, progress: Progress | None = None, servi
         name = config.stack.name
         if progress is not None:
             progress(f"capturing stack {name}")
-        captured[name] = capture_stack(
-            build_stack, stack=name, config=project.runtime_config(name),
-            stack_outputs={stack: c.outputs for stack, c in captured.items()},
-            default_region=config.region, organization=PREVIEW_ORGANIZATION,
-            parameters=first_approval_state(config) if serving else None)
+        captured[name] = capture_one(project, config, captured.values(), serving)
         if on_captured is not None:
             on_captured(captured[name])
     return CapturedSize(size=project.size, configs=tuple(configs[: last + 1]), stacks=tuple(captured.values()))
+
+
+def capture_one(project: ProjectConfig, config: PlatformConfig, earlier: Iterable[CapturedStack],
+                serving: bool = False) -> CapturedStack:
+    """One stack of the size captured, reading the outputs of the `earlier` stacks it deploys after."""
+    return capture_stack(
+        build_stack, stack=config.stack.name, config=project.runtime_config(config.stack.name),
+        stack_outputs={stack.name: stack.outputs for stack in earlier},
+        default_region=config.region, organization=PREVIEW_ORGANIZATION,
+        parameters=first_approval_state(config) if serving else None)
