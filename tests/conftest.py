@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import fcntl
 import pickle
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TypeVar
 
+import botocore.loaders
+import botocore.session
 import pytest
 
 from mlops_platform.offline.preview import Preview, run_preview
@@ -17,6 +19,24 @@ from mlops_platform.offline.stack_config import load_project_config
 
 ROOT = Path(__file__).resolve().parent.parent
 T = TypeVar("T")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def one_botocore_loader() -> Iterator[None]:
+    """Every botocore session of the run reads botocore's service models through one loader. moto starts each
+    mock with a new default boto3 session, whose own loader would parse the same JSON models again for every
+    test (half of the deploy-on-approval tests' time); the models are data, the same for every session."""
+    create_loader = botocore.session.create_loader
+    loaders: dict[str | None, botocore.loaders.Loader] = {}
+
+    def shared(search_path_string: str | None = None) -> botocore.loaders.Loader:
+        if search_path_string not in loaders:
+            loaders[search_path_string] = create_loader(search_path_string)
+        return loaders[search_path_string]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(botocore.session, "create_loader", shared)
+        yield
 
 
 @pytest.fixture(scope="session")
