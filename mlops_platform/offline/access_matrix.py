@@ -823,7 +823,7 @@ def _others_writing_captures(cfg: PlatformConfig, world: World, use_case: str) -
     """(who, ARN) of every identity that must not write `use_case`'s captured traffic: the data scientists, the ops
     tier's deploy role, and the retraining and drift check roles of the use case itself and of the one configured
     after it. Every use case's roles are built by the same code, so its own traffic and one neighbour's stand for
-    all others: checking every pair would grow with the square of the use cases (20,000 flows at 50)."""
+    all others: checking every pair would grow with the square of the use cases (about 23,000 flows at 50)."""
     ops = cfg.account_of_tier("ops")
     others = list(_data_scientist_principals(cfg, world))
     deploy_role = contract.deploy_role_arn(cfg.partition, ops, cfg.deploy_role_name)
