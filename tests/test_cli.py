@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -65,8 +68,16 @@ def test_preview_shows_every_stack_of_the_size_and_passes(size: str | None, stac
     assert parsed["_exit_code"] == 0
 
 
-def test_json_document_keeps_its_documented_fields() -> None:
-    parsed = document("--size", "small")
+@pytest.fixture(scope="module")
+def small_json() -> str:
+    """`preview --size small --json` as this process prints it, computed once for the module's tests."""
+    result = run("--json", "--size", "small")
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+def test_json_document_keeps_its_documented_fields(small_json: str) -> None:
+    parsed = json.loads(small_json)
     assert {"schemaVersion", "size", "mandatoryViolations", "reachability", "policies", "stacks"} <= set(parsed)
     assert parsed["reachability"] == {"passed": True, "findings": [], "layers": {
         "identity": "not-applicable", "trust": "holds", "guardrails": "not-applicable", "own-rights": "holds"}}
@@ -96,6 +107,17 @@ def test_json_document_keeps_its_documented_fields() -> None:
     assert sse["propertyDependencies"]["bucket"] == [bucket["urn"]]
     assert "applyServerSideEncryptionByDefault" in sse["inputs"]["rules"][0], "inputs are camelCase, as sent"
     assert {p["name"] for p in parsed["policies"]} >= {"s3-bucket-kms-encryption", "kms-key-rotation"}
+
+
+def test_json_document_is_the_same_bytes_whatever_the_hash_seed(small_json: str) -> None:
+    """The engine registers resources in an order the event loop decides, which set iteration (so the process's
+    hash seed) sways: another process, seeded otherwise, prints the very same document."""
+    seed = "2" if os.environ.get("PYTHONHASHSEED") == "1" else "1"
+    other = subprocess.run([str(Path(sys.executable).with_name("mlops-platform")), "preview", "--project-dir",
+                            str(ROOT), "--size", "small", "--json"], capture_output=True, text=True, check=False,
+                           env={**os.environ, "PYTHONHASHSEED": seed})
+    assert other.returncode == 0, other.stderr
+    assert other.stdout == small_json
 
 
 def test_a_noncompliant_bucket_makes_preview_exit_1(monkeypatch: pytest.MonkeyPatch, one_preview: None) -> None:

@@ -222,8 +222,8 @@ def _captured_resource(request: Any, response: Any) -> CapturedResource:
         provider=request.provider,
         protect=request.HasField("protect") and request.protect,
         ignore_changes=tuple(request.ignoreChanges),
-        dependencies=tuple(request.dependencies),
-        property_dependencies={key: tuple(value.urns) for key, value in request.propertyDependencies.items()},
+        dependencies=tuple(sorted(request.dependencies)),
+        property_dependencies={key: tuple(sorted(value.urns)) for key, value in request.propertyDependencies.items()},
         inputs=json_format.MessageToDict(request.object),
         outputs=json_format.MessageToDict(response.object),
     )
@@ -265,6 +265,9 @@ def capture_stack(
         raise CaptureError(f"stack {stack!r}: {err}", captured) from err
     finally:
         _reset_runtime()
+    # The engine registers a resource once its inputs resolve, an order the event loop's scheduling (and so the
+    # process's hash seed) decides: sorted, every reader of a capture sees the same stack run after run.
+    captured.resources.sort(key=lambda resource: resource.urn)
     return captured
 
 
