@@ -73,7 +73,8 @@ def small_json() -> str:
     """`preview --size small --json` as this process prints it, computed once for the module's tests."""
     result = run("--json", "--size", "small")
     assert result.exit_code == 0, result.output
-    return result.stdout
+    printed: str = result.stdout
+    return printed
 
 
 def test_json_document_keeps_its_documented_fields(small_json: str) -> None:
